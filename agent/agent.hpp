@@ -1,0 +1,82 @@
+// sockchaos-agent internals: event output, the stop flag, socket helpers, the two roles.
+//
+// Exit codes (the orchestrator relies on them):
+//   0  the workload finished by itself ("done"), or a server reached its lifetime
+//   1  a client stopped after its first failure ("error" event)
+//   2  configuration error ("fatal" event): bad spec, an option the kernel rejects,
+//      an address that cannot be bound or parsed
+//   3  the orchestrator is gone (parent changed, stdout closed)
+#pragma once
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/agent_protocol.hpp"
+#include "harness/agent_spec.hpp"
+#include "harness/socket_options.hpp"
+
+namespace sockchaos::agent {
+
+using harness::json;
+using harness::monotonic_ns;
+
+inline constexpr int kExitDone = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitFatal = 2;
+inline constexpr int kExitOrphaned = 3;
+
+inline constexpr int64_t kMillisecond = 1000000;
+inline constexpr int64_t kSecond = 1000000000;
+
+// "ETIMEDOUT" for ETIMEDOUT, "E123" when glibc has no name.
+std::string errno_name(int err);
+
+// One JSON object per line on stdout, written with write(2) as a whole line.
+// Every event carries "ev" and "t" (CLOCK_MONOTONIC ns, taken by the caller right after the
+// syscall that produced the event).
+void emit(json event);
+json event(const char* ev, int64_t t);
+void emit_simple(const char* ev, int64_t t);
+void emit_error(int64_t t, const char* syscall, const std::string& errno_text);
+[[noreturn]] void fatal(const std::string& message, int err = 0, const std::string& option = "");
+
+// Set by SIGALRM when the workload's duration or the agent's lifetime has elapsed. Handlers
+// are installed without SA_RESTART, so a blocking syscall returns EINTR and the loop sees it.
+bool stop_requested();
+void arm_stop_timer(int64_t after_ns);  // replaces any earlier timer
+[[noreturn]] void finish_done();        // emits "done", exits 0
+
+// ---- sockets -------------------------------------------------------------------------------
+
+sockaddr_in make_address(const std::string& ipv4, int port);  // fatal on a bad literal
+std::string port_of_host_port(const std::string& host_port);   // "host:7000" -> "7000"
+
+// socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC [| SOCK_NONBLOCK]) with the plan applied; fatal
+// (exit 2) when the kernel rejects an option.
+int make_tcp_socket(const std::vector<harness::PlannedOption>& plan, bool nonblocking);
+void set_nonblocking(int fd, bool on);
+int socket_error(int fd);  // SO_ERROR
+
+struct ConnectResult {
+  int err = 0;                   // 0 on success
+  std::string err_text;          // errno name or "connect_timeout"
+  const char* syscall = "connect";
+  int64_t t_start = 0;           // right before connect()
+  int64_t t_end = 0;             // right after it completed (or failed)
+};
+
+// connect(); when timeout_ns >= 0 non-blocking connect + poll(POLLOUT, timeout) (the fd's
+// blocking mode is restored afterwards); else a blocking connect. EINTR is absorbed unless a
+// stop was requested (then err = EINTR).
+ConnectResult connect_socket(int fd, const sockaddr_in& address, int64_t timeout_ns);
+
+// poll() / ppoll() on one fd with a timeout in ns (< 0: forever), absorbing EINTR unless a stop
+// was requested. Returns revents, 0 on timeout, -1 with errno EINTR on stop.
+int poll_one(int fd, short events, int64_t timeout_ns);
+
+int run_client(const harness::AgentSpec& spec);
+int run_server(const harness::AgentSpec& spec);
+
+}  // namespace sockchaos::agent

@@ -1,0 +1,463 @@
+// Server behaviors on one epoll loop: echo, sink, stall, hold, respond, proxy.
+// Accepted (and proxy upstream) sockets are non-blocking and get the scenario's options.
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cerrno>
+#include <memory>
+#include <unordered_map>
+
+#include "agent/agent.hpp"
+
+namespace sockchaos::agent {
+namespace {
+
+constexpr int kBacklog = 4096;
+constexpr size_t kMaxPending = 1 << 20;      // per direction; reading pauses above it
+constexpr size_t kMaxRequestLine = 64 * 1024;  // respond: longer "lines" are discarded
+constexpr int64_t kAcceptEventEvery = 10 * kMillisecond;
+constexpr int64_t kAcceptPauseOnEmfile = 100 * kMillisecond;
+constexpr uint64_t kListenerId = 0;
+
+enum class Behavior { kEcho, kSink, kStall, kHold, kRespond, kProxy };
+
+struct Connection {
+  uint64_t id = 0;
+  int down = -1;                 // the accepted socket
+  int up = -1;                   // proxy: the upstream socket
+  bool up_connecting = false;
+  uint32_t down_mask = 0, up_mask = 0;  // current epoll interest
+  bool down_eof = false;         // hold: EOF seen, the socket stays open (CLOSE_WAIT)
+  bool close_after_flush = false;  // respond after-response, echo at EOF
+  bool request_forwarded = false;  // proxy: a request line went upstream
+  bool close_up_after_flush = false;  // proxy: response relayed, close upstream first
+  std::string to_down, to_up, line;
+};
+
+// epoll data: connection id << 1 | 1 for the upstream side.
+uint64_t key(uint64_t id, bool upstream) { return (id << 1) | (upstream ? 1 : 0); }
+
+class Server {
+ public:
+  explicit Server(const harness::AgentSpec& spec) : spec_(spec.server) {
+    const std::string& b = spec_.behavior;
+    if (b == "echo") behavior_ = Behavior::kEcho;
+    else if (b == "sink") behavior_ = Behavior::kSink;
+    else if (b == "stall") behavior_ = Behavior::kStall;
+    else if (b == "hold") behavior_ = Behavior::kHold;
+    else if (b == "respond") behavior_ = Behavior::kRespond;
+    else if (b == "proxy") behavior_ = Behavior::kProxy;
+    else fatal("server behavior \"" + b + "\" is not run by the agent");
+
+    plan_ = harness::plan_socket_options(spec_.socket);
+    listen_address_ = make_address(spec.address, spec_.port);
+    if (behavior_ == Behavior::kProxy) {
+      const std::string port = port_of_host_port(spec_.upstream);
+      if (spec.upstream_address.empty() || port.empty()) {
+        fatal("proxy needs upstream \"host:port\" and a resolved upstream_address (got \"" +
+              spec_.upstream + "\", \"" + spec.upstream_address + "\")");
+      }
+      int port_number = -1;
+      try {
+        port_number = std::stoi(port);
+      } catch (const std::exception&) {
+        fatal("proxy upstream port is not a number: \"" + spec_.upstream + "\"");
+      }
+      upstream_address_ = make_address(spec.upstream_address, port_number);
+    }
+  }
+
+  [[noreturn]] void run() {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_ < 0) fatal("epoll_create1", errno);
+    listen_socket();
+
+    epoll_event events[256];
+    for (;;) {
+      if (stop_requested()) finish_done();
+      int timeout_ms = -1;
+      const int64_t now = monotonic_ns();
+      if (pending_accepts_ > 0) {
+        timeout_ms = static_cast<int>(
+            std::max<int64_t>(0, (last_accept_event_ + kAcceptEventEvery - now) / kMillisecond + 1));
+      }
+      if (accept_paused_until_ > 0) {
+        const int pause_ms = static_cast<int>(
+            std::max<int64_t>(0, (accept_paused_until_ - now) / kMillisecond + 1));
+        timeout_ms = timeout_ms < 0 ? pause_ms : std::min(timeout_ms, pause_ms);
+      }
+      const int n = epoll_wait(epoll_, events, 256, timeout_ms);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fatal("epoll_wait", errno);
+      }
+      for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
+      const int64_t after = monotonic_ns();
+      if (accept_paused_until_ > 0 && after >= accept_paused_until_) {
+        accept_paused_until_ = 0;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = key(kListenerId, false);
+        epoll_ctl(epoll_, EPOLL_CTL_MOD, listener_, &ev);
+      }
+      maybe_emit_accepts(after);
+    }
+  }
+
+ private:
+  void listen_socket() {
+    const int one = 1;
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (listener_ < 0) fatal("socket", errno);
+    if (setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+      fatal("setsockopt SOL_SOCKET/SO_REUSEADDR=1", errno, "SOL_SOCKET/SO_REUSEADDR=1");
+    }
+    apply(listener_);
+    if (::bind(listener_, reinterpret_cast<const sockaddr*>(&listen_address_),
+               sizeof(listen_address_)) < 0) {
+      fatal("bind " + spec_address() , errno);
+    }
+    if (::listen(listener_, kBacklog) < 0) fatal("listen", errno);
+    const int64_t t = monotonic_ns();
+    json out = event("listening", t);
+    out["port"] = spec_.port;
+    emit(std::move(out));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = key(kListenerId, false);
+    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, listener_, &ev) < 0) fatal("epoll_ctl", errno);
+  }
+
+  std::string spec_address() const {
+    char text[32] = {};
+    inet_ntop_address(text, sizeof(text));
+    return std::string(text) + ":" + std::to_string(spec_.port);
+  }
+  void inet_ntop_address(char* out, size_t size) const {
+    const auto* b = reinterpret_cast<const unsigned char*>(&listen_address_.sin_addr);
+    snprintf(out, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+  }
+
+  void apply(int fd) {
+    const Status applied =
+        harness::apply_socket_options(harness::KernelSocketSyscalls::instance(), fd, plan_);
+    if (!applied) {
+      const std::string& message = applied.error().message;
+      fatal(message, applied.error().err, message.substr(std::min<size_t>(message.size(), 11)));
+    }
+  }
+
+  void dispatch(uint64_t data, uint32_t events) {
+    const uint64_t id = data >> 1;
+    if (id == kListenerId) {
+      accept_all();
+      return;
+    }
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    Connection& c = *it->second;
+    if (data & 1) {
+      on_upstream(c, events);
+    } else {
+      on_downstream(c, events);
+    }
+    if (connections_.count(id)) update_interest(c);
+  }
+
+  void accept_all() {
+    for (;;) {
+      const int fd = accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int64_t t = monotonic_ns();
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          accept_paused_until_ = t + kAcceptPauseOnEmfile;
+          epoll_event ev{};
+          ev.events = 0;
+          ev.data.u64 = key(kListenerId, false);
+          epoll_ctl(epoll_, EPOLL_CTL_MOD, listener_, &ev);
+        }
+        return;
+      }
+      if (pending_accepts_ == 0) first_pending_accept_ = t;
+      ++pending_accepts_;
+      maybe_emit_accepts(t);
+      apply(fd);
+      auto connection = std::make_unique<Connection>();
+      Connection& c = *connection;
+      c.id = next_id_++;
+      c.down = fd;
+      connections_.emplace(c.id, std::move(connection));
+      if (behavior_ == Behavior::kProxy) open_upstream(c);
+      if (connections_.count(c.id)) update_interest(c);
+    }
+  }
+
+  void maybe_emit_accepts(int64_t now) {
+    if (pending_accepts_ == 0 || now - last_accept_event_ < kAcceptEventEvery) return;
+    json out = event("accept", first_pending_accept_);
+    out["count"] = pending_accepts_;
+    emit(std::move(out));
+    pending_accepts_ = 0;
+    last_accept_event_ = now;
+  }
+
+  // ---- per-connection logic --------------------------------------------------------------
+
+  bool reads_downstream(const Connection& c) const {
+    if (behavior_ == Behavior::kStall || c.down_eof || c.close_after_flush) return false;
+    return c.to_down.size() < kMaxPending && c.to_up.size() < kMaxPending;
+  }
+
+  void update_interest(Connection& c) {
+    uint32_t down_mask = 0;
+    if (reads_downstream(c)) down_mask |= EPOLLIN;
+    if (!c.to_down.empty()) down_mask |= EPOLLOUT;
+    set_interest(c.down, key(c.id, false), c.down_mask, down_mask);
+    if (c.up >= 0) {
+      uint32_t up_mask = 0;
+      if (c.up_connecting || !c.to_up.empty()) up_mask |= EPOLLOUT;
+      if (!c.up_connecting && c.to_down.size() < kMaxPending) up_mask |= EPOLLIN;
+      set_interest(c.up, key(c.id, true), c.up_mask, up_mask);
+    }
+  }
+
+  // A registration with an empty mask still reports EPOLLERR/EPOLLHUP; a stalled or held
+  // socket is therefore not registered at all (mask 0 and never added).
+  void set_interest(int fd, uint64_t data, uint32_t& current, uint32_t wanted) {
+    if (wanted == current) return;
+    epoll_event ev{};
+    ev.events = wanted;
+    ev.data.u64 = data;
+    if (current == 0) {
+      epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    } else if (wanted == 0) {
+      epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+    } else {
+      epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev);
+    }
+    current = wanted;
+  }
+
+  void close_connection(Connection& c) {
+    if (c.down >= 0) ::close(c.down);  // closing removes the fd from epoll
+    if (c.up >= 0) ::close(c.up);
+    connections_.erase(c.id);
+  }
+
+  void close_upstream(Connection& c) {
+    if (c.up >= 0) ::close(c.up);
+    c.up = -1;
+    c.up_mask = 0;
+    c.up_connecting = false;
+    c.request_forwarded = false;
+    c.close_up_after_flush = false;
+  }
+
+  // Writes as much of `pending` as the socket takes. Returns false on a fatal error.
+  static bool flush(int fd, std::string& pending) {
+    while (!pending.empty()) {
+      const ssize_t n = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        pending.erase(0, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return true;
+      return false;
+    }
+    return true;
+  }
+
+  void on_downstream(Connection& c, uint32_t events) {
+    if (events & EPOLLOUT) {
+      if (!flush(c.down, c.to_down)) {
+        close_connection(c);
+        return;
+      }
+      if (c.to_down.empty()) {
+        if (c.close_after_flush) {
+          close_connection(c);
+          return;
+        }
+        if (c.close_up_after_flush) close_upstream(c);
+      }
+    }
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_downstream(c);
+  }
+
+  void read_downstream(Connection& c) {
+    const uint64_t id = c.id;
+    size_t budget = 4 * kMaxPending;  // fairness between connections
+    while (budget > 0 && reads_downstream(c)) {
+      const ssize_t n = ::recv(c.down, buffer_, sizeof(buffer_), MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) break;
+        close_connection(c);  // RST or timeout: the socket is dead, even for hold
+        return;
+      }
+      if (n == 0) {
+        on_downstream_eof(c);
+        return;
+      }
+      budget -= std::min(budget, static_cast<size_t>(n));
+      on_data(c, buffer_, static_cast<size_t>(n));
+      if (!connections_.count(id)) return;
+    }
+  }
+
+  void on_downstream_eof(Connection& c) {
+    switch (behavior_) {
+      case Behavior::kHold:
+        c.down_eof = true;  // never close: CLOSE_WAIT until the agent exits
+        return;
+      case Behavior::kEcho:
+      case Behavior::kRespond:
+        if (!c.to_down.empty()) {
+          c.close_after_flush = true;
+          return;
+        }
+        close_connection(c);
+        return;
+      default:
+        close_connection(c);
+        return;
+    }
+  }
+
+  void on_data(Connection& c, const char* data, size_t size) {
+    switch (behavior_) {
+      case Behavior::kSink:
+      case Behavior::kHold:
+      case Behavior::kStall:
+        return;
+      case Behavior::kEcho:
+        c.to_down.append(data, size);
+        write_down(c);
+        return;
+      case Behavior::kRespond:
+        c.line.append(data, size);
+        for (;;) {
+          const auto newline = c.line.find('\n');
+          if (newline == std::string::npos) break;
+          c.line.erase(0, newline + 1);
+          c.to_down += spec_.response;
+          if (spec_.close == "after-response") {
+            c.close_after_flush = true;
+            c.line.clear();
+            break;
+          }
+        }
+        if (c.line.size() > kMaxRequestLine) c.line.clear();
+        write_down(c);
+        return;
+      case Behavior::kProxy:
+        if (std::find(data, data + size, '\n') != data + size) c.request_forwarded = true;
+        c.to_up.append(data, size);
+        if (c.up < 0) {
+          open_upstream(c);
+          return;
+        }
+        if (!c.up_connecting && !flush(c.up, c.to_up)) close_connection(c);
+        return;
+    }
+  }
+
+  void write_down(Connection& c) {
+    if (!flush(c.down, c.to_down)) {
+      close_connection(c);
+      return;
+    }
+    if (c.to_down.empty() && c.close_after_flush) close_connection(c);
+  }
+
+  // ---- proxy upstream --------------------------------------------------------------------
+
+  void open_upstream(Connection& c) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      close_connection(c);
+      return;
+    }
+    apply(fd);
+    c.up = fd;
+    c.up_mask = 0;
+    c.request_forwarded = c.to_up.find('\n') != std::string::npos;
+    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&upstream_address_),
+                             sizeof(upstream_address_));
+    if (rc == 0) {
+      c.up_connecting = false;
+      if (!flush(c.up, c.to_up)) close_connection(c);
+    } else if (errno == EINPROGRESS || errno == EINTR) {
+      c.up_connecting = true;
+    } else {
+      close_connection(c);  // the client sees EOF
+    }
+  }
+
+  void on_upstream(Connection& c, uint32_t events) {
+    if (c.up_connecting) {
+      if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      if (socket_error(c.up) != 0) {
+        close_connection(c);
+        return;
+      }
+      c.up_connecting = false;
+    }
+    if ((events & EPOLLOUT) && !flush(c.up, c.to_up)) {
+      close_connection(c);
+      return;
+    }
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP))) return;
+    bool got = false;
+    while (c.to_down.size() < kMaxPending) {
+      const ssize_t n = ::recv(c.up, buffer_, sizeof(buffer_), MSG_DONTWAIT);
+      if (n > 0) {
+        c.to_down.append(buffer_, static_cast<size_t>(n));
+        got = true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      // Upstream EOF or error: relay what we have, drop the upstream side.
+      close_upstream(c);
+      got = false;
+      break;
+    }
+    // The response to a forwarded request line has been read: once it is relayed, close the
+    // upstream connection first (active close, TIME_WAIT on the proxy's upstream side).
+    if (got && c.request_forwarded) c.close_up_after_flush = true;
+    if (!flush(c.down, c.to_down)) {
+      close_connection(c);
+      return;
+    }
+    if (c.to_down.empty() && c.close_up_after_flush) close_upstream(c);
+  }
+
+  const harness::ServerSpec& spec_;
+  Behavior behavior_ = Behavior::kEcho;
+  std::vector<harness::PlannedOption> plan_;
+  sockaddr_in listen_address_{}, upstream_address_{};
+  int epoll_ = -1;
+  int listener_ = -1;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  int64_t pending_accepts_ = 0;
+  int64_t first_pending_accept_ = 0;
+  int64_t last_accept_event_ = INT64_MIN / 2;
+  int64_t accept_paused_until_ = 0;
+  char buffer_[64 * 1024];
+};
+
+}  // namespace
+
+int run_server(const harness::AgentSpec& spec) {
+  Server server(spec);
+  server.run();
+}
+
+}  // namespace sockchaos::agent

@@ -1,0 +1,320 @@
+// sockchaos: run scenario files, validate them, merge results into reports, check the machine.
+// Exit codes: 0 all expectations held; 1 an expectation failed (or a run errored);
+// 2 invalid input or usage; 3 the environment cannot run it; 130 interrupted.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+
+#include "harness/doctor.hpp"
+#include "harness/process.hpp"
+#include "harness/results.hpp"
+#include "harness/runner.hpp"
+#include "harness/scenario.hpp"
+#include "harness/scheduler.hpp"
+#include "reports/console.hpp"
+#include "reports/html.hpp"
+#include "reports/junit.hpp"
+#include "reports/merge.hpp"
+
+namespace fs = std::filesystem;
+using namespace sockchaos;
+using harness::json;
+
+namespace {
+
+int g_cancel_write = -1;
+volatile sig_atomic_t g_interrupted = 0;
+
+void on_signal(int sig) {
+  g_interrupted = 1;
+  if (g_cancel_write >= 0) {
+    ::close(g_cancel_write);  // async-signal-safe: every cell's ppoll wakes on the read end
+    g_cancel_write = -1;
+  }
+  ::signal(sig, SIG_DFL);  // a second Ctrl-C kills outright (agents die with us)
+}
+
+bool write_file(const fs::path& path, const std::string& text) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return false;
+  f << text;
+  return static_cast<bool>(f);
+}
+
+void print_issues(const harness::ScenarioError& e) {
+  for (const auto& issue : e.issues()) std::cerr << "error: " << issue.str() << "\n";
+}
+
+struct Loaded {
+  std::vector<harness::Scenario> scenarios;
+  int errors = 0;
+};
+
+Loaded load_all(const std::vector<std::string>& paths) {
+  Loaded out;
+  std::vector<std::string> files;
+  try {
+    files = harness::collect_scenario_files(paths);
+  } catch (const harness::ScenarioError& e) {
+    print_issues(e);
+    out.errors += static_cast<int>(e.issues().size());
+    return out;
+  }
+  for (const auto& f : files) {
+    try {
+      auto s = harness::load_scenario_file(f);
+      (void)harness::expand_cells(s);  // matrix values and expect/where are input too
+      out.scenarios.push_back(std::move(s));
+    } catch (const harness::ScenarioError& e) {
+      print_issues(e);
+      out.errors += static_cast<int>(e.issues().size());
+    }
+  }
+  return out;
+}
+
+int cmd_validate(const std::vector<std::string>& paths) {
+  auto loaded = load_all(paths);
+  if (loaded.errors > 0) {
+    std::cerr << loaded.errors << " error(s)\n";
+    return 2;
+  }
+  size_t cells = 0;
+  for (const auto& s : loaded.scenarios) {
+    auto c = harness::expand_cells(s);
+    cells += c.size();
+    std::cout << s.file << ": ok (" << s.name << ", " << c.size() << " cell" << (c.size() == 1 ? "" : "s")
+              << ")\n";
+  }
+  std::cout << loaded.scenarios.size() << " scenario(s), " << cells << " cell(s), no errors\n";
+  return 0;
+}
+
+int cmd_doctor() {
+  auto checks = harness::run_doctor(harness::find_agent_path());
+  bool essential_missing = false;
+  for (const auto& c : checks) {
+    std::cout << (c.ok ? "ok      " : (c.essential ? "MISSING " : "warning ")) << c.name << ": " << c.detail << "\n";
+    if (!c.ok) std::cout << "        fix: " << c.fix << "\n";
+    if (!c.ok && c.essential) essential_missing = true;
+  }
+  if (essential_missing) {
+    std::cerr << "sockchaos cannot run scenarios here: " << harness::doctor_advice(checks) << "\n";
+    return 3;
+  }
+  std::cout << "everything sockchaos needs is here\n";
+  return 0;
+}
+
+int write_outputs(const json& results, const std::string& out_dir, const std::string& junit) {
+  fs::path dir(out_dir);
+  bool ok = write_file(dir / "results.json", results.dump(2) + "\n");
+  ok &= write_file(dir / "report.html", reports::render_html_report(results));
+  std::string xml = reports::render_junit(results);
+  ok &= write_file(dir / "junit.xml", xml);
+  if (!junit.empty()) ok &= write_file(junit, xml);
+  if (!ok) {
+    std::cerr << "error: cannot write results to " << out_dir << "\n";
+    return 2;
+  }
+  std::cerr << "results: " << (dir / "results.json").string() << "\nreport:  " << (dir / "report.html").string()
+            << "\n";
+  return 0;
+}
+
+int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& out_dir,
+            const std::string& junit, const std::string& filter, const std::string& shard) {
+  std::optional<std::regex> re;
+  if (!filter.empty()) {
+    try {
+      re.emplace(filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      std::cerr << "error: --filter: not a valid regular expression: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  int shard_k = 1, shard_n = 1;
+  if (!shard.empty()) {
+    char slash = 0;
+    std::istringstream in(shard);
+    if (!(in >> shard_k >> slash >> shard_n) || slash != '/' || shard_n < 1 || shard_k < 1 || shard_k > shard_n ||
+        !in.eof()) {
+      std::cerr << "error: --shard: expected K/N with 1 <= K <= N, e.g. 2/4; got \"" << shard << "\"\n";
+      return 2;
+    }
+  }
+  auto loaded = load_all(paths);
+  if (loaded.errors > 0) {
+    std::cerr << loaded.errors << " error(s); nothing was run\n";
+    return 2;
+  }
+  std::vector<harness::PlannedCell> cells;
+  for (size_t i = 0; i < loaded.scenarios.size(); ++i)
+    for (auto& c : harness::expand_cells(loaded.scenarios[i])) {
+      if (re && !std::regex_search(c.full_id(), *re)) continue;
+      cells.push_back({i, std::move(c)});
+    }
+  cells = harness::select_shard(std::move(cells), shard_k, shard_n);
+  if (cells.empty()) {
+    std::cerr << "error: no cell to run (check --filter / --shard)\n";
+    return 2;
+  }
+
+  int cancel_pipe[2];
+  if (::pipe2(cancel_pipe, O_CLOEXEC) != 0) {
+    std::perror("pipe2");
+    return 3;
+  }
+  g_cancel_write = cancel_pipe[1];
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+
+  harness::ScheduleOptions opts;
+  opts.jobs = jobs;
+  opts.run.agent_path = harness::find_agent_path();
+  opts.run.cancel_fd = cancel_pipe[0];
+  bool tty = ::isatty(2);
+  reports::ProgressDisplay progress(std::cerr);
+  auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  opts.on_progress = [&](const harness::Progress& p) {
+    if (!tty) return;
+    double el = elapsed();
+    double eta = p.done > 0 ? el / p.done * (p.total - p.done) : 0;
+    progress.update(p.done, p.running, p.failed, p.total, el, eta);
+  };
+  opts.on_cell_done = [&](const harness::PlannedCell& pc, const json& cell, const harness::Progress& p) {
+    const auto& s = loaded.scenarios[pc.scenario_index];
+    json sj = {{"name", s.name}, {"file", s.file}};
+    std::string line = reports::format_cell_line(sj, cell);
+    if (tty) {
+      progress.finish();
+      std::cerr << line << "\n";
+      double el = elapsed();
+      progress.update(p.done, p.running, p.failed, p.total, el, p.done ? el / p.done * (p.total - p.done) : 0);
+    } else {
+      std::cerr << line << "\n";
+    }
+  };
+
+  std::string started = harness::iso8601_utc_now();
+  std::vector<json> cell_results;
+  try {
+    cell_results = harness::run_cells(cells, opts);
+  } catch (const harness::EnvironmentError& e) {
+    if (tty) progress.finish();
+    std::cerr << "error: " << e.what() << "\nwhat to do: " << e.advice() << "\n";
+    return 3;
+  }
+  if (tty) progress.finish();
+
+  std::vector<harness::ScenarioResults> per(loaded.scenarios.size());
+  for (size_t i = 0; i < per.size(); ++i) per[i].scenario = &loaded.scenarios[i];
+  for (size_t i = 0; i < cells.size(); ++i)
+    if (!cell_results[i].is_null()) per[cells[i].scenario_index].cells.push_back(cell_results[i]);
+  std::vector<harness::ScenarioResults> ran;
+  for (auto& p : per)
+    if (!p.cells.empty()) ran.push_back(std::move(p));
+  json results = harness::make_results(ran, started);
+  if (int rc = write_outputs(results, out_dir, junit); rc != 0) return rc;
+  std::cout << reports::format_summary_table(results, ::isatty(1));
+  if (g_interrupted) {
+    std::cerr << "interrupted: partial results written\n";
+    return 130;
+  }
+  return harness::all_expectations_passed(results) ? 0 : 1;
+}
+
+int cmd_report(const std::vector<std::string>& inputs, const std::string& output) {
+  std::vector<json> parts;
+  for (const auto& path : inputs) {
+    std::ifstream f(path);
+    if (!f) {
+      std::cerr << "error: " << path << ": cannot open\n";
+      return 2;
+    }
+    json j = json::parse(f, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("scenarios")) {
+      std::cerr << "error: " << path << ": not a sockchaos results.json (expected an object with \"scenarios\")\n";
+      return 2;
+    }
+    parts.push_back(std::move(j));
+  }
+  json merged = reports::merge_results(parts);
+  fs::path out(output);
+  bool ok = write_file(out, reports::render_html_report(merged));
+  ok &= write_file(out.parent_path() / "results.json", merged.dump(2) + "\n");
+  if (!ok) {
+    std::cerr << "error: cannot write " << output << "\n";
+    return 2;
+  }
+  std::cerr << "report: " << output << "\nmerged results: " << (out.parent_path() / "results.json").string() << "\n";
+  std::cout << reports::format_summary_table(merged, ::isatty(1));
+  return harness::all_expectations_passed(merged) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sockchaos: how long until a TCP client notices a dead peer, and what its socket options change"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", harness::tool_version());
+
+  std::vector<std::string> run_paths, validate_paths, report_inputs;
+  int jobs = 0;
+  std::string out_dir = "reports/out", junit, filter, shard, report_out = "reports/out/report.html";
+
+  auto* run = app.add_subcommand("run", "run scenario files or folders of them");
+  run->add_option("paths", run_paths, "scenario files or folders")->required();
+  run->add_option("-j,--jobs", jobs, "cells in parallel (default: enough to overlap waits)")->check(CLI::Range(1, 1024));
+  run->add_option("-o,--out", out_dir, "folder for results.json, report.html, junit.xml");
+  run->add_option("--junit", junit, "also write JUnit XML to FILE");
+  run->add_option("--filter", filter, "only cells whose \"scenario/cell-id\" matches REGEX");
+  run->add_option("--shard", shard, "run the K-th of N slices of all cells (K/N)");
+
+  auto* validate = app.add_subcommand("validate", "check files, print every error, run nothing");
+  validate->add_option("paths", validate_paths, "scenario files or folders")->required();
+
+  auto* report = app.add_subcommand("report", "merge results (e.g. shards) into one report");
+  report->add_option("results", report_inputs, "results.json files")->required();
+  report->add_option("-o,--out", report_out, "report file to write");
+
+  app.add_subcommand("doctor", "check privileges and kernel features; say how to fix what lacks");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    if (*run) return cmd_run(run_paths, jobs, out_dir, junit, filter, shard);
+    if (*validate) return cmd_validate(validate_paths);
+    if (*report) return cmd_report(report_inputs, report_out);
+    return cmd_doctor();
+  } catch (const harness::ScenarioError& e) {
+    print_issues(e);
+    return 2;
+  } catch (const harness::EnvironmentError& e) {
+    std::cerr << "error: " << e.what() << "\nwhat to do: " << e.advice() << "\n";
+    return 3;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}

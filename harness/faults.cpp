@@ -1,0 +1,145 @@
+#include "harness/faults.hpp"
+
+#include <nftables/libnftables.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace sockchaos::harness {
+
+namespace {
+
+const TopologyPlan::HostPlan* find_host(const TopologyPlan& topo, const std::string& name) {
+  for (const auto& h : topo.hosts)
+    if (h.name == name) return &h;
+  return nullptr;
+}
+
+// Match expressions for one rule; a port match yields two variants (either end's port).
+std::vector<std::string> match_variants(const FaultMatch& m) {
+  std::string common;
+  if (m.tcp_flags && *m.tcp_flags == "syn") common += " tcp flags & syn == syn";
+  if (m.state) common += " ct state " + *m.state;
+  if (m.port) {
+    return {common + " tcp dport " + std::to_string(*m.port),
+            common + " tcp sport " + std::to_string(*m.port)};
+  }
+  return {common};
+}
+
+std::string verdict(const Fault& f) {
+  if (f.kind == "drop") {
+    int per_mille = static_cast<int>(std::lround(f.probability * 1000.0));
+    if (per_mille >= 1000) return " drop";
+    return " numgen random mod 1000 < " + std::to_string(per_mille) + " drop";
+  }
+  if (f.kind == "reject") {
+    if (f.with == "tcp-reset") return " meta l4proto tcp reject with tcp reset";
+    std::string type = f.with.substr(std::string("icmp-").size());  // port-unreachable ...
+    return " reject with icmpx type " + type;
+  }
+  return " drop";  // blackhole, crash
+}
+
+struct ChainSpec {
+  std::string suffix, hook;
+  int priority;
+};
+
+}  // namespace
+
+Result<std::vector<NamespaceRules>> plan_packet_fault(const Fault& fault, int index,
+                                                      const TopologyPlan& topology) {
+  if (!(fault.kind == "blackhole" || fault.kind == "drop" || fault.kind == "reject" ||
+        fault.kind == "crash"))
+    return Error::plain("fault kind " + fault.kind + " is not a packet fault");
+  const auto* target = find_host(topology, fault.on);
+  if (!target) return Error::plain("fault on unknown host " + fault.on);
+  bool inbound = fault.direction == "both" || fault.direction == "in" || fault.kind == "crash";
+  bool outbound = fault.direction == "both" || fault.direction == "out" || fault.kind == "crash";
+
+  // Rejects must answer from a hook that can send (input, forward); drops go in prerouting
+  // at priority -150, after conntrack (-200) so `ct state` matches work.
+  std::vector<ChainSpec> chains;
+  if (fault.kind == "reject")
+    chains = {{"in", "input", 0}, {"fwd", "forward", 0}};
+  else
+    chains = {{"pre", "prerouting", -150}};
+
+  // host -> interfaces on which to filter arriving packets
+  std::vector<std::pair<std::string, std::vector<std::string>>> where;
+  if (inbound) {
+    std::vector<std::string> ifs;
+    for (const auto& itf : target->interfaces) ifs.push_back(itf.name);
+    where.emplace_back(target->name, ifs);
+  }
+  if (outbound) {
+    for (const auto& itf : target->interfaces) {
+      bool merged = false;
+      for (auto& [h, ifs] : where)
+        if (h == itf.peer_host) { ifs.push_back(itf.peer_ifname); merged = true; }
+      if (!merged) where.emplace_back(itf.peer_host, std::vector<std::string>{itf.peer_ifname});
+    }
+  }
+
+  std::vector<NamespaceRules> out;
+  const std::string tag = "f" + std::to_string(index);
+  for (const auto& [host, ifs] : where) {
+    std::ostringstream install, remove;
+    install << "add table inet " << kNftTable << "\n";
+    for (const auto& c : chains) {
+      std::string chain = tag + "_" + c.suffix;
+      install << "add chain inet " << kNftTable << " " << chain << " { type filter hook " << c.hook
+              << " priority " << c.priority << "; policy accept; }\n";
+      for (const auto& ifname : ifs)
+        for (const auto& m : match_variants(fault.match))
+          install << "add rule inet " << kNftTable << " " << chain << " iifname \"" << ifname
+                  << "\"" << m << verdict(fault) << " comment \"" << fault.label() << "\"\n";
+      remove << "flush chain inet " << kNftTable << " " << chain << "\n"
+             << "delete chain inet " << kNftTable << " " << chain << "\n";
+    }
+    out.push_back({host, install.str(), remove.str()});
+  }
+  return out;
+}
+
+struct NftContext::Impl {
+  nft_ctx* ctx = nullptr;
+  ~Impl() {
+    if (ctx) nft_ctx_free(ctx);
+  }
+};
+
+NftContext::NftContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NftContext::NftContext(NftContext&&) noexcept = default;
+NftContext& NftContext::operator=(NftContext&&) noexcept = default;
+NftContext::~NftContext() = default;
+
+Result<NftContext> NftContext::open(const netns::NetNs& ns) {
+  auto scope = netns::ScopedNetns::enter(ns.fd());
+  if (!scope.ok()) return scope.error();
+  auto impl = std::make_unique<Impl>();
+  impl->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!impl->ctx) return Error::plain("nft_ctx_new failed");
+  nft_ctx_buffer_output(impl->ctx);
+  nft_ctx_buffer_error(impl->ctx);
+  return NftContext(std::move(impl));
+}
+
+Status NftContext::run(const std::string& commands) {
+  int rc = nft_run_cmd_from_buffer(impl_->ctx, commands.c_str());
+  if (rc != 0) {
+    std::string err = nft_ctx_get_error_buffer(impl_->ctx);
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return Error::plain("nftables: " + err);
+  }
+  return {};
+}
+
+Result<std::string> NftContext::list_ruleset() {
+  int rc = nft_run_cmd_from_buffer(impl_->ctx, "list ruleset");
+  if (rc != 0) return Error::plain(std::string("nftables: ") + nft_ctx_get_error_buffer(impl_->ctx));
+  return std::string(nft_ctx_get_output_buffer(impl_->ctx));
+}
+
+}  // namespace sockchaos::harness

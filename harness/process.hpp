@@ -1,0 +1,51 @@
+// Child processes (agents and user commands) started with Boost.Process inside a host's
+// namespace. In the child, before exec: enter the namespace, PR_SET_PDEATHSIG(SIGKILL) so it
+// dies with the orchestrator's spawning thread, exit if the orchestrator is already gone, and
+// become a process-group leader (faults signal the whole group). stdout/stderr are pipes
+// made here with O_CLOEXEC, so no child inherits another child's pipe.
+#pragma once
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "netns/netns.hpp"
+
+namespace sockchaos::harness {
+
+class ChildProcess {
+ public:
+  static Result<ChildProcess> spawn(const netns::NetNs& ns, const std::vector<std::string>& argv,
+                                    const std::string& working_dir = "");
+  ChildProcess(ChildProcess&&) noexcept;
+  ChildProcess& operator=(ChildProcess&&) noexcept;
+  ~ChildProcess();  // SIGKILL to the group and reap, if still running
+
+  pid_t pid() const;
+  int stdout_fd() const;  // non-blocking read end
+  int stderr_fd() const;
+  int pidfd() const;      // readable when the process exits
+  Status signal_group(int sig);
+  bool running();
+  // Reaps if exited; returns the wait status (or -1 if still running).
+  int try_reap();
+  int exit_code() const;  // after reap: exit code, or 128+signal
+  void kill_and_reap();
+
+  // Appends what is available on stdout (non-blocking) and splits complete lines.
+  // Returns false when stdout reached EOF.
+  bool read_lines(std::vector<std::string>& lines);
+  std::string drain_stderr(size_t limit = 64 * 1024);
+
+ private:
+  struct Impl;
+  explicit ChildProcess(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// sockchaos-agent next to the running executable, or $SOCKCHAOS_AGENT, or the build tree's.
+std::string find_agent_path();
+
+}  // namespace sockchaos::harness

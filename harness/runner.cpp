@@ -1,0 +1,741 @@
+#include "harness/runner.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "harness/agent_protocol.hpp"
+#include "harness/agent_spec.hpp"
+#include "harness/expectations.hpp"
+#include "harness/faults.hpp"
+#include "harness/process.hpp"
+#include "harness/topology.hpp"
+#include "netns/census.hpp"
+#include "netns/link.hpp"
+
+namespace sockchaos::harness {
+
+namespace {
+
+constexpr int64_t kMs = 1000000;
+
+double to_ms(int64_t ns) { return std::round(static_cast<double>(ns) / 1e5) / 10.0; }  // 0.1 ms
+
+struct Sample {
+  int64_t t;
+  std::map<std::string, netns::StateCounts> counts;
+};
+
+struct TimelineEvent {
+  int64_t t;
+  std::string event, detail;
+};
+
+struct ProbeItem {
+  int64_t t;
+  int64_t connect_ns;
+  std::string err;  // "" = success
+};
+
+struct FaultState {
+  const Fault* fault = nullptr;
+  int index = 0;
+  int64_t installed = -1, healed = -1;
+  std::vector<NamespaceRules> rules;
+  bool heal_scheduled = false;
+};
+
+struct ClientError {
+  int64_t t = -1;
+  std::string syscall, err;
+};
+
+std::string errno_label(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";
+  return v.dump();
+}
+
+std::pair<std::string, int> split_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return {s, 0};
+  return {s.substr(0, colon), std::atoi(s.c_str() + colon + 1)};
+}
+
+bool environment_errno(int e) { return e == EPERM || e == EACCES; }
+
+class CellRun {
+ public:
+  CellRun(const Cell& cell, const RunOptions& options)
+      : cell_(cell), s_(cell.scenario), opt_(options) {}
+
+  json run();
+
+ private:
+  json fail(const std::string& detail);
+  Status start_server();
+  Status start_client();
+  Status install(FaultState& f);
+  Status heal(FaultState& f);
+  void sample(int64_t now);
+  void handle_client_line(const std::string& line);
+  void handle_server_line(const std::string& line);
+  std::vector<ChildProcess*> processes_on(const std::string& host);
+  NftContext* nft(const std::string& host);
+  void set_base(int64_t t);
+  json build_result();
+
+  const Cell& cell_;
+  const Scenario& s_;
+  const RunOptions& opt_;
+
+  std::optional<Topology> topo_;
+  std::map<std::string, netns::Census> census_;
+  std::map<std::string, NftContext> nft_;
+  std::optional<ChildProcess> server_, client_;
+  bool server_listening_ = false;
+  bool server_expected_gone_ = false, client_expected_gone_ = false;
+  std::string fatal_;
+
+  std::vector<FaultState> faults_;
+  std::vector<Sample> samples_;
+  std::vector<TimelineEvent> events_;
+  std::vector<ProbeItem> probes_;
+  std::vector<ProbeItem> requests_;
+
+  int64_t t_start_ = -1, t_ready_ = -1, base_ = -1, first_fault_ = -1;
+  int64_t workload_end_ = -1;
+  bool client_done_ = false;
+  bool deadline_hit_ = false;
+  ClientError error_;
+};
+
+json CellRun::fail(const std::string& detail) {
+  json run = json::object();
+  run["outcome"] = "error";
+  run["detection_ms"] = nullptr;
+  run["error"] = nullptr;
+  run["mechanism"] = nullptr;
+  run["error_detail"] = detail;
+  run["sockets"] = json::object();
+  run["probes"] = {{"attempted", 0}, {"succeeded", 0}, {"failed", json::object()}};
+  run["timeline"] = json::array();
+  return run;
+}
+
+NftContext* CellRun::nft(const std::string& host) {
+  auto it = nft_.find(host);
+  if (it != nft_.end()) return &it->second;
+  auto ctx = NftContext::open(topo_->host(host).ns);
+  if (!ctx.ok()) return nullptr;
+  return &nft_.emplace(host, std::move(ctx.value())).first->second;
+}
+
+std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
+  std::vector<ChildProcess*> v;
+  if (server_ && s_.server.on == host) v.push_back(&*server_);
+  if (client_ && s_.client.on == host) v.push_back(&*client_);
+  return v;
+}
+
+Status CellRun::start_server() {
+  const auto& host = topo_->host(s_.server.on);
+  if (s_.server.behavior == "command")
+    return Error::plain("server behavior \"command\" is not supported by this build yet");
+  std::string upstream_address;
+  if (s_.server.behavior == "proxy") {
+    auto [up_host, up_port] = split_host_port(s_.server.upstream);
+    (void)up_port;
+    if (!topo_->has_host(up_host)) return Error::plain("proxy upstream names unknown host " + up_host);
+    upstream_address = topo_->address_for(up_host, s_.server.on);
+  }
+  json spec = make_server_agent_spec(s_.server, "0.0.0.0", upstream_address);
+  auto child = ChildProcess::spawn(host.ns, {opt_.agent_path, spec.dump()});
+  if (!child.ok()) return child.error();
+  server_.emplace(std::move(child.value()));
+  // Wait (bounded) for "listening".
+  int64_t until = monotonic_ns() + 5000 * kMs;
+  while (!server_listening_) {
+    int64_t now = monotonic_ns();
+    if (now >= until) return Error::plain("server agent did not start listening within 5 s");
+    pollfd p[2] = {{server_->stdout_fd(), POLLIN, 0}, {server_->pidfd(), POLLIN, 0}};
+    int timeout = static_cast<int>((until - now) / kMs) + 1;
+    ::poll(p, 2, timeout);
+    std::vector<std::string> lines;
+    server_->read_lines(lines);
+    for (const auto& l : lines) handle_server_line(l);
+    if (!fatal_.empty()) return Error::plain(fatal_);
+    if (!server_listening_ && (p[1].revents & POLLIN)) {
+      server_->try_reap();
+      std::string err = server_->drain_stderr();
+      return Error::plain("server agent exited before listening (status " +
+                          std::to_string(server_->exit_code()) + ")" +
+                          (err.empty() ? "" : ": " + err));
+    }
+  }
+  return {};
+}
+
+Status CellRun::start_client() {
+  const auto& host = topo_->host(s_.client.on);
+  if (s_.client.workload.kind == "command")
+    return Error::plain("client workload \"command\" is not supported by this build yet");
+  if (!topo_->has_host(s_.client.connect_host))
+    return Error::plain("client connects to unknown host " + s_.client.connect_host);
+  std::string address = topo_->address_for(s_.client.connect_host, s_.client.on);
+  json spec = make_client_agent_spec(s_.client, address);
+  auto child = ChildProcess::spawn(host.ns, {opt_.agent_path, spec.dump()});
+  if (!child.ok()) return child.error();
+  client_.emplace(std::move(child.value()));
+  t_start_ = monotonic_ns();
+  return {};
+}
+
+Status CellRun::install(FaultState& f) {
+  const Fault& fault = *f.fault;
+  if (fault.is_packet_fault()) {
+    if (f.rules.empty()) {
+      auto plan = plan_packet_fault(fault, f.index, topo_->plan());
+      if (!plan.ok()) return plan.error();
+      f.rules = std::move(plan.value());
+    }
+    for (const auto& r : f.rules) {
+      NftContext* ctx = nft(r.host);
+      if (!ctx) return Error::plain("cannot open nftables in host " + r.host);
+      if (auto st = ctx->run(r.install); !st.ok()) return st;
+    }
+  }
+  if (fault.kind == "kill" || fault.kind == "crash") {
+    for (ChildProcess* p : processes_on(fault.on)) {
+      if (p == &*server_) server_expected_gone_ = true;
+      if (p == &*client_) client_expected_gone_ = true;
+      (void)p->signal_group(SIGKILL);
+    }
+  } else if (fault.kind == "pause") {
+    for (ChildProcess* p : processes_on(fault.on)) (void)p->signal_group(SIGSTOP);
+  } else if (fault.kind == "link-down") {
+    auto sock = netns::RouteSocket::open(topo_->host(fault.on).ns);
+    if (!sock.ok()) return sock.error();
+    for (const auto& itf : topo_->host(fault.on).interfaces)
+      if (auto st = sock->set_up(itf.name, false); !st.ok()) return st;
+  }
+  f.installed = monotonic_ns();
+  if (first_fault_ < 0) first_fault_ = f.installed;
+  events_.push_back({f.installed, "fault", fault.label()});
+  return {};
+}
+
+Status CellRun::heal(FaultState& f) {
+  const Fault& fault = *f.fault;
+  if (fault.is_packet_fault()) {
+    for (const auto& r : f.rules) {
+      NftContext* ctx = nft(r.host);
+      if (!ctx) return Error::plain("cannot open nftables in host " + r.host);
+      if (auto st = ctx->run(r.remove); !st.ok()) return st;
+    }
+  }
+  if (fault.kind == "pause") {
+    for (ChildProcess* p : processes_on(fault.on)) (void)p->signal_group(SIGCONT);
+  } else if (fault.kind == "link-down") {
+    auto sock = netns::RouteSocket::open(topo_->host(fault.on).ns);
+    if (!sock.ok()) return sock.error();
+    for (const auto& itf : topo_->host(fault.on).interfaces)
+      if (auto st = sock->set_up(itf.name, true); !st.ok()) return st;
+    // Taking a link down flushed the host's gateway routes; put them back.
+    for (const auto& hp : topo_->plan().hosts)
+      if (hp.name == fault.on)
+        for (const auto& [dst, gw] : hp.routes) (void)sock->add_route(dst, gw);
+  }
+  f.healed = monotonic_ns();
+  events_.push_back({f.healed, "heal", fault.label()});
+  return {};
+}
+
+void CellRun::sample(int64_t now) {
+  Sample smp{now, {}};
+  for (auto& [host, census] : census_) {
+    auto c = census.count();
+    if (c.ok()) smp.counts[host] = c.value();
+  }
+  samples_.push_back(std::move(smp));
+}
+
+void CellRun::set_base(int64_t t) {
+  if (base_ >= 0) return;
+  base_ = t;
+}
+
+void CellRun::handle_server_line(const std::string& line) {
+  json ev = json::parse(line, nullptr, false);
+  if (ev.is_discarded() || !ev.is_object()) return;
+  std::string kind = ev.value("ev", "");
+  int64_t t = ev.value("t", int64_t{0});
+  if (kind == "listening") {
+    server_listening_ = true;
+    events_.push_back({t, "server-listening", ""});
+  } else if (kind == "fatal") {
+    fatal_ = "server: " + ev.value("message", std::string("fatal error"));
+  }
+}
+
+void CellRun::handle_client_line(const std::string& line) {
+  json ev = json::parse(line, nullptr, false);
+  if (ev.is_discarded() || !ev.is_object()) return;
+  std::string kind = ev.value("ev", "");
+  int64_t t = ev.value("t", int64_t{0});
+  if (kind == "start") {
+    events_.push_back({t, "client-start", ""});
+    bool base_from_start = s_.client.workload.kind == "probe" || s_.client.workload.kind == "command";
+    for (const auto& f : s_.faults)
+      if (f.at.count() == 0) base_from_start = true;
+    if (base_from_start) set_base(t);
+  } else if (kind == "ready") {
+    t_ready_ = t;
+    events_.push_back({t, "ready", ""});
+    set_base(t);
+  } else if (kind == "error") {
+    if (error_.t < 0) {
+      error_.t = t;
+      error_.syscall = ev.value("syscall", "");
+      error_.err = errno_label(ev.contains("errno") ? ev["errno"] : json());
+      events_.push_back({t, "client-error", error_.syscall + ": " + error_.err});
+      if (workload_end_ < 0) workload_end_ = t;
+    }
+  } else if (kind == "probes" || kind == "requests") {
+    auto& dst = (kind == "probes") ? probes_ : requests_;
+    if (ev.contains("items") && ev["items"].is_array()) {
+      for (const auto& it : ev["items"]) {
+        if (!it.is_array() || it.size() < 3) continue;
+        dst.push_back({it[0].get<int64_t>(), it[1].get<int64_t>(), errno_label(it[2])});
+      }
+    }
+  } else if (kind == "done") {
+    client_done_ = true;
+    events_.push_back({t, "workload-done", ""});
+    if (workload_end_ < 0) workload_end_ = t;
+  } else if (kind == "fatal") {
+    fatal_ = "client: " + ev.value("message", std::string("fatal error"));
+  }
+}
+
+json CellRun::run() {
+  auto topo = Topology::build(s_);
+  if (!topo.ok()) {
+    if (environment_errno(topo.error().err))
+      throw EnvironmentError("cannot build the scenario's network: " + topo.error().str(),
+                             "run as root, or with CAP_NET_ADMIN and CAP_SYS_ADMIN "
+                             "(e.g. sudo sockchaos ..., or unshare -Urn for a user namespace); "
+                             "`sockchaos doctor` checks every requirement");
+    return fail(topo.error().str());
+  }
+  topo_.emplace(std::move(topo.value()));
+  for (auto& h : topo_->hosts()) {
+    auto c = netns::Census::open(h.ns);
+    if (!c.ok()) return fail("socket census (inet_diag) in host " + h.name + ": " + c.error().str());
+    census_.emplace(h.name, std::move(c.value()));
+  }
+  for (size_t i = 0; i < s_.faults.size(); ++i) {
+    FaultState f;
+    f.fault = &s_.faults[i];
+    f.index = static_cast<int>(i);
+    faults_.push_back(std::move(f));
+  }
+
+  if (auto st = start_server(); !st.ok()) return fail(st.error().str());
+
+  // Faults at "0s" go in before the workload starts (e.g. SYNs blackholed from the first connect).
+  for (auto& f : faults_)
+    if (f.fault->at.count() == 0)
+      if (auto st = install(f); !st.ok()) return fail("install " + f.fault->label() + ": " + st.error().str());
+
+  if (auto st = start_client(); !st.ok()) return fail(st.error().str());
+
+  const int64_t sample_every = std::max<int64_t>(s_.sample_every.count(), 10 * kMs);
+  int64_t next_sample = t_start_;
+  const int64_t start_deadline = t_start_ + s_.deadline.count() + 30000 * kMs;  // never hang
+  int64_t observe_end = -1;
+  bool client_exited = false;
+
+  for (;;) {
+    int64_t now = monotonic_ns();
+    // Scheduled fault actions (relative to the workload's base time).
+    if (base_ >= 0) {
+      for (auto& f : faults_) {
+        if (f.installed < 0 && f.fault->at.count() > 0 && now >= base_ + f.fault->at.count()) {
+          if (auto st = install(f); !st.ok()) return fail("install " + f.fault->label() + ": " + st.error().str());
+        }
+        if (f.installed >= 0 && f.healed < 0 && f.fault->until && now >= base_ + f.fault->until->count()) {
+          if (auto st = heal(f); !st.ok()) return fail("heal " + f.fault->label() + ": " + st.error().str());
+        }
+      }
+    }
+    now = monotonic_ns();
+    if (now >= next_sample) {
+      sample(now);
+      while (next_sample <= now) next_sample += sample_every;
+    }
+    if (!fatal_.empty()) return fail(fatal_);
+
+    // End of the workload: error, done, exit, deadline or cancel.
+    if (workload_end_ < 0) {
+      int64_t deadline = -1;
+      if (first_fault_ >= 0)
+        deadline = first_fault_ + s_.deadline.count();
+      else if (base_ >= 0 && faults_.empty())
+        deadline = base_ + s_.deadline.count();
+      else if (base_ >= 0)  // faults scheduled but not yet in: wait for them plus the deadline
+        deadline = base_ + std::max_element(s_.faults.begin(), s_.faults.end(),
+                                            [](const Fault& a, const Fault& b) { return a.at < b.at; })
+                               ->at.count() + s_.deadline.count();
+      if ((deadline >= 0 && now >= deadline) || now >= start_deadline) {
+        deadline_hit_ = true;
+        workload_end_ = now;
+        events_.push_back({now, "deadline", "no client error within " + format_duration(s_.deadline)});
+      }
+    }
+    if (workload_end_ >= 0 && observe_end < 0) {
+      sample(monotonic_ns());
+      if (client_ && !client_exited) {
+        client_expected_gone_ = true;
+        // Let the agent flush its last batch, then stop it.
+        std::vector<std::string> lines;
+        client_->read_lines(lines);
+        for (const auto& l : lines) handle_client_line(l);
+        client_->kill_and_reap();
+        client_exited = true;
+      }
+      observe_end = workload_end_ + s_.observe.count();
+      if (s_.observe.count() > 0) events_.push_back({workload_end_, "observe", "sampling for " + format_duration(s_.observe)});
+    }
+    if (observe_end >= 0 && now >= observe_end) break;
+
+    // Sleep until the next thing that can happen.
+    int64_t wake = next_sample;
+    if (base_ >= 0)
+      for (const auto& f : faults_) {
+        if (f.installed < 0 && f.fault->at.count() > 0) wake = std::min(wake, base_ + f.fault->at.count());
+        if (f.installed >= 0 && f.healed < 0 && f.fault->until) wake = std::min(wake, base_ + f.fault->until->count());
+      }
+    if (observe_end >= 0) wake = std::min(wake, observe_end);
+    if (first_fault_ >= 0 && workload_end_ < 0) wake = std::min(wake, first_fault_ + s_.deadline.count());
+    pollfd fds[5];
+    int n = 0;
+    int client_out = -1, client_pid = -1, server_out = -1, server_pid = -1, cancel = -1;
+    if (client_ && !client_exited) {
+      client_out = n;
+      fds[n++] = {client_->stdout_fd(), POLLIN, 0};
+      client_pid = n;
+      fds[n++] = {client_->pidfd(), POLLIN, 0};
+    }
+    if (server_ && server_->running()) {
+      server_out = n;
+      fds[n++] = {server_->stdout_fd(), POLLIN, 0};
+      server_pid = n;
+      fds[n++] = {server_->pidfd(), POLLIN, 0};
+    }
+    if (opt_.cancel_fd >= 0) {
+      cancel = n;
+      fds[n++] = {opt_.cancel_fd, POLLIN, 0};
+    }
+    now = monotonic_ns();
+    int64_t wait = std::max<int64_t>(0, wake - now);
+    timespec ts{static_cast<time_t>(wait / 1000000000LL), static_cast<long>(wait % 1000000000LL)};
+    int rc = ::ppoll(fds, static_cast<nfds_t>(n), &ts, nullptr);
+    if (rc < 0 && errno != EINTR) return fail(std::string("ppoll: ") + std::strerror(errno));
+    if (rc <= 0) continue;
+    if (cancel >= 0 && fds[cancel].revents) return fail("cancelled");
+    if (client_out >= 0 && fds[client_out].revents) {
+      std::vector<std::string> lines;
+      client_->read_lines(lines);
+      for (const auto& l : lines) handle_client_line(l);
+    }
+    if (server_out >= 0 && fds[server_out].revents) {
+      std::vector<std::string> lines;
+      server_->read_lines(lines);
+      for (const auto& l : lines) handle_server_line(l);
+    }
+    if (client_pid >= 0 && (fds[client_pid].revents & POLLIN)) {
+      std::vector<std::string> lines;
+      client_->read_lines(lines);
+      for (const auto& l : lines) handle_client_line(l);
+      client_->try_reap();
+      client_exited = true;
+      int64_t t = monotonic_ns();
+      if (!client_expected_gone_ && error_.t < 0 && !client_done_) {
+        std::string err = client_->drain_stderr();
+        if (!fatal_.empty()) return fail(fatal_);
+        return fail("client agent exited unexpectedly (status " + std::to_string(client_->exit_code()) +
+                    ")" + (err.empty() ? "" : ": " + err));
+      }
+      if (workload_end_ < 0) workload_end_ = t;
+    }
+    if (server_pid >= 0 && (fds[server_pid].revents & POLLIN)) {
+      server_->try_reap();
+      if (!server_expected_gone_)
+        events_.push_back({monotonic_ns(), "server-exit", "status " + std::to_string(server_->exit_code())});
+    }
+  }
+  if (client_) client_->kill_and_reap();
+  if (server_) server_->kill_and_reap();
+  sample(monotonic_ns());
+  return build_result();
+}
+
+json CellRun::build_result() {
+  json run = json::object();
+  const int64_t base = base_ >= 0 ? base_ : t_start_;
+  auto rel = [&](int64_t t) { return to_ms(t - base); };
+
+  // Probes: the first failure is the workload's "error" when nothing else reported one.
+  ClientError err = error_;
+  if (err.t < 0) {
+    for (const auto& p : probes_)
+      if (!p.err.empty() && (first_fault_ < 0 || p.t >= first_fault_)) {
+        err = {p.t, "connect", p.err};
+        break;
+      }
+    for (const auto& r : requests_)
+      if (!r.err.empty() && (first_fault_ < 0 || r.t >= first_fault_) && (err.t < 0 || r.t < err.t)) {
+        err = {r.t, "request", r.err};
+        break;
+      }
+  }
+  if (err.t >= 0) {
+    run["outcome"] = "detected";
+    int64_t from = (first_fault_ >= 0 && err.t >= first_fault_) ? first_fault_ : base;
+    run["detection_ms"] = to_ms(err.t - from);
+    if (first_fault_ < 0 || err.t < first_fault_) run["before_fault"] = true;
+    run["error"] = err.err;
+    run["syscall"] = err.syscall;
+    run["mechanism"] = infer_mechanism(err.err, err.syscall, s_);
+  } else {
+    run["outcome"] = "undetected";
+    run["detection_ms"] = nullptr;
+    run["error"] = nullptr;
+    run["syscall"] = nullptr;
+    run["mechanism"] = nullptr;
+  }
+  run["fault_ms"] = first_fault_ >= 0 ? json(rel(first_fault_)) : json(nullptr);
+  run["deadline_ms"] = to_ms(s_.deadline.count());
+  run["duration_ms"] = to_ms((samples_.empty() ? monotonic_ns() : samples_.back().t) - t_start_);
+
+  json sockets = json::object();
+  for (const auto& h : topo_->hosts()) {
+    json peak = json::object();
+    std::array<int64_t, 13> mx{};
+    for (const auto& smp : samples_) {
+      auto it = smp.counts.find(h.name);
+      if (it == smp.counts.end()) continue;
+      for (size_t i = 1; i < 13; ++i) mx[i] = std::max(mx[i], it->second.by_state[i]);
+    }
+    for (size_t i = 1; i < 13; ++i)
+      if (mx[i] > 0) peak[netns::tcp_state_name(static_cast<int>(i))] = mx[i];
+    sockets[h.name] = {{"peak", peak}};
+  }
+  run["sockets"] = sockets;
+
+  // Probe statistics.
+  json probes = json::object();
+  int64_t attempted = static_cast<int64_t>(probes_.size()), succeeded = 0;
+  json failed = json::object();
+  std::vector<double> lat;
+  for (const auto& p : probes_) {
+    if (p.err.empty()) {
+      ++succeeded;
+      if (p.connect_ns >= 0) lat.push_back(static_cast<double>(p.connect_ns) / 1e6);
+    } else {
+      failed[p.err] = failed.value(p.err, 0) + 1;
+    }
+  }
+  std::sort(lat.begin(), lat.end());
+  probes["attempted"] = attempted;
+  probes["succeeded"] = succeeded;
+  probes["failed"] = failed;
+  if (attempted > 1) {
+    double span = static_cast<double>(probes_.back().t - probes_.front().t) / 1e9;
+    probes["per_second"] = span > 0 ? json(std::round(static_cast<double>(attempted - 1) / span * 10) / 10) : json(nullptr);
+  }
+  if (!lat.empty()) {
+    auto r3 = [](double v) { return std::round(v * 1000) / 1000; };
+    probes["connect_ms"] = {{"p50", r3(percentile_sorted(lat, 50))},
+                            {"p99", r3(percentile_sorted(lat, 99))},
+                            {"max", r3(lat.back())}};
+  }
+  if (!probes_.empty()) {
+    // Per census window: probes attempted/failed and connect latency against TIME_WAIT.
+    json series = json::array();
+    size_t pi = 0;
+    for (size_t si = 1; si < samples_.size(); ++si) {
+      std::vector<double> wl;
+      int64_t att = 0, fail_n = 0;
+      while (pi < probes_.size() && probes_[pi].t < samples_[si].t) {
+        ++att;
+        if (!probes_[pi].err.empty()) ++fail_n;
+        else if (probes_[pi].connect_ns >= 0) wl.push_back(static_cast<double>(probes_[pi].connect_ns) / 1e6);
+        ++pi;
+      }
+      if (att == 0) continue;
+      std::sort(wl.begin(), wl.end());
+      json pt = {{"t_ms", rel(samples_[si].t)}, {"attempted", att}, {"failed", fail_n}};
+      pt["connect_p50_ms"] = wl.empty() ? json(nullptr) : json(std::round(percentile_sorted(wl, 50) * 1000) / 1000);
+      pt["connect_p99_ms"] = wl.empty() ? json(nullptr) : json(std::round(percentile_sorted(wl, 99) * 1000) / 1000);
+      auto it = samples_[si].counts.find(s_.client.on);
+      pt["time_wait"] = it == samples_[si].counts.end() ? 0 : it->second.get("TIME_WAIT");
+      series.push_back(pt);
+    }
+    probes["series"] = series;
+  }
+  run["probes"] = probes;
+
+  if (!requests_.empty()) {
+    // Before / during / after the first fault window.
+    int64_t f_start = first_fault_, f_end = -1;
+    for (const auto& f : faults_)
+      if (f.installed == first_fault_) f_end = f.healed;
+    struct Phase { std::string name; int64_t a, b; };
+    std::vector<Phase> phases;
+    int64_t t_first = requests_.front().t, t_last = requests_.back().t + 1;
+    if (f_start < 0) {
+      phases.push_back({"all", t_first, t_last});
+    } else {
+      phases.push_back({"before", t_first, f_start});
+      phases.push_back({"during", f_start, f_end >= 0 ? f_end : t_last});
+      if (f_end >= 0) phases.push_back({"after", f_end, t_last});
+    }
+    json out = json::array();
+    for (const auto& ph : phases) {
+      std::vector<double> l;
+      int64_t errors = 0;
+      for (const auto& r : requests_) {
+        if (r.t < ph.a || r.t >= ph.b) continue;
+        if (r.err.empty()) l.push_back(static_cast<double>(r.connect_ns) / 1e6);
+        else ++errors;
+      }
+      std::sort(l.begin(), l.end());
+      double secs = std::max(1e-9, static_cast<double>(ph.b - ph.a) / 1e9);
+      double mean = 0;
+      for (double v : l) mean += v;
+      if (!l.empty()) mean /= static_cast<double>(l.size());
+      auto r2 = [](double v) { return std::isnan(v) ? json(nullptr) : json(std::round(v * 100) / 100); };
+      out.push_back({{"phase", ph.name}, {"start_ms", rel(ph.a)}, {"end_ms", rel(ph.b)},
+                     {"requests", static_cast<int64_t>(l.size())}, {"errors", errors},
+                     {"tps", std::round(static_cast<double>(l.size()) / secs * 10) / 10},
+                     {"p50_ms", r2(percentile_sorted(l, 50))}, {"p90_ms", r2(percentile_sorted(l, 90))},
+                     {"p99_ms", r2(percentile_sorted(l, 99))},
+                     {"max_ms", l.empty() ? json(nullptr) : r2(l.back())}, {"mean_ms", r2(l.empty() ? NAN : mean)}});
+    }
+    run["requests"] = {{"phases", out}};
+  }
+
+  json faults = json::array();
+  for (const auto& f : faults_)
+    faults.push_back({{"label", f.fault->label()},
+                      {"installed_ms", f.installed >= 0 ? json(rel(f.installed)) : json(nullptr)},
+                      {"healed_ms", f.healed >= 0 ? json(rel(f.healed)) : json(nullptr)}});
+  run["faults"] = faults;
+
+  // Timeline: samples and events in time order.
+  std::vector<std::pair<int64_t, json>> entries;
+  for (const auto& smp : samples_) {
+    json hosts = json::object();
+    for (const auto& [host, counts] : smp.counts) {
+      json states = json::object();
+      for (size_t i = 1; i < 13; ++i)
+        if (counts.by_state[i] > 0) states[netns::tcp_state_name(static_cast<int>(i))] = counts.by_state[i];
+      hosts[host] = states;
+    }
+    entries.emplace_back(smp.t, json{{"t_ms", rel(smp.t)}, {"sockets", hosts}});
+  }
+  for (const auto& ev : events_)
+    entries.emplace_back(ev.t, json{{"t_ms", rel(ev.t)}, {"event", ev.event}, {"detail", ev.detail}});
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  json timeline = json::array();
+  for (auto& [t, e] : entries) timeline.push_back(std::move(e));
+  run["timeline"] = timeline;
+  return run;
+}
+
+}  // namespace
+
+double percentile_sorted(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return NAN;
+  double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
+  size_t idx = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return sorted[std::min(idx, sorted.size() - 1)];
+}
+
+std::string infer_mechanism(const std::string& error, const std::string& syscall,
+                            const Scenario& scenario) {
+  const auto& sock = scenario.client.socket;
+  const auto& kind = scenario.client.workload.kind;
+  int64_t user_timeout_ns = sock.tcp_user_timeout ? sock.tcp_user_timeout->count() : 0;
+  for (const auto& raw : sock.raw)
+    if (raw.level == 6 && raw.name == 18) user_timeout_ns = static_cast<int64_t>(raw.int_value) * kMs;
+  if (error == "app_timeout") return "app_timeout";
+  if (error == "EAGAIN" || error == "EWOULDBLOCK")
+    return syscall == "send" ? "sndtimeo" : "rcvtimeo";
+  if (error == "ECONNRESET" || error == "EPIPE") return "rst";
+  if (error == "ECONNREFUSED") return "refused";
+  if (error == "EOF") return "fin";
+  if (error == "EADDRNOTAVAIL") return "port_exhaustion";
+  if (error == "EHOSTUNREACH" || error == "ENETUNREACH" || error == "EACCES" || error == "EPERM")
+    return "icmp";
+  if (error == "ETIMEDOUT") {
+    if (syscall == "connect" && kind != "request") return user_timeout_ns > 0 ? "tcp_user_timeout" : "syn_retries";
+    bool keepalive = sock.keepalive && sock.keepalive->enabled;
+    if (kind == "idle" && keepalive) {
+      int64_t ka_ns = (sock.keepalive->idle.count() +
+                       sock.keepalive->interval.count() * sock.keepalive->count) * 1000 * kMs;
+      if (user_timeout_ns > 0 && user_timeout_ns < ka_ns) return "tcp_user_timeout";
+      return "keepalive";
+    }
+    if (user_timeout_ns > 0) return "tcp_user_timeout";
+    return "tcp_retries2";
+  }
+  if (error.rfind("exit:", 0) == 0) return "exit";
+  return "other";
+}
+
+json run_cell_once(const Cell& cell, const RunOptions& options) {
+  CellRun r(cell, options);
+  return r.run();
+}
+
+json run_cell(const Cell& cell, const RunOptions& options) {
+  json out = json::object();
+  out["id"] = cell.id;
+  out["params"] = cell.params;
+  json runs = json::array();
+  for (int i = 0; i < std::max(1, cell.scenario.repeat); ++i) {
+    runs.push_back(run_cell_once(cell, options));
+    if (runs.back().value("error_detail", "") == "cancelled") break;
+  }
+  out["runs"] = runs;
+  json exp = json::array();
+  for (const auto& r : evaluate_expectations(cell, runs))
+    exp.push_back({{"check", r.check}, {"passed", r.passed}, {"detail", r.detail}});
+  out["expectations"] = exp;
+  std::vector<double> det;
+  int detected = 0;
+  for (const auto& r : runs)
+    if (r.value("outcome", "") == "detected" && r["detection_ms"].is_number()) {
+      ++detected;
+      det.push_back(r["detection_ms"].get<double>());
+    }
+  std::sort(det.begin(), det.end());
+  json summary = {{"runs", runs.size()}, {"detected", detected}};
+  if (!det.empty()) {
+    double median = det.size() % 2 ? det[det.size() / 2] : (det[det.size() / 2 - 1] + det[det.size() / 2]) / 2;
+    summary["detection_ms"] = {{"min", det.front()}, {"median", std::round(median * 10) / 10}, {"max", det.back()}};
+  }
+  out["summary"] = summary;
+  return out;
+}
+
+}  // namespace sockchaos::harness

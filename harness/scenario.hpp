@@ -1,0 +1,219 @@
+// The scenario model: what a scenario file says, validated and typed.
+//
+// Flow: file text (JSON with // and /* */ comments) -> nlohmann::json + a map of JSON Pointer
+// -> line -> strict validation into Scenario -> matrix expansion into Cells (each cell is the
+// base document with the matrix values set, re-validated, so every cell is a full Scenario).
+//
+// Every input problem becomes an InputIssue naming the file, the JSON Pointer of the
+// offending value, its line when known, and what was expected. load_* functions collect all
+// issues they can find and throw ScenarioError carrying them (exit code 2 in the CLI).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sockchaos::harness {
+
+using json = nlohmann::ordered_json;
+using Nanos = std::chrono::nanoseconds;
+
+// ---- input errors ------------------------------------------------------------------------
+
+struct InputIssue {
+  std::string file;     // as given by the user ("<dict>" for in-memory scenarios)
+  std::string pointer;  // JSON Pointer, "" for the whole document
+  int line = 0;         // 1-based, 0 if unknown
+  std::string message;  // what is wrong and what was expected
+  std::string str() const;  // "file:line: /pointer: message"
+};
+
+class ScenarioError : public std::runtime_error {
+ public:
+  explicit ScenarioError(std::vector<InputIssue> issues);
+  const std::vector<InputIssue>& issues() const { return issues_; }
+
+ private:
+  std::vector<InputIssue> issues_;
+};
+
+// ---- values ------------------------------------------------------------------------------
+
+// "250ms", "3s", "1.5s", "2m", "2h" (also "us"). A bare number is an error suggesting the form.
+// Returns std::nullopt and fills *why when the text is not a duration.
+std::optional<Nanos> parse_duration(const std::string& text, std::string* why = nullptr);
+std::string format_duration(Nanos d);  // shortest exact form: "1.5s", "250ms", "2m"
+
+// "100KiB/s", "1MiB/s", "500B/s", "10kB/s" -> bytes per second.
+std::optional<double> parse_byte_rate(const std::string& text, std::string* why = nullptr);
+
+struct Keepalive {
+  bool enabled = false;  // false: "off" (SO_KEEPALIVE 0)
+  std::chrono::seconds idle{0}, interval{0};  // kernel granularity is whole seconds
+  int count = 0;
+};
+
+// Envoy/Istio form: { "level": 6, "name": 18, "int": 10000 }.
+struct RawSocketOption {
+  int level = 0;
+  int name = 0;
+  int int_value = 0;
+};
+
+// Every field is optional: unset means "leave the kernel default".
+struct SocketOptions {
+  std::optional<Keepalive> keepalive;
+  std::optional<Nanos> tcp_user_timeout;       // Nanos(0) = "off"
+  std::optional<std::optional<Nanos>> linger;  // inner nullopt = "off"; 0s = RST on close
+  std::optional<Nanos> rcvtimeo, sndtimeo;     // Nanos(0) = "off"
+  std::optional<bool> nodelay, quickack, reuseaddr, reuseport, bind_address_no_port;
+  std::optional<int> syn_count, rcvbuf, sndbuf;
+  std::vector<RawSocketOption> raw;
+};
+
+// ---- scenario parts ----------------------------------------------------------------------
+
+struct HostSpec {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> sysctl;  // "net.ipv4.tcp_retries2" -> "8"
+};
+
+struct ServerSpec {
+  std::string on = "server";
+  int port = 7000;
+  std::string behavior = "echo";  // echo|sink|stall|hold|respond|command|proxy
+  SocketOptions socket;
+  std::string close = "never";    // never|after-response
+  std::string response = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";  // respond
+  std::vector<std::string> command;  // behavior "command"
+  std::string upstream;              // behavior "proxy": "host:port"
+};
+
+struct Workload {
+  std::string kind = "idle";  // idle|stream|request|probe|command
+  double bytes_per_second = 0;  // stream (0 = as fast as the socket takes)
+  double per_second = 0;        // probe / request rate (0 = as fast as possible)
+  int count = 0;                // probe: number of probes
+  int connections = 1;          // request
+  std::string request;          // probe/request: bytes sent per request ("" = none for probe)
+  std::optional<Nanos> duration;  // request/stream: stop after this long (bounded loops)
+  std::vector<std::string> command;  // kind "command"
+};
+
+struct ClientSpec {
+  std::string on = "client";
+  std::string connect_host = "server";
+  int connect_port = 7000;
+  Workload workload;
+  SocketOptions socket;
+  std::optional<Nanos> app_timeout;
+  std::optional<Nanos> connect_timeout;
+};
+
+struct FaultMatch {
+  std::optional<std::string> tcp_flags;  // "syn"
+  std::optional<std::string> state;      // "new" | "established"
+  std::optional<int> port;
+};
+
+struct Fault {
+  std::string kind;  // blackhole|drop|reject|kill|pause|crash|link-down
+  std::string on = "server";
+  Nanos at{0};
+  std::optional<Nanos> until;
+  std::string direction = "both";  // both|in|out
+  FaultMatch match;
+  double probability = 1.0;        // drop
+  std::string with = "tcp-reset";  // reject
+  std::string label() const;       // "blackhole on server (both)"
+  bool is_packet_fault() const;    // blackhole|drop|reject (and crash's blackhole part)
+};
+
+struct Expectation {
+  json where = json::object();  // pointer -> value; all must equal the cell's params
+  std::optional<Nanos> detected_within, detected_after;
+  std::optional<bool> undetected;
+  std::optional<std::string> error;  // errno name or "app_timeout"
+  std::optional<std::string> mechanism;
+  std::optional<int64_t> time_wait_max, time_wait_min;
+  std::map<std::string, int64_t> states_max;
+  std::optional<int64_t> probe_failures_max, probe_failures_min;
+  std::string host = "client";
+  std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
+};
+
+struct MatrixAxis {
+  std::string pointer;       // "/client/socket/tcp_user_timeout"
+  std::vector<json> values;
+};
+
+struct Scenario {
+  std::string name, description;
+  std::string file;  // path as given, "<dict>" for in-memory
+  std::vector<HostSpec> hosts;  // in file order; default client, server
+  std::vector<std::pair<std::string, std::string>> links;  // default {client, server}
+  ServerSpec server;
+  ClientSpec client;
+  std::vector<Fault> faults;
+  Nanos deadline = std::chrono::seconds(60);
+  Nanos observe{0};
+  Nanos sample_every = std::chrono::milliseconds(100);
+  int repeat = 1;
+  std::vector<MatrixAxis> matrix;
+  std::vector<Expectation> expect;
+  json document;  // the validated document (after matrix values were set, for a cell)
+  std::map<std::string, int> lines;  // JSON Pointer -> line in `file` (empty for in-memory)
+
+  const HostSpec* host(const std::string& name) const;
+};
+
+struct Cell {
+  std::string scenario_name;
+  std::string id;       // "tcp_user_timeout=2s keepalive=off", "" when there is no matrix
+  json params = json::object();  // pointer -> value, in matrix order
+  Scenario scenario;    // the full scenario of this cell
+  std::string full_id() const;  // "scenario/cell-id" (what --filter matches)
+};
+
+// ---- loading -----------------------------------------------------------------------------
+
+// Parses JSON with comments; tracks the line of every value by JSON Pointer.
+struct Document {
+  std::string file;
+  json value;
+  std::map<std::string, int> lines;  // pointer -> 1-based line
+};
+Document parse_document(const std::string& text, const std::string& file);  // throws ScenarioError
+
+// Strict validation of a whole document (unknown keys, types, ranges, cross references,
+// matrix pointers and values, expect/where). Returns every issue found; empty = valid.
+std::vector<InputIssue> validate_document(const Document& doc);
+
+// Load = parse + validate; throws ScenarioError with all issues.
+Scenario load_scenario(const Document& doc);
+Scenario load_scenario_file(const std::string& path);
+Scenario load_scenario_json(const json& value, const std::string& label = "<dict>");
+
+// Cells: cartesian product of matrix axes in matrix order; a scenario with no matrix has
+// one cell with an empty id. Throws ScenarioError when a cell's document is invalid or an
+// expectation's `where` matches no cell.
+std::vector<Cell> expand_cells(const Scenario& scenario);
+
+// "2s" for a string, "off", {"idle":"1s",...} printed compactly for objects: used in ids.
+std::string format_param_value(const json& v);
+
+// Parsing of the pieces (used by the agent, which receives the client/server subtrees).
+SocketOptions parse_socket_options(const json& v, const std::string& pointer,
+                                   std::vector<InputIssue>& issues, const std::string& file);
+ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const std::string& file);
+ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file);
+
+// Files: a path that is a folder yields its *.json files (not schema.json), sorted.
+std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);
+
+}  // namespace sockchaos::harness

@@ -1,0 +1,40 @@
+// Socket census of a namespace through inet_diag (libnl-idiag): how many TCP sockets sit
+// in each state, IPv4 and IPv6, TIME_WAIT included (the kernel dumps timewait sockets).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "netns/netns.hpp"
+
+namespace sockchaos::netns {
+
+// Indexed by the kernel's TCP state numbers (TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11,
+// TCP_NEW_SYN_RECV = 12).
+struct StateCounts {
+  std::array<int64_t, 13> by_state{};
+  int64_t total() const;
+  int64_t get(const std::string& state_name) const;  // "TIME_WAIT" -> count, unknown -> 0
+};
+
+const char* tcp_state_name(int state);  // 1 -> "ESTABLISHED"; nullptr if out of range
+int tcp_state_from_name(const std::string& name);  // -1 if unknown
+
+class Census {
+ public:
+  // The diag socket is opened inside `ns`, so it sees that namespace's sockets only.
+  static Result<Census> open(const NetNs& ns);
+  Census(Census&&) noexcept;
+  Census& operator=(Census&&) noexcept;
+  ~Census();
+  Result<StateCounts> count();
+
+ private:
+  struct Impl;
+  explicit Census(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sockchaos::netns

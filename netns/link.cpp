@@ -1,0 +1,137 @@
+#include "netns/link.hpp"
+
+#include <net/if.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+
+namespace sockchaos::netns {
+
+namespace {
+struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
+struct LinkDel { void operator()(rtnl_link* l) const { rtnl_link_put(l); } };
+struct AddrDel { void operator()(rtnl_addr* a) const { rtnl_addr_put(a); } };
+struct NlAddrDel { void operator()(nl_addr* a) const { nl_addr_put(a); } };
+struct RouteDel { void operator()(rtnl_route* r) const { rtnl_route_put(r); } };
+using LinkPtr = std::unique_ptr<rtnl_link, LinkDel>;
+using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDel>;
+
+Error nl_error(const std::string& what, int nlerr) {
+  // nl_geterror takes the positive code; keep errno-style err for callers that branch on it.
+  int code = nlerr < 0 ? -nlerr : nlerr;
+  int sys = 0;
+  switch (code) {
+    case NLE_PERM: sys = EPERM; break;
+    case NLE_EXIST: sys = EEXIST; break;
+    case NLE_NODEV: sys = ENODEV; break;
+    case NLE_OPNOTSUPP: sys = EOPNOTSUPP; break;
+    case NLE_INVAL: sys = EINVAL; break;
+    default: break;
+  }
+  return Error{what + ": " + nl_geterror(code), sys};
+}
+
+Result<NlAddrPtr> parse_addr(const std::string& text) {
+  nl_addr* a = nullptr;
+  int rc = nl_addr_parse(text.c_str(), AF_INET, &a);
+  if (rc < 0) return nl_error("parse address " + text, rc);
+  return NlAddrPtr(a);
+}
+}  // namespace
+
+struct RouteSocket::Impl {
+  std::unique_ptr<nl_sock, SockDel> sock;
+};
+
+RouteSocket::RouteSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RouteSocket::RouteSocket(RouteSocket&&) noexcept = default;
+RouteSocket& RouteSocket::operator=(RouteSocket&&) noexcept = default;
+RouteSocket::~RouteSocket() = default;
+
+Result<RouteSocket> RouteSocket::open(const NetNs& ns) {
+  auto scope = ScopedNetns::enter(ns.fd());
+  if (!scope.ok()) return scope.error();
+  auto impl = std::make_unique<Impl>();
+  impl->sock.reset(nl_socket_alloc());
+  if (!impl->sock) return Error::plain("nl_socket_alloc failed");
+  int rc = nl_connect(impl->sock.get(), NETLINK_ROUTE);
+  if (rc < 0) return nl_error("netlink connect", rc);
+  return RouteSocket(std::move(impl));
+}
+
+Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd,
+                                const std::string& peer_name) {
+  LinkPtr link(rtnl_link_veth_alloc());
+  if (!link) return Error::plain("rtnl_link_veth_alloc failed");
+  rtnl_link_set_name(link.get(), name.c_str());
+  rtnl_link* peer = rtnl_link_veth_get_peer(link.get());
+  rtnl_link_set_name(peer, peer_name.c_str());
+  rtnl_link_set_ns_fd(peer, peer_netns_fd);
+  int rc = rtnl_link_add(impl_->sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_link_put(peer);  // libnl 3.7: get_peer returns a reference the caller owns
+  if (rc < 0) return nl_error("create veth " + name + " <-> " + peer_name, rc);
+  return {};
+}
+
+Result<int> RouteSocket::ifindex(const std::string& ifname) {
+  rtnl_link* raw = nullptr;
+  int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
+  if (rc < 0) return nl_error("look up link " + ifname, rc);
+  LinkPtr link(raw);
+  return rtnl_link_get_ifindex(link.get());
+}
+
+Status RouteSocket::set_up(const std::string& ifname, bool up) {
+  rtnl_link* raw = nullptr;
+  int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
+  if (rc < 0) return nl_error("look up link " + ifname, rc);
+  LinkPtr link(raw);
+  LinkPtr change(rtnl_link_alloc());
+  if (up)
+    rtnl_link_set_flags(change.get(), IFF_UP);
+  else
+    rtnl_link_unset_flags(change.get(), IFF_UP);
+  rc = rtnl_link_change(impl_->sock.get(), link.get(), change.get(), 0);
+  if (rc < 0) return nl_error(std::string("set ") + ifname + (up ? " up" : " down"), rc);
+  return {};
+}
+
+Status RouteSocket::add_address(const std::string& ifname, const std::string& cidr) {
+  auto index = ifindex(ifname);
+  if (!index.ok()) return index.error();
+  auto local = parse_addr(cidr);
+  if (!local.ok()) return local.error();
+  std::unique_ptr<rtnl_addr, AddrDel> addr(rtnl_addr_alloc());
+  rtnl_addr_set_ifindex(addr.get(), *index);
+  rtnl_addr_set_local(addr.get(), local->get());
+  int rc = rtnl_addr_add(impl_->sock.get(), addr.get(), 0);
+  if (rc < 0) return nl_error("add address " + cidr + " to " + ifname, rc);
+  return {};
+}
+
+Status RouteSocket::add_route(const std::string& dst_cidr, const std::string& gateway) {
+  auto dst = parse_addr(dst_cidr);
+  if (!dst.ok()) return dst.error();
+  auto gw = parse_addr(gateway);
+  if (!gw.ok()) return gw.error();
+  std::unique_ptr<rtnl_route, RouteDel> route(rtnl_route_alloc());
+  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_dst(route.get(), dst->get());
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_gateway(nh, gw->get());
+  rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh now
+  int rc = rtnl_route_add(impl_->sock.get(), route.get(), NLM_F_CREATE);
+  if (rc < 0) return nl_error("add route " + dst_cidr + " via " + gateway, rc);
+  return {};
+}
+
+Status set_link_up(const NetNs& ns, const std::string& ifname, bool up) {
+  auto sock = RouteSocket::open(ns);
+  if (!sock.ok()) return sock.error();
+  return sock->set_up(ifname, up);
+}
+
+}  // namespace sockchaos::netns

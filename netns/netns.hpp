@@ -1,0 +1,83 @@
+// Network namespaces held by file descriptors only: no bind-mounted name, so when the last
+// holder (this fd, or a process inside) goes away, the namespace and everything in it
+// (veths, routes, nftables tables, sockets) is gone. A crash leaves nothing behind.
+//
+// Threads, not processes, move between namespaces: ScopedNetns enters a namespace on the
+// calling thread and restores the previous one on destruction. A netlink or nftables socket
+// created while inside stays bound to that namespace for its whole life.
+#pragma once
+#include <string>
+
+#include "common/result.hpp"
+
+namespace sockchaos::netns {
+
+// An owned file descriptor (O_CLOEXEC everywhere); closes on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+class NetNs {
+ public:
+  // A fresh network namespace with `lo` up. The calling thread never leaves its namespace.
+  static Result<NetNs> create();
+  // The namespace the calling thread is in now (e.g. the initial one, for tests).
+  static Result<NetNs> current();
+
+  NetNs(NetNs&&) noexcept = default;
+  NetNs& operator=(NetNs&&) noexcept = default;
+  int fd() const { return fd_.get(); }
+  // Inode number: identifies the namespace (same as `readlink /proc/PID/ns/net`).
+  unsigned long inode() const;
+
+ private:
+  explicit NetNs(Fd fd) : fd_(std::move(fd)) {}
+  Fd fd_;
+};
+
+class ScopedNetns {
+ public:
+  static Result<ScopedNetns> enter(int netns_fd);
+  ScopedNetns(ScopedNetns&& o) noexcept : saved_(std::move(o.saved_)) {}
+  ScopedNetns& operator=(ScopedNetns&&) = delete;
+  ScopedNetns(const ScopedNetns&) = delete;
+  ~ScopedNetns();  // returns the thread to where it was; aborts if it cannot (never run
+                   // the rest of the program in the wrong namespace)
+
+ private:
+  explicit ScopedNetns(Fd saved) : saved_(std::move(saved)) {}
+  Fd saved_;
+};
+
+// Runs fn with the calling thread inside the namespace; returns fn's result.
+template <class Fn>
+auto within(int netns_fd, Fn&& fn) -> decltype(fn()) {
+  auto scope = ScopedNetns::enter(netns_fd);
+  if (!scope.ok()) return scope.error();
+  return fn();
+}
+
+// sysctl inside a namespace: key "net.ipv4.tcp_retries2". Only keys visible in that
+// namespace's /proc/sys/net (i.e. per network namespace) are accepted.
+Status set_sysctl(const NetNs& ns, const std::string& key, const std::string& value);
+Result<std::string> get_sysctl(const NetNs& ns, const std::string& key);
+bool is_valid_sysctl_key(const std::string& key);
+
+}  // namespace sockchaos::netns

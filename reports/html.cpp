@@ -1,0 +1,1290 @@
+#include "reports/html.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "reports/html_assets.hpp"
+#include "reports/merge.hpp"
+#include "reports/report_util.hpp"
+#include "reports/svg_chart.hpp"
+
+namespace sockchaos::reports {
+
+namespace {
+
+using svg::Scale;
+using svg::ScaleKind;
+
+std::string esc(std::string_view text) { return html_escape(text); }
+std::string num(double value, int decimals = 1) { return format_number(value, decimals); }
+std::string px(double value) { return svg::coordinate(value); }
+
+constexpr size_t kMaxEventRows = 1000;
+constexpr size_t kMaxEventMarkers = 150;
+constexpr size_t kMaxOutputChars = 32 * 1024;
+
+// ---- socket-state palette ------------------------------------------------------------------
+
+const std::vector<std::string>& state_order() {
+  static const std::vector<std::string> order = {
+      "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSE_WAIT",
+      "LAST_ACK",    "CLOSING",  "TIME_WAIT", "CLOSE"};
+  return order;
+}
+
+std::string state_color(const std::string& state) {
+  static const std::map<std::string, std::string> colors = {
+      {"ESTABLISHED", "#1f77b4"}, {"SYN_SENT", "#2ca02c"},  {"SYN_RECV", "#17becf"},
+      {"FIN_WAIT1", "#9467bd"},   {"FIN_WAIT2", "#8c564b"}, {"CLOSE_WAIT", "#d62728"},
+      {"LAST_ACK", "#e377c2"},    {"CLOSING", "#7f7f7f"},   {"TIME_WAIT", "#ff7f0e"},
+      {"CLOSE", "#bcbd22"}};
+  auto it = colors.find(state);
+  return it == colors.end() ? "#555" : it->second;
+}
+
+std::string host_dash(size_t host_index) {
+  static const char* dashes[] = {"", "7 4", "2 3", "9 3 2 3"};
+  return dashes[host_index % 4];
+}
+
+size_t state_rank(const std::string& state) {
+  const auto& order = state_order();
+  auto it = std::find(order.begin(), order.end(), state);
+  return static_cast<size_t>(it - order.begin());
+}
+
+// ---- time axis -----------------------------------------------------------------------------
+
+std::string time_label(double ms, double span_ms) {
+  if (span_ms < 2000) return num(ms, 0) + " ms";
+  return num(ms / 1000, 2) + " s";
+}
+
+struct Frame {
+  double width = 1000, height = 260;
+  double left = 58, right = 770, top = 30, bottom = 230;
+};
+
+// Grid, x axis (time) and left y axis; `y_label` names the left axis.
+void draw_axes(std::string& out, const Frame& f, const Scale& x, const Scale& y,
+               const std::string& y_label, bool y_is_count) {
+  out += "<g class=\"axes\">";
+  for (double tick : svg::ticks(y, 5)) {
+    if (y_is_count && tick != std::floor(tick)) continue;
+    double py = y(tick);
+    out += "<line class=\"grid\" x1=\"" + px(f.left) + "\" x2=\"" + px(f.right) + "\" y1=\"" +
+           px(py) + "\" y2=\"" + px(py) + "\"/>";
+    out += "<text class=\"tick\" x=\"" + px(f.left - 6) + "\" y=\"" + px(py + 4) +
+           "\" text-anchor=\"end\">" + (y_is_count ? num(tick, 0) : num(tick, 2)) + "</text>";
+  }
+  double span = x.hi - x.lo;
+  for (double tick : svg::ticks(x, 8)) {
+    double pxx = x(tick);
+    out += "<line class=\"grid\" x1=\"" + px(pxx) + "\" x2=\"" + px(pxx) + "\" y1=\"" +
+           px(f.top) + "\" y2=\"" + px(f.bottom) + "\"/>";
+    out += "<text class=\"tick\" x=\"" + px(pxx) + "\" y=\"" + px(f.bottom + 16) +
+           "\" text-anchor=\"middle\">" + esc(time_label(tick, span)) + "</text>";
+  }
+  out += "<rect class=\"frame\" x=\"" + px(f.left) + "\" y=\"" + px(f.top) + "\" width=\"" +
+         px(f.right - f.left) + "\" height=\"" + px(f.bottom - f.top) + "\"/>";
+  out += "<text class=\"axis-label\" x=\"" + px(f.left - 44) + "\" y=\"" + px(f.top - 12) +
+         "\">" + esc(y_label) + "</text>";
+  out += "</g>";
+}
+
+// ---- timeline data -------------------------------------------------------------------------
+
+struct Sample {
+  double t;
+  const Json* sockets;
+};
+
+struct Event {
+  double t;
+  std::string event, detail;
+};
+
+struct FaultWindow {
+  double start, end;
+  bool healed;
+  std::string label;
+};
+
+struct RunTimeline {
+  std::vector<Sample> samples;
+  std::vector<Event> events;
+  std::vector<FaultWindow> faults;
+  double t_min = 0, t_max = 0;
+};
+
+RunTimeline read_timeline(const Json& run) {
+  RunTimeline timeline;
+  for (const Json& entry : array_member(run, "timeline")) {
+    auto t = number_member(entry, "t_ms");
+    if (!t) continue;
+    const Json* event = member(entry, "event");
+    if (event != nullptr) {
+      timeline.events.push_back({*t, value_label(*event), string_member(entry, "detail")});
+    }
+    const Json& sockets = object_member(entry, "sockets");
+    if (!sockets.empty()) timeline.samples.push_back({*t, &sockets});
+  }
+  std::stable_sort(timeline.samples.begin(), timeline.samples.end(),
+                   [](const Sample& a, const Sample& b) { return a.t < b.t; });
+  std::stable_sort(timeline.events.begin(), timeline.events.end(),
+                   [](const Event& a, const Event& b) { return a.t < b.t; });
+
+  double t_max = 0, t_min = 0;
+  for (const Sample& s : timeline.samples) t_max = std::max(t_max, s.t), t_min = std::min(t_min, s.t);
+  for (const Event& e : timeline.events) t_max = std::max(t_max, e.t), t_min = std::min(t_min, e.t);
+  for (const Json& series : array_member(object_member(run, "probes"), "series")) {
+    if (auto t = number_member(series, "t_ms")) t_max = std::max(t_max, *t);
+  }
+  auto fault_ms = number_member(run, "fault_ms");
+  auto detection_ms = number_member(run, "detection_ms");
+  if (fault_ms && detection_ms) t_max = std::max(t_max, *fault_ms + *detection_ms);
+
+  for (const Json& fault : array_member(run, "faults")) {
+    auto installed = number_member(fault, "installed_ms");
+    if (!installed) continue;
+    auto healed = number_member(fault, "healed_ms");
+    timeline.faults.push_back({*installed, healed.value_or(NAN), healed.has_value(),
+                               string_member(fault, "label", "fault")});
+    t_max = std::max(t_max, healed.value_or(*installed));
+  }
+  if (timeline.faults.empty()) {  // fall back to the event list
+    for (const Event& e : timeline.events) {
+      if (e.event == "fault") {
+        timeline.faults.push_back({e.t, NAN, false, e.detail.empty() ? "fault" : e.detail});
+      } else if (e.event == "heal") {
+        for (FaultWindow& w : timeline.faults) {
+          if (!w.healed) {
+            w.end = e.t;
+            w.healed = true;
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (timeline.faults.empty() && fault_ms) {
+    timeline.faults.push_back({*fault_ms, NAN, false, "fault"});
+  }
+  if (!(t_max > t_min)) t_max = t_min + 1000;
+  for (FaultWindow& w : timeline.faults) {
+    if (!w.healed) w.end = t_max;
+  }
+  timeline.t_min = t_min;
+  timeline.t_max = t_max;
+  return timeline;
+}
+
+struct StateSeries {
+  std::string host, state;
+  size_t host_index = 0;
+  double peak = 0;
+  std::vector<double> values;  // per (downsampled) point
+};
+
+struct StateChartData {
+  std::vector<double> times;
+  std::vector<StateSeries> series;
+  size_t raw_points = 0;
+};
+
+double count_at(const Json& sockets, const std::string& host, const std::string& state) {
+  const Json& states = object_member(sockets, host.c_str());
+  return number_member(states, state.c_str()).value_or(0);
+}
+
+StateChartData build_state_series(const RunTimeline& timeline) {
+  StateChartData data;
+  data.raw_points = timeline.samples.size();
+  std::vector<std::string> hosts;
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (const Sample& s : timeline.samples) {
+    for (const auto& [host, states] : s.sockets->items()) {
+      if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
+      if (!states.is_object()) continue;
+      for (const auto& [state, count] : states.items()) {
+        if (state == "LISTEN" || !count.is_number() || count.get<double>() <= 0) continue;
+        std::pair<std::string, std::string> key{host, state};
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+      }
+    }
+  }
+  auto host_index = [&](const std::string& host) {
+    return static_cast<size_t>(std::find(hosts.begin(), hosts.end(), host) - hosts.begin());
+  };
+  std::stable_sort(keys.begin(), keys.end(), [&](const auto& a, const auto& b) {
+    if (host_index(a.first) != host_index(b.first)) return host_index(a.first) < host_index(b.first);
+    return state_rank(a.second) < state_rank(b.second);
+  });
+  for (const auto& [host, state] : keys) {
+    StateSeries series;
+    series.host = host;
+    series.state = state;
+    series.host_index = host_index(host);
+    data.series.push_back(std::move(series));
+  }
+
+  // Downsample: buckets of consecutive samples, each series keeping its bucket maximum so
+  // that short peaks (a TIME_WAIT spike, a lone SYN_SENT) survive.
+  size_t n = timeline.samples.size();
+  size_t buckets = std::min(n, kMaxChartPoints);
+  for (size_t b = 0; b < buckets; ++b) {
+    size_t first = b * n / buckets, last = (b + 1) * n / buckets;
+    data.times.push_back(timeline.samples[first].t);
+    for (StateSeries& series : data.series) {
+      double peak = 0;
+      for (size_t i = first; i < last; ++i) {
+        peak = std::max(peak, count_at(*timeline.samples[i].sockets, series.host, series.state));
+      }
+      series.values.push_back(peak);
+      series.peak = std::max(series.peak, peak);
+    }
+  }
+  return data;
+}
+
+// ---- timeline chart ------------------------------------------------------------------------
+
+void draw_fault_windows(std::string& out, const Frame& f, const Scale& x,
+                        const std::vector<FaultWindow>& faults, bool labels) {
+  int row = 0;
+  for (const FaultWindow& w : faults) {
+    double x0 = x(w.start), x1 = std::max(x(w.end), x0 + 1.5);
+    std::string title = w.label + ": " + num(w.start) + " ms" +
+                        (w.healed ? " to " + num(w.end) + " ms" : ", never healed");
+    out += "<g class=\"fault\"><title>" + esc(title) + "</title><rect x=\"" + px(x0) +
+           "\" y=\"" + px(f.top) + "\" width=\"" + px(x1 - x0) + "\" height=\"" +
+           px(f.bottom - f.top) + "\"/>";
+    out += "<line x1=\"" + px(x0) + "\" x2=\"" + px(x0) + "\" y1=\"" + px(f.top) + "\" y2=\"" +
+           px(f.bottom) + "\"/>";
+    if (labels) {
+      std::string label = w.label.size() > 48 ? w.label.substr(0, 45) + "..." : w.label;
+      out += "<text x=\"" + px(x0 + 4) + "\" y=\"" + px(f.top + 12 + 12 * (row % 3)) + "\">" +
+             esc(label) + "</text>";
+    }
+    out += "</g>";
+    ++row;
+  }
+}
+
+struct LegendEntry {
+  std::string label, color, dash;
+  enum Kind { line, area, marker, bar } kind = line;
+};
+
+void draw_legend(std::string& out, double x, double y, const std::vector<LegendEntry>& entries) {
+  out += "<g class=\"legend\">";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const LegendEntry& e = entries[i];
+    double row = y + 16.0 * static_cast<double>(i);
+    out += "<g>";
+    switch (e.kind) {
+      case LegendEntry::line:
+        out += "<line x1=\"" + px(x) + "\" x2=\"" + px(x + 22) + "\" y1=\"" + px(row) +
+               "\" y2=\"" + px(row) + "\" stroke=\"" + e.color + "\" stroke-width=\"2\"" +
+               (e.dash.empty() ? "" : " stroke-dasharray=\"" + e.dash + "\"") + "/>";
+        break;
+      case LegendEntry::area:
+        out += "<rect x=\"" + px(x) + "\" y=\"" + px(row - 6) +
+               "\" width=\"22\" height=\"12\" class=\"fault-swatch\"/>";
+        break;
+      case LegendEntry::marker:
+        out += "<line x1=\"" + px(x + 11) + "\" x2=\"" + px(x + 11) + "\" y1=\"" + px(row - 7) +
+               "\" y2=\"" + px(row + 7) + "\" class=\"error-line\"/>";
+        break;
+      case LegendEntry::bar:
+        out += "<rect x=\"" + px(x + 6) + "\" y=\"" + px(row - 6) +
+               "\" width=\"10\" height=\"12\" fill=\"" + e.color + "\"/>";
+        break;
+    }
+    out += "<text x=\"" + px(x + 28) + "\" y=\"" + px(row + 4) + "\">" + esc(e.label) +
+           "</text></g>";
+  }
+  out += "</g>";
+}
+
+// The client's error: vertical line and "ETIMEDOUT after 2208.4 ms".
+void draw_client_error(std::string& out, const Frame& f, const Scale& x, const Json& run,
+                       const RunTimeline& timeline) {
+  std::optional<double> t;
+  std::string detail;
+  for (const Event& e : timeline.events) {
+    if (e.event == "client-error") {
+      t = e.t;
+      detail = e.detail;
+      break;
+    }
+  }
+  auto fault_ms = number_member(run, "fault_ms");
+  auto detection_ms = number_member(run, "detection_ms");
+  if (!t && fault_ms && detection_ms) t = *fault_ms + *detection_ms;
+  std::string outcome = string_member(run, "outcome");
+  if (t) {
+    std::string error = string_member(run, "error", "error");
+    std::string label = error + (detection_ms ? " after " + format_ms(detection_ms)
+                                              : " at " + num(*t) + " ms");
+    double pxx = x(*t);
+    bool anchor_end = pxx > (f.left + f.right) / 2 + 120;
+    out += "<g class=\"client-error\"><title>" +
+           esc("client error at " + num(*t) + " ms" + (detail.empty() ? "" : ": " + detail)) +
+           "</title><line class=\"error-line\" x1=\"" + px(pxx) + "\" x2=\"" + px(pxx) +
+           "\" y1=\"" + px(f.top - 6) + "\" y2=\"" + px(f.bottom) + "\"/>";
+    out += "<text class=\"error-label\" x=\"" + px(anchor_end ? pxx - 5 : pxx + 5) + "\" y=\"" +
+           px(f.top - 10) + "\" text-anchor=\"" + (anchor_end ? "end" : "start") + "\">" +
+           esc(label) + "</text></g>";
+  } else if (outcome == "undetected") {
+    auto deadline = number_member(run, "deadline_ms");
+    if (fault_ms && deadline) {
+      double td = *fault_ms + *deadline;
+      if (td <= x.hi && td >= x.lo) {
+        double pxx = x(td);
+        out += "<g class=\"deadline\"><line x1=\"" + px(pxx) + "\" x2=\"" + px(pxx) +
+               "\" y1=\"" + px(f.top - 6) + "\" y2=\"" + px(f.bottom) + "\"/><text x=\"" +
+               px(pxx - 5) + "\" y=\"" + px(f.top - 10) + "\" text-anchor=\"end\">" +
+               esc("deadline " + format_ms_compact(*deadline) + ": never detected") +
+               "</text></g>";
+      }
+    }
+  }
+}
+
+void draw_event_markers(std::string& out, const Frame& f, const Scale& x,
+                        const std::vector<Event>& events) {
+  std::set<std::pair<int, std::string>> drawn;
+  out += "<g class=\"events\">";
+  for (const Event& e : events) {
+    if (e.event == "fault" || e.event == "heal" || e.event == "client-error") continue;
+    int column = static_cast<int>(std::lround(x(e.t) / 3));
+    if (!drawn.insert({column, e.event}).second) continue;
+    if (drawn.size() > kMaxEventMarkers) break;
+    double pxx = x(e.t);
+    out += "<path d=\"M" + px(pxx) + " " + px(f.bottom) + "l-4 7h8z\"><title>" +
+           esc(num(e.t) + " ms  " + e.event + (e.detail.empty() ? "" : ": " + e.detail)) +
+           "</title></path>";
+  }
+  out += "</g>";
+}
+
+std::string render_timeline_chart(const Json& run, const RunTimeline& timeline) {
+  StateChartData data = build_state_series(timeline);
+  Frame f;
+  std::vector<LegendEntry> legend;
+  std::vector<std::string> hosts;
+  for (const StateSeries& s : data.series) {
+    legend.push_back({s.host + " " + s.state + " (max " + num(s.peak, 0) + ")",
+                      state_color(s.state), host_dash(s.host_index)});
+  }
+  if (!timeline.faults.empty()) legend.push_back({"fault active", "", "", LegendEntry::area});
+  bool has_client_error =
+      std::any_of(timeline.events.begin(), timeline.events.end(),
+                  [](const Event& e) { return e.event == "client-error"; }) ||
+      (number_member(run, "fault_ms") && number_member(run, "detection_ms"));
+  if (has_client_error) legend.push_back({"client error", "", "", LegendEntry::marker});
+  f.height = std::max(260.0, 40 + 16.0 * static_cast<double>(legend.size()));
+  f.bottom = f.height - 30;
+
+  double peak = 0, smallest_peak = INFINITY;
+  for (const StateSeries& s : data.series) {
+    peak = std::max(peak, s.peak);
+    smallest_peak = std::min(smallest_peak, s.peak);
+  }
+  Scale y;
+  y.px_lo = f.bottom;
+  y.px_hi = f.top;
+  if (peak >= 50 && smallest_peak < peak / 30) {
+    y.kind = ScaleKind::symlog;
+    y.hi = peak;
+  } else {
+    y.hi = std::max(2.0, svg::nice_ceiling(peak));
+  }
+  Scale x{timeline.t_min, timeline.t_max, f.left, f.right, ScaleKind::linear};
+
+  std::string out;
+  out += "<svg class=\"timeline chart\" viewBox=\"0 0 " + px(f.width) + " " + px(f.height) +
+         "\" role=\"img\" aria-label=\"socket states over time\">";
+  draw_axes(out, f, x, y,
+            y.kind == ScaleKind::symlog ? "sockets (log scale)" : "sockets", true);
+  draw_fault_windows(out, f, x, timeline.faults, true);
+  out += "<g class=\"series\">";
+  for (const StateSeries& s : data.series) {
+    std::vector<double> xs, ys;
+    for (size_t i = 0; i < data.times.size(); ++i) {
+      xs.push_back(x(data.times[i]));
+      // hosts drawn 2 px apart so equal counts (client and server ESTABLISHED) stay visible
+      ys.push_back(y(s.values[i]) - 2.0 * static_cast<double>(s.host_index));
+    }
+    std::string dash = host_dash(s.host_index);
+    out += "<path d=\"" + svg::step_path(xs, ys) + "\" stroke=\"" + state_color(s.state) + "\"" +
+           (dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"") + "><title>" +
+           esc(s.host + " " + s.state + ", max " + num(s.peak, 0)) + "</title></path>";
+  }
+  out += "</g>";
+  if (data.series.empty()) {
+    out += "<text class=\"empty\" x=\"" + px((f.left + f.right) / 2) + "\" y=\"" +
+           px((f.top + f.bottom) / 2) + "\" text-anchor=\"middle\">" +
+           (timeline.samples.empty() ? "no socket samples" : "no sockets in any state") +
+           "</text>";
+  }
+  draw_event_markers(out, f, x, timeline.events);
+  draw_client_error(out, f, x, run, timeline);
+  draw_legend(out, f.right + 16, f.top + 6, legend);
+  out += "</svg>";
+  if (data.raw_points > data.times.size()) {
+    out += "<p class=\"note\">" + std::to_string(data.raw_points) + " samples shown as " +
+           std::to_string(data.times.size()) + " points (maximum per interval).</p>";
+  }
+  return out;
+}
+
+// ---- probe charts --------------------------------------------------------------------------
+
+struct ProbePoint {
+  double t, attempted, failed;
+  std::optional<double> p50, p99;
+  double time_wait;
+};
+
+std::string render_probe_charts(const Json& run, const RunTimeline& timeline) {
+  const Json& series_json = array_member(object_member(run, "probes"), "series");
+  if (series_json.empty()) return "";
+
+  // TIME_WAIT of the host that accumulates the most (the side that closes first).
+  std::string tw_host;
+  double tw_best = -1;
+  for (const Sample& s : timeline.samples) {
+    for (const auto& [host, states] : s.sockets->items()) {
+      double tw = number_member(states, "TIME_WAIT").value_or(0);
+      if (tw > tw_best) tw_best = tw, tw_host = host;
+    }
+  }
+  auto time_wait_at = [&](double t) -> double {
+    if (timeline.samples.empty()) return 0;
+    auto it = std::upper_bound(timeline.samples.begin(), timeline.samples.end(), t,
+                               [](double value, const Sample& s) { return value < s.t; });
+    if (it != timeline.samples.begin()) --it;
+    return count_at(*it->sockets, tw_host, "TIME_WAIT");
+  };
+
+  std::vector<ProbePoint> raw;
+  for (const Json& window : series_json) {
+    auto t = number_member(window, "t_ms");
+    if (!t) continue;
+    raw.push_back({*t, number_member(window, "attempted").value_or(0),
+                   number_member(window, "failed").value_or(0),
+                   number_member(window, "connect_p50_ms"), number_member(window, "connect_p99_ms"),
+                   time_wait_at(*t)});
+  }
+  if (raw.empty()) return "";
+  std::stable_sort(raw.begin(), raw.end(),
+                   [](const ProbePoint& a, const ProbePoint& b) { return a.t < b.t; });
+
+  // Downsample: merge consecutive windows (sum counts, max latencies and TIME_WAIT).
+  std::vector<ProbePoint> points;
+  size_t n = raw.size(), buckets = std::min(n, kMaxChartPoints);
+  for (size_t b = 0; b < buckets; ++b) {
+    size_t first = b * n / buckets, last = (b + 1) * n / buckets;
+    ProbePoint p = raw[first];
+    for (size_t i = first + 1; i < last; ++i) {
+      p.attempted += raw[i].attempted;
+      p.failed += raw[i].failed;
+      if (raw[i].p50) p.p50 = std::max(p.p50.value_or(0), *raw[i].p50);
+      if (raw[i].p99) p.p99 = std::max(p.p99.value_or(0), *raw[i].p99);
+      p.time_wait = std::max(p.time_wait, raw[i].time_wait);
+    }
+    points.push_back(p);
+  }
+
+  double lat_min = INFINITY, lat_max = 0, tw_max = 0, fail_max = 0;
+  for (const ProbePoint& p : points) {
+    for (const auto& v : {p.p50, p.p99}) {
+      if (v && *v > 0) lat_min = std::min(lat_min, *v), lat_max = std::max(lat_max, *v);
+    }
+    tw_max = std::max(tw_max, p.time_wait);
+    fail_max = std::max(fail_max, p.failed);
+  }
+  bool have_latency = lat_max > 0;
+  if (!have_latency) lat_min = 0.1, lat_max = 1;
+
+  Frame f;
+  f.right = 745;
+  Scale x{timeline.t_min, timeline.t_max, f.left, f.right, ScaleKind::linear};
+  for (const ProbePoint& p : points) x.hi = std::max(x.hi, p.t);
+  Scale y_latency;
+  y_latency.px_lo = f.bottom;
+  y_latency.px_hi = f.top;
+  if (lat_max / lat_min >= 20) {
+    y_latency.kind = ScaleKind::log;
+    y_latency.lo = std::pow(10, std::floor(std::log10(lat_min)));
+    y_latency.hi = std::pow(10, std::ceil(std::log10(lat_max)));
+  } else {
+    y_latency.hi = svg::nice_ceiling(lat_max);
+  }
+  Scale y_tw{0, std::max(2.0, svg::nice_ceiling(tw_max)), f.bottom, f.top, ScaleKind::linear};
+  double band = (f.bottom - f.top) * 0.22;  // failures: bars in the bottom band
+  Scale y_fail{0, std::max(1.0, fail_max), f.bottom, f.bottom - band, ScaleKind::linear};
+
+  std::string out = "<div class=\"probe-charts\">";
+  out += "<svg class=\"probe-chart chart\" viewBox=\"0 0 " + px(f.width) + " " + px(f.height) +
+         "\" role=\"img\" aria-label=\"probe connect latency and TIME_WAIT over time\">";
+  draw_axes(out, f, x, y_latency,
+            std::string("connect ms") + (y_latency.kind == ScaleKind::log ? " (log)" : ""), false);
+  // right axis: TIME_WAIT
+  for (double tick : svg::ticks(y_tw, 5)) {
+    out += "<text class=\"tick tw\" x=\"" + px(f.right + 6) + "\" y=\"" + px(y_tw(tick) + 4) +
+           "\">" + num(tick, 0) + "</text>";
+  }
+  out += "<text class=\"axis-label tw\" x=\"" + px(f.right - 40) + "\" y=\"" + px(f.top - 12) +
+         "\">TIME_WAIT</text>";
+  draw_fault_windows(out, f, x, timeline.faults, false);
+
+  double bar_width = std::max(1.0, (f.right - f.left) / static_cast<double>(points.size()) * 0.8);
+  // Failures: one path of bars (a title per bar would dominate the report's size).
+  std::string bars;
+  double failed_total = 0, attempted_total = 0;
+  for (const ProbePoint& p : points) {
+    attempted_total += p.attempted;
+    if (p.failed <= 0) continue;
+    failed_total += p.failed;
+    double top = y_fail(p.failed);
+    bars += "M" + svg::whole(x(p.t) - bar_width / 2) + " " + svg::whole(f.bottom) + "V" +
+            svg::whole(top) + "h" + px(bar_width) + "V" + svg::whole(f.bottom) + "z";
+  }
+  if (!bars.empty()) {
+    out += "<path class=\"failures\" d=\"" + bars + "\"><title>" +
+           esc(num(failed_total, 0) + " of " + num(attempted_total, 0) +
+               " probes failed; the highest bar is " + num(fail_max, 0) + " in one window") +
+           "</title></path>";
+  }
+  std::vector<double> xs, tws;
+  for (const ProbePoint& p : points) xs.push_back(x(p.t)), tws.push_back(y_tw(p.time_wait));
+  if (tw_max > 0) {
+    out += "<path class=\"tw-line\" d=\"" + svg::step_path(xs, tws) + "\"><title>TIME_WAIT on " +
+           esc(tw_host) + "</title></path>";
+  }
+  auto latency_path = [&](bool p99) {
+    std::vector<double> lx, ly;
+    for (const ProbePoint& p : points) {
+      const auto& v = p99 ? p.p99 : p.p50;
+      if (v && *v > 0) lx.push_back(x(p.t)), ly.push_back(y_latency(*v));
+    }
+    return svg::line_path(lx, ly);
+  };
+  if (have_latency) {
+    out += "<path class=\"p50-line\" d=\"" + latency_path(false) +
+           "\"><title>connect p50 per window</title></path>";
+    out += "<path class=\"p99-line\" d=\"" + latency_path(true) +
+           "\"><title>connect p99 per window</title></path>";
+  }
+  std::vector<LegendEntry> legend = {
+      {"connect p50", "#1f77b4", ""},
+      {"connect p99", "#d62728", ""},
+      {"TIME_WAIT" + (tw_host.empty() ? std::string() : " (" + tw_host + ")"), "#ff7f0e", "5 3"},
+      {"failed / window (max " + num(fail_max, 0) + ")", "#c0392b", "", LegendEntry::bar}};
+  if (!timeline.faults.empty()) legend.push_back({"fault active", "", "", LegendEntry::area});
+  draw_legend(out, f.right + 48, f.top + 6, legend);
+  out += "</svg>";
+
+  // Scatter: connect p99 against the TIME_WAIT count at that moment - the port-search slowdown
+  // (connect() walking a crowded ephemeral range) shows as latency rising with TIME_WAIT.
+  if (have_latency && tw_max > 0) {
+    Frame s;
+    s.width = 440;
+    s.left = 58;
+    s.right = 420;
+    Scale sx{0, std::max(2.0, svg::nice_ceiling(tw_max)), s.left, s.right, ScaleKind::linear};
+    Scale sy = y_latency;
+    out += "<svg class=\"probe-scatter chart\" viewBox=\"0 0 " + px(s.width) + " " +
+           px(s.height) + "\" role=\"img\" aria-label=\"connect p99 against TIME_WAIT\">";
+    out += "<g class=\"axes\">";
+    for (double tick : svg::ticks(sy, 5)) {
+      out += "<line class=\"grid\" x1=\"" + px(s.left) + "\" x2=\"" + px(s.right) + "\" y1=\"" +
+             px(sy(tick)) + "\" y2=\"" + px(sy(tick)) + "\"/><text class=\"tick\" x=\"" +
+             px(s.left - 6) + "\" y=\"" + px(sy(tick) + 4) + "\" text-anchor=\"end\">" +
+             num(tick, 2) + "</text>";
+    }
+    for (double tick : svg::ticks(sx, 5)) {
+      out += "<line class=\"grid\" x1=\"" + px(sx(tick)) + "\" x2=\"" + px(sx(tick)) +
+             "\" y1=\"" + px(s.top) + "\" y2=\"" + px(s.bottom) + "\"/><text class=\"tick\" x=\"" +
+             px(sx(tick)) + "\" y=\"" + px(s.bottom + 16) + "\" text-anchor=\"middle\">" +
+             num(tick, 0) + "</text>";
+    }
+    out += "<rect class=\"frame\" x=\"" + px(s.left) + "\" y=\"" + px(s.top) + "\" width=\"" +
+           px(s.right - s.left) + "\" height=\"" + px(s.bottom - s.top) + "\"/>";
+    out += "<text class=\"axis-label\" x=\"" + px(s.left - 44) + "\" y=\"" + px(s.top - 12) +
+           "\">connect p99 ms</text><text class=\"axis-label\" x=\"" + px(s.right) + "\" y=\"" +
+           px(s.bottom + 28) + "\" text-anchor=\"end\">TIME_WAIT sockets</text></g><g class=\"dots\">";
+    // Dots as zero-length round-capped segments, one path per colour step (time quantised in
+    // 8 steps): a few bytes per point instead of an element each.
+    double t0 = points.front().t, t1 = std::max(points.back().t, t0 + 1);
+    constexpr int kSteps = 8;
+    std::string by_step[kSteps], failed_ring;
+    for (const ProbePoint& p : points) {
+      if (!p.p99 || *p.p99 <= 0) continue;
+      int step = std::clamp(static_cast<int>((p.t - t0) / (t1 - t0) * kSteps), 0, kSteps - 1);
+      std::string dot = "M" + svg::whole(sx(p.time_wait)) + " " + svg::whole(sy(*p.p99)) + "h0";
+      by_step[step] += dot;
+      if (p.failed > 0) failed_ring += dot;
+    }
+    if (!failed_ring.empty()) out += "<path class=\"had-failures\" d=\"" + failed_ring + "\"/>";
+    for (int step = 0; step < kSteps; ++step) {
+      if (by_step[step].empty()) continue;
+      out += "<path stroke=\"" + svg::sequential_color((step + 0.5) / kSteps) + "\" d=\"" +
+             by_step[step] + "\"/>";
+    }
+    out += "</g><text class=\"note-svg\" x=\"" + px(s.right) + "\" y=\"" + px(s.top - 12) +
+           "\" text-anchor=\"end\">colour: early (light) to late (dark); red ring: failures</text></svg>";
+  }
+  out += "</div>";
+  return out;
+}
+
+// ---- HTML fragments ------------------------------------------------------------------------
+
+std::string outcome_badge(const std::string& outcome, const std::string& label) {
+  return "<span class=\"badge o-" + esc(outcome) + "\">" + esc(label) + "</span>";
+}
+
+std::string expectations_badge(const CellDigest& d) {
+  if (d.expectations_total == 0) return "<span class=\"exp none\">no expectations</span>";
+  bool ok = d.expectations_failed() == 0;
+  return std::string("<span class=\"exp ") + (ok ? "ok" : "bad") + "\">" + (ok ? "&#10003; " : "&#10007; ") +
+         std::to_string(d.expectations_passed) + "/" + std::to_string(d.expectations_total) +
+         " passed</span>";
+}
+
+std::string cell_anchor(size_t scenario_index, size_t cell_index) {
+  return "s" + std::to_string(scenario_index) + "-c" + std::to_string(cell_index);
+}
+
+std::string param_value(const Json& cell, const std::string& axis) {
+  const Json& params = object_member(cell, "params");
+  auto it = params.find(axis);
+  if (it == params.end()) return "\xE2\x80\x94";  // em dash
+  return value_label(*it);
+}
+
+std::string axis_short_name(const std::string& pointer) {
+  auto slash = pointer.find_last_of('/');
+  return slash == std::string::npos ? pointer : pointer.substr(slash + 1);
+}
+
+struct DetectionScale {
+  double lo = 0, hi = 0;
+  bool any = false;
+  double fraction(double ms) const {
+    if (!any || !(hi > lo)) return 0.5;
+    Scale s{lo, hi, 0, 1, ScaleKind::log};
+    return s.fraction(std::max(ms, lo));
+  }
+};
+
+DetectionScale detection_scale(const std::vector<CellDigest>& digests) {
+  DetectionScale scale;
+  for (const CellDigest& d : digests) {
+    if (!d.detection_ms || *d.detection_ms <= 0) continue;
+    if (!scale.any) scale.lo = scale.hi = *d.detection_ms, scale.any = true;
+    scale.lo = std::min(scale.lo, *d.detection_ms);
+    scale.hi = std::max(scale.hi, *d.detection_ms);
+  }
+  return scale;
+}
+
+std::string cell_tooltip(const Json& cell, const CellDigest& d) {
+  std::string text = cell_display_id(cell) + "\n" + d.outcome_label;
+  if (d.detection_ms) text += " after " + format_ms(d.detection_ms);
+  if (!d.error.empty()) text += "\nerror: " + d.error;
+  if (!d.mechanism.empty()) text += "\nmechanism: " + d.mechanism;
+  if (d.outcome == "error" && !d.error_detail.empty()) text += "\n" + d.error_detail;
+  if (d.expectations_total > 0) {
+    text += "\nexpectations: " + std::to_string(d.expectations_passed) + "/" +
+            std::to_string(d.expectations_total) + " passed";
+    for (const Json& e : array_member(cell, "expectations")) {
+      const Json* passed = member(e, "passed");
+      bool ok = passed != nullptr && passed->is_boolean() && passed->get<bool>();
+      if (!ok) text += "\n  FAILED " + string_member(e, "check") + ": " + string_member(e, "detail");
+    }
+  }
+  return text;
+}
+
+std::string scale_legend(const DetectionScale& scale) {
+  std::string out = "<div class=\"legend-row\">";
+  if (scale.any) {
+    std::string gradient;
+    for (int i = 0; i <= 8; ++i) {
+      gradient += (i ? "," : "") + svg::sequential_color(i / 8.0);
+    }
+    out += "<span class=\"scale\"><span class=\"scale-label\">" + esc(format_ms_compact(scale.lo)) +
+           "</span><span class=\"gradient\" style=\"background:linear-gradient(to right," +
+           gradient + ")\"></span><span class=\"scale-label\">" +
+           esc(format_ms_compact(scale.hi)) + "</span><span class=\"muted\">detection time, log scale";
+    if (scale.hi > scale.lo) {
+      out += " (middle &#8776; " + esc(format_ms_compact(std::sqrt(scale.lo * scale.hi))) + ")";
+    }
+    out += "</span></span>";
+  }
+  out += "<span class=\"key\"><span class=\"swatch hatched\"></span>never detected</span>"
+         "<span class=\"key\"><span class=\"swatch errored\"></span>run error</span>"
+         "<span class=\"key\"><span class=\"swatch failed-exp\"></span>expectation failed "
+         "&#10007;</span></div>";
+  return out;
+}
+
+std::string heatmap_cell(const Json& cell, const CellDigest& d, const DetectionScale& scale,
+                          const std::string& anchor) {
+  std::string classes = "hm o-" + d.outcome;
+  std::string style, value, sub;
+  if (d.outcome == "error") {
+    value = "error";
+    sub = d.error;
+  } else if (d.outcome == "undetected") {
+    value = "never";
+    sub = "undetected";
+  } else if (d.outcome == "skipped" || d.outcome == "none") {
+    value = d.outcome == "none" ? "no runs" : "skipped";
+  } else if (d.detection_ms) {
+    double fraction = scale.fraction(*d.detection_ms);
+    style = " style=\"background:" + svg::sequential_color(fraction) +
+            ";color:" + svg::sequential_text_color(fraction) + "\"";
+    value = format_ms_compact(*d.detection_ms);
+    sub = d.error;
+    if (d.outcome == "mixed") sub += (sub.empty() ? "" : " ") + d.outcome_label.substr(9);
+  } else {
+    value = d.outcome_label;
+  }
+  bool failed = d.expectations_failed() > 0;
+  if (failed) classes += " exp-failed";
+  std::string out = "<td class=\"" + classes + "\"" + style + " title=\"" +
+                    esc(cell_tooltip(cell, d)) + "\" data-ms=\"" +
+                    (d.detection_ms ? num(*d.detection_ms) : "") + "\"><a href=\"#" + anchor +
+                    "\"><span class=\"v\">" + esc(value) + "</span>";
+  if (!sub.empty()) out += "<span class=\"sub\">" + esc(sub) + "</span>";
+  if (failed) out += "<span class=\"mark\" aria-label=\"expectation failed\">&#10007;</span>";
+  out += "</a></td>";
+  return out;
+}
+
+std::string render_heatmap(const Json& scenario, size_t scenario_index,
+                           const std::vector<std::string>& axes,
+                           const std::vector<CellDigest>& digests) {
+  const Json& cells = array_member(scenario, "cells");
+  std::vector<std::string> rows, columns;
+  std::map<std::pair<std::string, std::string>, size_t> where;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    std::string r = param_value(cells[i], axes[0]), c = param_value(cells[i], axes[1]);
+    if (std::find(rows.begin(), rows.end(), r) == rows.end()) rows.push_back(r);
+    if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    where.emplace(std::make_pair(r, c), i);
+  }
+  DetectionScale scale = detection_scale(digests);
+  std::string out = "<div class=\"heatmap-wrap\"><table class=\"heatmap\"><thead><tr><th class=\"corner\">"
+                    "<span class=\"axis-row\">" + esc(axis_short_name(axes[0])) +
+                    " &#8595;</span><span class=\"axis-col\">" + esc(axis_short_name(axes[1])) +
+                    " &#8594;</span></th>";
+  for (const std::string& c : columns) {
+    out += "<th scope=\"col\" title=\"" + esc(axes[1] + " = " + c) + "\">" + esc(c) + "</th>";
+  }
+  out += "</tr></thead><tbody>";
+  for (const std::string& r : rows) {
+    out += "<tr><th scope=\"row\" title=\"" + esc(axes[0] + " = " + r) + "\">" + esc(r) + "</th>";
+    for (const std::string& c : columns) {
+      auto it = where.find({r, c});
+      if (it == where.end()) {
+        out += "<td class=\"hm empty\">&#8212;</td>";
+      } else {
+        out += heatmap_cell(cells[it->second], digests[it->second], scale,
+                            cell_anchor(scenario_index, it->second));
+      }
+    }
+    out += "</tr>";
+  }
+  out += "</tbody></table>" + scale_legend(scale) + "</div>";
+  return out;
+}
+
+std::string render_matrix_table(const Json& scenario, size_t scenario_index,
+                                const std::vector<std::string>& axes,
+                                const std::vector<CellDigest>& digests) {
+  const Json& cells = array_member(scenario, "cells");
+  DetectionScale scale = detection_scale(digests);
+  std::string out = "<table class=\"matrix sortable\"><thead><tr>";
+  for (const std::string& axis : axes) {
+    out += "<th scope=\"col\" title=\"" + esc(axis) + "\">" + esc(axis_short_name(axis)) + "</th>";
+  }
+  out += "<th scope=\"col\">outcome</th><th scope=\"col\" class=\"det-col\">detection</th>"
+         "<th scope=\"col\">errno</th><th scope=\"col\">mechanism</th>"
+         "<th scope=\"col\">expectations</th></tr></thead><tbody>";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const CellDigest& d = digests[i];
+    std::string anchor = cell_anchor(scenario_index, i);
+    out += std::string("<tr") + (d.expectations_failed() > 0 ? " class=\"exp-failed\"" : "") + ">";
+    for (size_t a = 0; a < axes.size(); ++a) {
+      std::string value = param_value(cells[i], axes[a]);
+      out += "<td>" + (a == 0 ? "<a href=\"#" + anchor + "\">" + esc(value) + "</a>" : esc(value)) +
+             "</td>";
+    }
+    out += "<td>" + outcome_badge(d.outcome, d.outcome_label) + "</td>";
+    // sort key: detected by time, then undetected, then errors
+    double sort_key = d.detection_ms ? *d.detection_ms
+                      : d.outcome == "undetected" ? 1e15
+                                                  : 2e15;
+    out += "<td data-sort=\"" + num(sort_key) + "\" title=\"" + esc(cell_tooltip(cells[i], d)) + "\">";
+    if (d.detection_ms) {
+      double fraction = scale.fraction(*d.detection_ms);
+      out += "<span class=\"bar\" style=\"width:" + num(6 + 94 * fraction, 1) +
+             "%;background:" + svg::sequential_color(fraction) + "\"></span><span class=\"bar-v\">" +
+             esc(format_ms(d.detection_ms)) + "</span>";
+    } else {
+      out += "<span class=\"bar-v muted\">" +
+             std::string(d.outcome == "undetected" ? "never" : "&#8212;") + "</span>";
+    }
+    out += "</td><td>" + esc(d.error.empty() ? "-" : d.error) + "</td><td>" +
+           esc(d.mechanism.empty() ? "-" : d.mechanism) + "</td><td data-sort=\"" +
+           std::to_string(d.expectations_failed() * 1000 + d.expectations_total) + "\">" +
+           expectations_badge(d) + "</td></tr>";
+  }
+  out += "</tbody></table>" + scale_legend(scale);
+  return out;
+}
+
+std::string render_card(const Json& scenario, size_t scenario_index,
+                        const std::vector<CellDigest>& digests) {
+  const Json& cells = array_member(scenario, "cells");
+  std::string out = "<div class=\"cards\">";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const CellDigest& d = digests[i];
+    out += "<a class=\"card" + std::string(d.expectations_failed() > 0 ? " exp-failed" : "") +
+           "\" href=\"#" + cell_anchor(scenario_index, i) + "\"><span class=\"card-id\">" +
+           esc(cell_display_id(cells[i])) + "</span>" + outcome_badge(d.outcome, d.outcome_label) +
+           "<span class=\"card-big\">" +
+           esc(d.detection_ms ? format_ms(d.detection_ms)
+                              : (d.outcome == "undetected" ? "never" : "-")) +
+           "</span><span class=\"card-err\">" + esc(d.error) + "</span>" + expectations_badge(d) +
+           "</a>";
+  }
+  out += "</div>";
+  return out;
+}
+
+// ---- per-run sections ----------------------------------------------------------------------
+
+std::string fact(const std::string& key, const std::string& value) {
+  return "<div><dt>" + esc(key) + "</dt><dd>" + esc(value) + "</dd></div>";
+}
+
+std::string render_run_facts(const Json& run) {
+  std::string out = "<dl class=\"facts\">";
+  std::string outcome = string_member(run, "outcome", "-");
+  out += "<div><dt>outcome</dt><dd>" + outcome_badge(outcome, outcome) + "</dd></div>";
+  out += fact("detection", format_ms(number_member(run, "detection_ms")));
+  for (const char* key : {"error", "syscall", "mechanism"}) {
+    std::string value = string_member(run, key);
+    if (!value.empty()) out += fact(key, value);
+  }
+  if (auto v = number_member(run, "fault_ms")) out += fact("first fault at", format_ms(v));
+  if (auto v = number_member(run, "deadline_ms")) out += fact("deadline", format_ms(v));
+  if (auto v = number_member(run, "duration_ms")) out += fact("duration", format_ms(v));
+  out += "</dl>";
+  std::string detail = string_member(run, "error_detail");
+  if (!detail.empty()) out += "<pre class=\"error-detail\">" + esc(detail) + "</pre>";
+  return out;
+}
+
+std::string render_peaks(const Json& run) {
+  const Json& sockets = object_member(run, "sockets");
+  std::vector<std::string> states;
+  for (const auto& [host, info] : sockets.items()) {
+    for (const auto& [state, count] : object_member(info, "peak").items()) {
+      if (count.is_number() && count.get<double>() > 0 &&
+          std::find(states.begin(), states.end(), state) == states.end()) {
+        states.push_back(state);
+      }
+    }
+  }
+  if (sockets.empty()) return "";
+  std::stable_sort(states.begin(), states.end(),
+                   [](const auto& a, const auto& b) { return state_rank(a) < state_rank(b); });
+  std::string out = "<table class=\"peaks\"><caption>peak socket counts</caption><thead><tr><th>host</th>";
+  for (const auto& s : states) out += "<th>" + esc(s) + "</th>";
+  if (states.empty()) out += "<th>(no sockets)</th>";
+  out += "</tr></thead><tbody>";
+  for (const auto& [host, info] : sockets.items()) {
+    out += "<tr><th>" + esc(host) + "</th>";
+    for (const auto& s : states) {
+      out += "<td>" + num(number_member(object_member(info, "peak"), s.c_str()).value_or(0), 0) + "</td>";
+    }
+    if (states.empty()) out += "<td></td>";
+    out += "</tr>";
+  }
+  out += "</tbody></table>";
+  return out;
+}
+
+std::string render_probe_summary(const Json& probes) {
+  if (probes.empty()) return "";
+  std::string out = "<dl class=\"facts\">";
+  for (const char* key : {"attempted", "succeeded", "per_second"}) {
+    if (auto v = number_member(probes, key)) out += fact(key, num(*v, 1));
+  }
+  const Json& latency = object_member(probes, "connect_ms");
+  for (const char* key : {"p50", "p99", "max"}) {
+    if (auto v = number_member(latency, key)) out += fact(std::string("connect ") + key, format_ms(v));
+  }
+  std::string failures;
+  for (const auto& [err, count] : object_member(probes, "failed").items()) {
+    failures += (failures.empty() ? "" : ", ") + err + " " + value_label(count);
+  }
+  out += fact("failed", failures.empty() ? "none" : failures);
+  out += "</dl>";
+  return out;
+}
+
+std::string render_phases(const Json& requests) {
+  const Json& phases = array_member(requests, "phases");
+  if (phases.empty()) return "";
+  std::string out =
+      "<table class=\"phases\"><caption>requests by phase</caption><thead><tr><th>phase</th>"
+      "<th>window</th><th>requests</th><th>errors</th><th>TPS</th><th>p50</th><th>p90</th>"
+      "<th>p99</th><th>max</th><th>mean</th></tr></thead><tbody>";
+  for (const Json& phase : phases) {
+    std::string name = string_member(phase, "phase", "-");
+    double errors = number_member(phase, "errors").value_or(0);
+    auto ms = [&](const char* key) {
+      auto v = number_member(phase, key);
+      return v ? num(*v, 2) + " ms" : std::string("-");
+    };
+    auto start = number_member(phase, "start_ms"), end = number_member(phase, "end_ms");
+    out += "<tr class=\"phase-" + esc(name) + "\"><th>" + esc(name) + "</th><td>" +
+           esc((start ? num(*start, 0) : "?") + " - " + (end ? num(*end, 0) : "?") + " ms") +
+           "</td><td>" + num(number_member(phase, "requests").value_or(0), 0) + "</td><td" +
+           (errors > 0 ? " class=\"bad\"" : "") + ">" + num(errors, 0) + "</td><td>" +
+           num(number_member(phase, "tps").value_or(0), 1) + "</td><td>" + ms("p50_ms") +
+           "</td><td>" + ms("p90_ms") + "</td><td>" + ms("p99_ms") + "</td><td>" + ms("max_ms") +
+           "</td><td>" + ms("mean_ms") + "</td></tr>";
+  }
+  out += "</tbody></table>";
+  return out;
+}
+
+std::string clipped(const std::string& text) {
+  if (text.size() <= kMaxOutputChars) return text;
+  size_t cut = kMaxOutputChars;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "\n... (" + std::to_string(text.size() - cut) + " more bytes)";
+}
+
+std::string render_command(const Json& command) {
+  if (command.empty()) return "";
+  std::string argv;
+  for (const Json& arg : array_member(command, "argv")) {
+    std::string a = value_label(arg);
+    bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$`*?;&|<>(){}") == std::string::npos;
+    argv += (argv.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
+  }
+  std::string out = "<div class=\"command\"><h5>command</h5><pre class=\"argv\">" + esc(argv) + "</pre>";
+  if (auto exit_code = number_member(command, "exit")) {
+    out += "<p>exit status <strong>" + num(*exit_code, 0) + "</strong></p>";
+  }
+  for (const char* stream : {"stdout", "stderr"}) {
+    std::string text = string_member(command, stream);
+    if (!text.empty()) {
+      out += "<details class=\"output\"><summary>" + std::string(stream) + " (" +
+             std::to_string(text.size()) + " bytes)</summary><pre>" + esc(clipped(text)) +
+             "</pre></details>";
+    }
+  }
+  out += "</div>";
+  return out;
+}
+
+std::string render_events(const RunTimeline& timeline) {
+  if (timeline.events.empty()) return "";
+  struct Group {
+    double first, last;
+    size_t count;
+    const Event* event;
+  };
+  std::vector<Group> groups;
+  for (const Event& e : timeline.events) {
+    if (!groups.empty() && groups.back().event->event == e.event &&
+        groups.back().event->detail == e.detail) {
+      groups.back().last = e.t;
+      ++groups.back().count;
+    } else {
+      groups.push_back({e.t, e.t, 1, &e});
+    }
+  }
+  std::string out = "<details class=\"events-list\"" +
+                    std::string(timeline.events.size() <= 12 ? " open" : "") + "><summary>events (" +
+                    std::to_string(timeline.events.size()) + ")</summary><table class=\"events\">"
+                    "<thead><tr><th>t (ms)</th><th>event</th><th>detail</th></tr></thead><tbody>";
+  size_t shown = 0;
+  for (const Group& g : groups) {
+    if (shown++ == kMaxEventRows) {
+      out += "<tr><td colspan=\"3\" class=\"muted\">" + std::to_string(groups.size() - kMaxEventRows) +
+             " more rows not shown</td></tr>";
+      break;
+    }
+    std::string t = num(g.first, 1);
+    if (g.count > 1) t += " - " + num(g.last, 1);
+    out += "<tr class=\"ev-" + esc(g.event->event) + "\"><td>" + esc(t) + "</td><td>" +
+           esc(g.event->event) + (g.count > 1 ? " &#215;" + std::to_string(g.count) : "") +
+           "</td><td>" + esc(g.event->detail) + "</td></tr>";
+  }
+  out += "</tbody></table></details>";
+  return out;
+}
+
+std::string render_run(const Json& run) {
+  RunTimeline timeline = read_timeline(run);
+  std::string out = render_run_facts(run);
+  out += render_peaks(run);
+  if (timeline.samples.empty() && timeline.events.empty()) {
+    out += "<p class=\"muted\">No timeline recorded for this run.</p>";
+  } else {
+    out += "<h5>socket states</h5>" + render_timeline_chart(run, timeline);
+  }
+  const Json& probes = object_member(run, "probes");
+  if (!probes.empty() && (number_member(probes, "attempted").value_or(0) > 0 ||
+                          !array_member(probes, "series").empty())) {
+    out += "<h5>probes</h5>" + render_probe_summary(probes) + render_probe_charts(run, timeline);
+  }
+  std::string phases = render_phases(object_member(run, "requests"));
+  if (!phases.empty()) out += "<h5>requests</h5>" + phases;
+  out += render_command(object_member(run, "command"));
+  out += render_events(timeline);
+  return out;
+}
+
+std::string render_cell(const Json& scenario, const Json& cell, const CellDigest& d,
+                        const std::string& anchor) {
+  (void)scenario;
+  bool failed = d.expectations_failed() > 0;
+  std::string out = "<details class=\"cell o-" + esc(d.outcome) + (failed ? " exp-failed" : "") +
+                    "\" id=\"" + anchor + "\"" + (failed ? " open" : "") + "><summary>" +
+                    outcome_badge(d.outcome, d.outcome_label) + "<code class=\"cell-id\">" +
+                    esc(cell_display_id(cell)) + "</code><span class=\"det\">" +
+                    esc(d.detection_ms ? format_ms(d.detection_ms) : "") + "</span><span class=\"err\">" +
+                    esc(d.error) + "</span>" + expectations_badge(d) + "</summary><div class=\"cell-body\">";
+
+  const Json& params = object_member(cell, "params");
+  if (!params.empty()) {
+    out += "<table class=\"params\"><tbody>";
+    for (const auto& [pointer, value] : params.items()) {
+      out += "<tr><th>" + esc(pointer) + "</th><td><code>" + esc(value_label(value)) +
+             "</code></td></tr>";
+    }
+    out += "</tbody></table>";
+  }
+
+  const Json& expectations = array_member(cell, "expectations");
+  if (!expectations.empty()) {
+    out += "<ul class=\"expectations\">";
+    for (const Json& e : expectations) {
+      const Json* passed = member(e, "passed");
+      bool ok = passed != nullptr && passed->is_boolean() && passed->get<bool>();
+      out += std::string("<li class=\"") + (ok ? "pass" : "fail") + "\"><span class=\"icon\">" +
+             (ok ? "&#10003;" : "&#10007;") + "</span><code>" + esc(string_member(e, "check", "?")) +
+             "</code><span class=\"measured\">measured: " + esc(string_member(e, "detail", "-")) +
+             "</span></li>";
+    }
+    out += "</ul>";
+  }
+
+  const Json& runs = array_member(cell, "runs");
+  if (runs.size() > 1) {
+    out += "<table class=\"runs sortable\"><caption>runs</caption><thead><tr><th>#</th><th>outcome</th>"
+           "<th>detection</th><th>error</th><th>mechanism</th><th>duration</th></tr></thead><tbody>";
+    for (size_t i = 0; i < runs.size(); ++i) {
+      std::string outcome = string_member(runs[i], "outcome", "-");
+      auto det = number_member(runs[i], "detection_ms");
+      out += "<tr" + std::string(i == d.representative_run ? " class=\"shown\"" : "") +
+             "><td data-sort=\"" + std::to_string(i + 1) + "\">" + std::to_string(i + 1) +
+             "</td><td>" + outcome_badge(outcome, outcome) + "</td><td data-sort=\"" +
+             num(det.value_or(1e15)) + "\">" + esc(format_ms(det)) + "</td><td>" +
+             esc(string_member(runs[i], "error", "-")) + "</td><td>" +
+             esc(string_member(runs[i], "mechanism", "-")) + "</td><td>" +
+             esc(format_ms(number_member(runs[i], "duration_ms"))) + "</td></tr>";
+    }
+    out += "</tbody></table><p class=\"note\">Charts below: run " +
+           std::to_string(d.representative_run + 1) + " of " + std::to_string(runs.size()) +
+           " (nearest the median detection time).</p>";
+  }
+  if (!runs.empty()) {
+    out += render_run(runs[d.representative_run]);
+  } else {
+    out += "<p class=\"muted\">No runs recorded.</p>";
+  }
+  out += "</div></details>";
+  return out;
+}
+
+std::string render_scenario(const Json& scenario, size_t index) {
+  const Json& cells = array_member(scenario, "cells");
+  std::vector<CellDigest> digests;
+  int failed_expectations = 0, errors = 0;
+  for (const Json& cell : cells) {
+    digests.push_back(digest_cell(cell));
+    failed_expectations += digests.back().expectations_failed();
+    errors += digests.back().errors;
+  }
+  std::vector<std::string> axes = scenario_axes(scenario);
+
+  std::string out = "<section class=\"scenario\" id=\"s" + std::to_string(index) + "\">";
+  out += "<h2>" + esc(string_member(scenario, "name", "unnamed scenario")) + "</h2>";
+  out += "<p class=\"meta\">";
+  std::string file = string_member(scenario, "file");
+  if (!file.empty()) out += "<code>" + esc(file) + "</code> &#183; ";
+  out += std::to_string(cells.size()) + " cell" + (cells.size() == 1 ? "" : "s");
+  if (failed_expectations > 0) {
+    out += " &#183; <span class=\"bad\">" + std::to_string(failed_expectations) +
+           " expectation" + (failed_expectations == 1 ? "" : "s") + " failed</span>";
+  }
+  if (errors > 0) out += " &#183; <span class=\"bad\">" + std::to_string(errors) + " run error" + (errors == 1 ? "" : "s") + "</span>";
+  out += "</p>";
+  std::string description = string_member(scenario, "description");
+  if (!description.empty()) out += "<p class=\"description\">" + esc(description) + "</p>";
+
+  if (!axes.empty()) {
+    out += "<p class=\"axes\">matrix: ";
+    for (size_t i = 0; i < axes.size(); ++i) {
+      out += (i ? " &#215; " : "") + std::string("<code>") + esc(axes[i]) + "</code>";
+    }
+    out += "</p>";
+  }
+  if (axes.size() == 2 && cells.size() > 0) {
+    out += render_heatmap(scenario, index, axes, digests);
+  } else if (!axes.empty() && cells.size() > 0) {
+    out += render_matrix_table(scenario, index, axes, digests);
+  } else if (cells.size() > 0) {
+    out += render_card(scenario, index, digests);
+  } else {
+    out += "<p class=\"muted\">No cells.</p>";
+  }
+
+  out += "<div class=\"cells\">";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    out += render_cell(scenario, cells[i], digests[i], cell_anchor(index, i));
+  }
+  out += "</div></section>";
+  return out;
+}
+
+std::string stat(const std::string& label, const std::string& value, const std::string& cls = "") {
+  return "<div class=\"stat " + cls + "\"><span class=\"stat-v\">" + esc(value) +
+         "</span><span class=\"stat-l\">" + esc(label) + "</span></div>";
+}
+
+std::string render_summary(const Json& results) {
+  Json computed = compute_summary(results);
+  const Json& given = object_member(results, "summary");
+  auto count = [&](const char* key) {
+    // The orchestrator's numbers win; recomputed ones fill what it did not write.
+    auto v = number_member(given, key);
+    return static_cast<long>(v ? *v : computed[key].get<double>());
+  };
+  const Json& scenarios = array_member(results, "scenarios");
+  long failed = count("expectations_failed"), errors = count("errors");
+
+  std::string out = "<section id=\"summary\" class=\"summary\">";
+  if (failed > 0) {
+    out += "<div class=\"banner bad\">&#10007; " + std::to_string(failed) + " expectation" +
+           (failed == 1 ? "" : "s") + " failed</div>";
+  } else if (errors > 0) {
+    out += "<div class=\"banner warn\">&#9888; " + std::to_string(errors) + " run error" +
+           (errors == 1 ? "" : "s") + "</div>";
+  } else {
+    out += "<div class=\"banner ok\">&#10003; all expectations held</div>";
+  }
+  out += "<div class=\"stats\">";
+  out += stat("scenarios", std::to_string(scenarios.size()));
+  out += stat("cells", std::to_string(count("cells")));
+  out += stat("runs", std::to_string(count("runs")));
+  out += stat("expectations passed", std::to_string(count("expectations_passed")), "ok");
+  out += stat("expectations failed", std::to_string(failed), failed > 0 ? "bad" : "");
+  out += stat("errors", std::to_string(errors), errors > 0 ? "bad" : "");
+  out += "</div><dl class=\"facts env\">";
+  out += fact("kernel", string_member(results, "kernel", "-"));
+  out += fact("tool", string_member(results, "version", "-"));
+  out += fact("started", string_member(results, "started", "-"));
+  out += "</dl>";
+
+  if (!scenarios.empty()) {
+    out += "<table class=\"toc\"><thead><tr><th>scenario</th><th>cells</th><th>detected</th>"
+           "<th>undetected</th><th>errors</th><th>expectations</th></tr></thead><tbody>";
+    for (size_t i = 0; i < scenarios.size(); ++i) {
+      int cells = 0, detected = 0, undetected = 0, errs = 0, passed = 0, total = 0;
+      for (const Json& cell : array_member(scenarios[i], "cells")) {
+        CellDigest d = digest_cell(cell);
+        ++cells;
+        detected += d.outcome == "detected";
+        undetected += d.outcome == "undetected";
+        errs += d.outcome == "error";
+        passed += d.expectations_passed;
+        total += d.expectations_total;
+      }
+      out += "<tr" + std::string(passed < total ? " class=\"exp-failed\"" : "") +
+             "><td><a href=\"#s" + std::to_string(i) + "\">" +
+             esc(string_member(scenarios[i], "name", "unnamed scenario")) + "</a></td><td>" +
+             std::to_string(cells) + "</td><td>" + std::to_string(detected) + "</td><td>" +
+             std::to_string(undetected) + "</td><td>" + std::to_string(errs) + "</td><td>" +
+             (total == 0 ? std::string("-")
+                         : std::string(passed < total ? "<span class=\"bad\">&#10007; "
+                                                      : "<span class=\"good\">&#10003; ") +
+                               std::to_string(passed) + "/" + std::to_string(total) + "</span>") +
+             "</td></tr>";
+    }
+    out += "</tbody></table>";
+  }
+  out += "</section>";
+  return out;
+}
+
+}  // namespace
+
+std::string render_html_report(const Json& results) {
+  const Json& scenarios = array_member(results, "scenarios");
+  std::string title = "sockchaos report";
+  if (scenarios.size() == 1) title += ": " + string_member(scenarios[0], "name");
+
+  Json script_data = Json::object();
+  script_data["summary"] = compute_summary(results);
+  Json index = Json::array();
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    index.push_back({{"anchor", "s" + std::to_string(i)}, {"name", string_member(scenarios[i], "name")}});
+  }
+  script_data["scenarios"] = std::move(index);
+
+  std::string out;
+  out.reserve(256 * 1024);
+  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+         "<title>" + esc(title) + "</title><style>";
+  out += html_assets::kStyle;
+  out += "</style></head><body><header><h1>sockchaos report</h1><div class=\"controls\">"
+         "<button type=\"button\" data-toggle-all=\"open\">expand all</button>"
+         "<button type=\"button\" data-toggle-all=\"close\">collapse all</button>"
+         "<label><input type=\"checkbox\" id=\"only-failed\"> only failed cells</label>"
+         "</div></header><main>";
+  out += render_summary(results);
+  for (size_t i = 0; i < scenarios.size(); ++i) out += render_scenario(scenarios[i], i);
+  out += "</main><footer>generated by " + esc(string_member(results, "version", "sockchaos")) +
+         "</footer>";
+  out += "<script type=\"application/json\" id=\"sockchaos-data\">" + json_for_script(script_data) +
+         "</script><script>";
+  out += html_assets::kScript;
+  out += "</script></body></html>\n";
+  return out;
+}
+
+}  // namespace sockchaos::reports

@@ -1,0 +1,140 @@
+// node check_report.mjs REPORT.html SCREENSHOT.png
+// Opens the report in headless Chromium (Debian's /usr/bin/chromium through playwright-core)
+// and fails on any page error, console error, dialog (alert), request to anything but the
+// file itself, or a missing part of the report. Saves a full-page screenshot.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [reportPath, screenshotPath] = process.argv.slice(2);
+if (!reportPath || !screenshotPath) {
+  console.error('usage: node check_report.mjs REPORT.html SCREENSHOT.png');
+  process.exit(2);
+}
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const reportUrl = pathToFileURL(resolve(reportPath)).href;
+const problems = [];
+const passed = [];
+function check(condition, what) {
+  (condition ? passed : problems).push(what);
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'sockchaos-chromium-'));
+let context;
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1360, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('dialog', async (dialog) => {
+    problems.push(`dialog fired (${dialog.type()}): ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+  const foreignRequests = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url === reportUrl || url.startsWith(reportUrl + '#')) return route.continue();
+    foreignRequests.push(url);
+    return route.abort();
+  });
+
+  await page.goto(reportUrl, { waitUntil: 'load' });
+  await page.waitForSelector('html[data-report-ready="1"]', { timeout: 10000 });
+
+  const facts = await page.evaluate(() => {
+    const q = (s) => document.querySelectorAll(s);
+    const headings = Array.from(q('section.scenario h2')).map((h) => h.textContent);
+    return {
+      summary: !!document.getElementById('summary'),
+      summaryText: document.getElementById('summary')?.textContent || '',
+      heatmaps: q('table.heatmap, svg.heatmap').length,
+      heatmapCells: q('table.heatmap td.hm').length,
+      undetectedCells: q('table.heatmap td.hm.o-undetected').length,
+      failedHeatmapCells: q('table.heatmap td.hm.exp-failed').length,
+      heatmapTitles: Array.from(q('table.heatmap td.hm')).every((td) => td.title.length > 0),
+      sortableTables: q('table.sortable').length,
+      timelines: q('svg.timeline').length,
+      timelinePaths: q('svg.timeline .series path').length,
+      cells: q('details.cell').length,
+      probeCharts: q('svg.probe-chart').length,
+      probeScatter: q('svg.probe-scatter').length,
+      phaseRows: q('table.phases tbody tr').length,
+      headings,
+      images: document.images.length,
+      scripts: q('script').length,
+      handlers: Array.from(q('*')).filter((el) =>
+        Array.from(el.attributes).some((a) => a.name.startsWith('on'))).length,
+      svgsInjected: q('svg:not(.chart)').length,
+      boldInjected: q('main b').length,
+      errorLabel: Array.from(q('svg.timeline .error-label')).map((t) => t.textContent),
+      title: document.title,
+    };
+  });
+
+  check(facts.summary, '#summary present');
+  check(/expectations failed/.test(facts.summaryText), 'summary lists failed expectations');
+  check(facts.heatmaps === 1, `one heatmap (got ${facts.heatmaps})`);
+  check(facts.heatmapCells === 8, `heatmap has 4x2 cells (got ${facts.heatmapCells})`);
+  check(facts.undetectedCells === 2, `2 undetected heatmap cells (got ${facts.undetectedCells})`);
+  check(facts.failedHeatmapCells === 1, `1 heatmap cell with a failed expectation (got ${facts.failedHeatmapCells})`);
+  check(facts.heatmapTitles, 'every heatmap cell has a hover title');
+  check(facts.sortableTables >= 2, `sortable matrix tables present (got ${facts.sortableTables})`);
+  check(facts.timelines === 12, `a timeline per cell with runs (got ${facts.timelines} of ${facts.cells} cells)`);
+  check(facts.timelinePaths > 10, `timelines have state lines (got ${facts.timelinePaths})`);
+  check(facts.errorLabel.some((t) => t === 'ETIMEDOUT after 2208.4 ms'), 'client error annotated "ETIMEDOUT after 2208.4 ms"');
+  check(facts.probeCharts === 2 && facts.probeScatter >= 1, `probe charts (got ${facts.probeCharts} + ${facts.probeScatter} scatter)`);
+  check(facts.phaseRows === 3, `request phases table has before/during/after (got ${facts.phaseRows})`);
+  check(facts.headings.includes('<img src=x onerror=alert(1)>'), 'XSS scenario name shown as text');
+  check(facts.images === 0, `no <img> element injected (got ${facts.images})`);
+  check(facts.scripts === 2, `only the report's own 2 scripts (got ${facts.scripts})`);
+  check(facts.handlers === 0, `no inline event handler attributes (got ${facts.handlers})`);
+  check(facts.svgsInjected === 0, `no injected <svg> (got ${facts.svgsInjected})`);
+  check(facts.boldInjected === 0, `no injected <b> (got ${facts.boldInjected})`);
+  check(/failed/.test(facts.title), `script ran and read the embedded JSON (title "${facts.title}")`);
+
+  // Interactions: sorting, heatmap link opens the cell.
+  const sortState = await page.evaluate(() => {
+    const table = document.querySelector('table.matrix.sortable');
+    const header = table.tHead.rows[0].cells[table.tHead.rows[0].cells.length - 4];
+    header.click();
+    const first = table.tBodies[0].rows[0].cells[0].textContent;
+    header.click();
+    return { sort: header.getAttribute('aria-sort'), first,
+             after: table.tBodies[0].rows[0].cells[0].textContent };
+  });
+  check(sortState.sort === 'descending' && sortState.first !== sortState.after,
+        `clicking a header sorts (${JSON.stringify(sortState)})`);
+  const opened = await page.evaluate(() => {
+    const link = document.querySelector('table.heatmap td.hm.o-detected a');
+    const target = document.getElementById(link.getAttribute('href').slice(1));
+    target.open = false;
+    link.click();
+    return new Promise((done) => setTimeout(() => done(target.open), 100));
+  });
+  check(opened, 'clicking a heatmap cell opens its details');
+  await page.evaluate(() => { window.scrollTo(0, 0); history.replaceState(null, '', location.pathname); });
+
+  check(foreignRequests.length === 0, `no request besides the file (got ${foreignRequests.join(', ')})`);
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+  passed.push(`screenshot saved to ${screenshotPath}`);
+} catch (error) {
+  problems.push(`exception: ${error.stack || error}`);
+} finally {
+  if (context) await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+for (const line of passed) console.log(`ok    ${line}`);
+for (const line of problems) console.log(`FAIL  ${line}`);
+console.log(problems.length ? `${problems.length} problem(s)` : `all ${passed.length} checks passed`);
+process.exit(problems.length ? 1 : 0);

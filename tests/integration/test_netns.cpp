@@ -1,0 +1,197 @@
+// Kernel plumbing against independent oracles (ip, ss, nft, /proc).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "harness/faults.hpp"
+#include "harness/topology.hpp"
+#include "netns/census.hpp"
+#include "netns/link.hpp"
+#include "netns/netns.hpp"
+#include "support.hpp"
+
+using namespace sockchaos;
+using sockchaos::testing::sh;
+
+namespace {
+
+harness::Scenario two_hosts() {
+  harness::Scenario s;
+  s.name = "t";
+  s.hosts = {{"client", {}}, {"server", {}}};
+  s.links = {{"client", "server"}};
+  return s;
+}
+
+std::string in_ns(const netns::NetNs& ns, const std::string& cmd) {
+  return "nsenter --net=/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(ns.fd()) + " " + cmd;
+}
+
+}  // namespace
+
+TEST(NetNs, CreatedNamespaceIsSeparateAndHeldOnlyByFd) {
+  SKIP_UNLESS_ROOT();
+  auto before = testing::HostNetworkSnapshot::take();
+  auto self = netns::NetNs::current();
+  ASSERT_TRUE(self.ok());
+  unsigned long created_inode = 0;
+  {
+    auto ns = netns::NetNs::create();
+    ASSERT_TRUE(ns.ok()) << ns.error().str();
+    created_inode = ns->inode();
+    EXPECT_NE(created_inode, self->inode());
+    // The calling thread did not move.
+    auto still = netns::NetNs::current();
+    EXPECT_EQ(still->inode(), self->inode());
+    // lo is up inside, per `ip` run in that namespace.
+    std::string lo = sh(in_ns(*ns, "ip -o link show lo"));
+    EXPECT_NE(lo.find("UP"), std::string::npos) << lo;
+  }
+  // No name was ever bound; the initial namespace is unchanged.
+  auto after = testing::HostNetworkSnapshot::take();
+  EXPECT_EQ(before.links, after.links);
+  EXPECT_EQ(before.netns_names, after.netns_names);
+  // Nobody refers to the namespace any more: lsns does not list it.
+  std::string lsns = sh("lsns -t net -n -o NS 2>/dev/null");
+  EXPECT_EQ(lsns.find(std::to_string(created_inode)), std::string::npos);
+}
+
+TEST(Topology, VethAddressesAndRoutesLiveOnlyInsideTheNamespaces) {
+  SKIP_UNLESS_ROOT();
+  auto before = testing::HostNetworkSnapshot::take();
+  harness::Scenario s = two_hosts();
+  s.hosts.push_back({"proxy", {}});
+  s.links = {{"client", "proxy"}, {"proxy", "server"}};
+  {
+    auto topo = harness::Topology::build(s);
+    ASSERT_TRUE(topo.ok()) << topo.error().str();
+    auto& client = topo->host("client");
+    auto& server = topo->host("server");
+    std::string addrs = sh(in_ns(client.ns, "ip -o -4 addr show dev sc0"));
+    EXPECT_NE(addrs.find("198.18.0.1/30"), std::string::npos) << addrs;
+    // client reaches the server across the proxy (routes + forwarding).
+    std::string route = sh(in_ns(client.ns, "ip route get " + server.address()));
+    EXPECT_NE(route.find("via 198.18.0.2"), std::string::npos) << route;
+    int status = -1;
+    sh(in_ns(client.ns, "ping -c1 -W2 " + server.address() + " >/dev/null 2>&1"), &status);
+    if (status == 127) GTEST_SKIP() << "ping not installed";
+    EXPECT_EQ(status, 0) << "client cannot reach server through proxy";
+    EXPECT_EQ(sh(in_ns(topo->host("proxy").ns, "cat /proc/sys/net/ipv4/ip_forward")), "1\n");
+    // Nothing of it shows in the initial namespace.
+    auto during = testing::HostNetworkSnapshot::take();
+    EXPECT_EQ(before.links, during.links);
+  }
+  EXPECT_EQ(before.links, testing::HostNetworkSnapshot::take().links);
+}
+
+TEST(Sysctl, SetInsideNamespaceNeverTouchesTheHost) {
+  SKIP_UNLESS_ROOT();
+  std::string host_before = sh("cat /proc/sys/net/ipv4/tcp_retries2");
+  auto ns = netns::NetNs::create();
+  ASSERT_TRUE(ns.ok());
+  std::string value = host_before == "4\n" ? "5" : "4";
+  ASSERT_TRUE(netns::set_sysctl(*ns, "net.ipv4.tcp_retries2", value).ok());
+  EXPECT_EQ(sh(in_ns(*ns, "cat /proc/sys/net/ipv4/tcp_retries2")), value + "\n");
+  EXPECT_EQ(*netns::get_sysctl(*ns, "net.ipv4.tcp_retries2"), value);
+  EXPECT_EQ(sh("cat /proc/sys/net/ipv4/tcp_retries2"), host_before);
+  // Not per namespace (only exists in the initial one): refused with a clear message.
+  auto st = netns::set_sysctl(*ns, "net.ipv4.tcp_mem", "1 2 3");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("not a per-network-namespace"), std::string::npos) << st.error().message;
+  // Not net.*: refused before touching anything.
+  EXPECT_FALSE(netns::set_sysctl(*ns, "kernel.pid_max", "1000").ok());
+  EXPECT_FALSE(netns::set_sysctl(*ns, "net.ipv4.../../kernel/pid_max", "1000").ok());
+}
+
+TEST(Census, TimeWaitCountMatchesSs) {
+  SKIP_UNLESS_ROOT();
+  auto topo = harness::Topology::build(two_hosts());
+  ASSERT_TRUE(topo.ok()) << topo.error().str();
+  auto& client = topo->host("client");
+  auto& server = topo->host("server");
+  const int kConnections = 150;
+  // Server: a listener in the server namespace that accepts and closes after the client.
+  int lfd;
+  {
+    auto in = netns::ScopedNetns::enter(server.ns.fd());
+    ASSERT_TRUE(in.ok());
+    lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(9000);
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(lfd, 1024), 0);
+  }
+  {
+    auto in = netns::ScopedNetns::enter(client.ns.fd());
+    ASSERT_TRUE(in.ok());
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(9000);
+    ::inet_pton(AF_INET, server.address().c_str(), &a.sin_addr);
+    for (int i = 0; i < kConnections; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << strerror(errno);
+      int c = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+      ASSERT_GE(c, 0);
+      ::close(fd);  // client closes first: TIME_WAIT on the client
+      char b;
+      while (::read(c, &b, 1) > 0) {
+      }
+      ::close(c);
+    }
+  }
+  ::usleep(100000);
+  auto census = netns::Census::open(client.ns);
+  ASSERT_TRUE(census.ok());
+  auto counts = census->count();
+  ASSERT_TRUE(counts.ok()) << counts.error().str();
+  int64_t ss_count = std::stoll(sh(in_ns(client.ns, "ss -H -tan state time-wait | wc -l")));
+  EXPECT_EQ(counts->get("TIME_WAIT"), kConnections);
+  EXPECT_EQ(counts->get("TIME_WAIT"), ss_count);
+  auto server_census = netns::Census::open(server.ns);
+  auto sc = server_census->count();
+  EXPECT_EQ(sc->get("LISTEN"), 1);
+  EXPECT_EQ(sc->get("TIME_WAIT"), 0);
+  ::close(lfd);
+}
+
+TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
+  SKIP_UNLESS_ROOT();
+  std::string host_rules_before = sh("nft list ruleset");
+  auto topo = harness::Topology::build(two_hosts());
+  ASSERT_TRUE(topo.ok());
+  harness::Fault f;
+  f.kind = "blackhole";
+  f.on = "server";
+  f.direction = "both";
+  auto plan = harness::plan_packet_fault(f, 0, topo->plan());
+  ASSERT_TRUE(plan.ok()) << plan.error().str();
+  ASSERT_EQ(plan->size(), 2u);  // server's ingress, and the client's ingress facing the server
+  EXPECT_EQ((*plan)[0].host, "server");
+  EXPECT_EQ((*plan)[1].host, "client");
+  for (const auto& r : *plan) {
+    // The context is created inside the namespace, then used from this (initial-ns) thread.
+    auto ctx = harness::NftContext::open(topo->host(r.host).ns);
+    ASSERT_TRUE(ctx.ok()) << ctx.error().str();
+    auto st = ctx->run(r.install);
+    ASSERT_TRUE(st.ok()) << st.error().str();
+  }
+  // Oracle: nft inside each namespace sees the rules; the host's ruleset is unchanged.
+  std::string server_rules = sh(in_ns(topo->host("server").ns, "nft list ruleset"));
+  std::string client_rules = sh(in_ns(topo->host("client").ns, "nft list ruleset"));
+  EXPECT_NE(server_rules.find("hook prerouting"), std::string::npos) << server_rules;
+  EXPECT_NE(server_rules.find("iifname \"sc0\" drop"), std::string::npos) << server_rules;
+  EXPECT_NE(client_rules.find("iifname \"sc0\" drop"), std::string::npos) << client_rules;
+  EXPECT_EQ(server_rules.find("hook output"), std::string::npos) << "never drop in a sender's output path";
+  EXPECT_EQ(sh("nft list ruleset"), host_rules_before);
+  // Healing deletes the fault's chains.
+  for (const auto& r : *plan) {
+    auto ctx = harness::NftContext::open(topo->host(r.host).ns);
+    ASSERT_TRUE(ctx->run(r.remove).ok());
+  }
+  EXPECT_EQ(sh(in_ns(topo->host("server").ns, "nft list ruleset")).find("drop"), std::string::npos);
+}
