@@ -1,5 +1,24 @@
 // sockchaos-agent internals: event output, the stop flag, socket helpers, the two roles.
 //
+// Details of the protocol in harness/agent_protocol.hpp that the orchestrator relies on:
+//   - every client workload emits "start" right before its first connect; idle/stream emit
+//     "ready" when connected, request when every connection's first attempt concluded;
+//   - "error" errno values: an errno name, "EOF", "app_timeout" (syscall "poll"; for stream
+//     also when no send progressed for app_timeout), or "connect_timeout" (connect_timeout
+//     expired, syscall "poll"). SO_RCVTIMEO/SO_SNDTIMEO expiry is "EAGAIN" (recv/send);
+//     a connection the kernel killed while the client waited in poll is syscall "poll" with
+//     SO_ERROR's name;
+//   - probes items: [t at probe start, connect_ns or -1, null | error]; an error after a
+//     successful connect (request phase) keeps the measured connect_ns;
+//   - requests items: [t when the outcome was seen, latency_ns or -1, null | error];
+//   - "accept" carries "count" (accepts since the previous line, lines at most every 10 ms,
+//     "t" = the first of them); "listening" carries "port";
+//   - "fatal" carries "message" and, for a rejected option, "option" (its label, e.g.
+//     "raw 6/18 (IPPROTO_TCP/TCP_USER_TIMEOUT)=-1") and "errno"; options are checked on a
+//     scratch socket before any other event;
+//   - "done" is also emitted when the workload's duration or the agent's max_lifetime ends
+//     a blocking wait (SIGALRM).
+//
 // Exit codes (the orchestrator relies on them):
 //   0  the workload finished by itself ("done"), or a server reached its lifetime
 //   1  a client stopped after its first failure ("error" event)

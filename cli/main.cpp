@@ -11,7 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <regex>
 #include <sstream>
 
 #include "harness/doctor.hpp"
@@ -20,6 +19,7 @@
 #include "harness/runner.hpp"
 #include "harness/scenario.hpp"
 #include "harness/scheduler.hpp"
+#include "harness/session.hpp"
 #include "reports/console.hpp"
 #include "reports/html.hpp"
 #include "reports/junit.hpp"
@@ -135,21 +135,14 @@ int write_outputs(const json& results, const std::string& out_dir, const std::st
 
 int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& out_dir,
             const std::string& junit, const std::string& filter, const std::string& shard) {
-  std::optional<std::regex> re;
-  if (!filter.empty()) {
-    try {
-      re.emplace(filter, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      std::cerr << "error: --filter: not a valid regular expression: " << e.what() << "\n";
-      return 2;
-    }
-  }
-  int shard_k = 1, shard_n = 1;
+  harness::SessionOptions opts;
+  opts.jobs = jobs;
+  opts.filter = filter;
   if (!shard.empty()) {
     char slash = 0;
     std::istringstream in(shard);
-    if (!(in >> shard_k >> slash >> shard_n) || slash != '/' || shard_n < 1 || shard_k < 1 || shard_k > shard_n ||
-        !in.eof()) {
+    if (!(in >> opts.shard_k >> slash >> opts.shard_n) || slash != '/' || !in.eof() || opts.shard_n < 1 ||
+        opts.shard_k < 1 || opts.shard_k > opts.shard_n) {
       std::cerr << "error: --shard: expected K/N with 1 <= K <= N, e.g. 2/4; got \"" << shard << "\"\n";
       return 2;
     }
@@ -157,17 +150,6 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
   auto loaded = load_all(paths);
   if (loaded.errors > 0) {
     std::cerr << loaded.errors << " error(s); nothing was run\n";
-    return 2;
-  }
-  std::vector<harness::PlannedCell> cells;
-  for (size_t i = 0; i < loaded.scenarios.size(); ++i)
-    for (auto& c : harness::expand_cells(loaded.scenarios[i])) {
-      if (re && !std::regex_search(c.full_id(), *re)) continue;
-      cells.push_back({i, std::move(c)});
-    }
-  cells = harness::select_shard(std::move(cells), shard_k, shard_n);
-  if (cells.empty()) {
-    std::cerr << "error: no cell to run (check --filter / --shard)\n";
     return 2;
   }
 
@@ -183,54 +165,39 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
+  opts.cancel_fd = cancel_pipe[0];
 
-  harness::ScheduleOptions opts;
-  opts.jobs = jobs;
-  opts.run.agent_path = harness::find_agent_path();
-  opts.run.cancel_fd = cancel_pipe[0];
   bool tty = ::isatty(2);
   reports::ProgressDisplay progress(std::cerr);
   auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  opts.on_progress = [&](const harness::Progress& p) {
-    if (!tty) return;
+  auto draw = [&](const harness::Progress& p) {
     double el = elapsed();
-    double eta = p.done > 0 ? el / p.done * (p.total - p.done) : 0;
-    progress.update(p.done, p.running, p.failed, p.total, el, eta);
+    progress.update(p.done, p.running, p.failed, p.total, el, p.done > 0 ? el / p.done * (p.total - p.done) : -1);
   };
-  opts.on_cell_done = [&](const harness::PlannedCell& pc, const json& cell, const harness::Progress& p) {
-    const auto& s = loaded.scenarios[pc.scenario_index];
+  opts.on_progress = [&](const harness::Progress& p) {
+    if (tty) draw(p);
+  };
+  opts.on_cell_done = [&](const harness::Scenario& s, const json& cell, const harness::Progress& p) {
     json sj = {{"name", s.name}, {"file", s.file}};
     std::string line = reports::format_cell_line(sj, cell);
-    if (tty) {
-      progress.finish();
-      std::cerr << line << "\n";
-      double el = elapsed();
-      progress.update(p.done, p.running, p.failed, p.total, el, p.done ? el / p.done * (p.total - p.done) : 0);
-    } else {
-      std::cerr << line << "\n";
-    }
+    if (tty) progress.finish();
+    std::cerr << line << "\n";
+    if (tty) draw(p);
   };
 
-  std::string started = harness::iso8601_utc_now();
-  std::vector<json> cell_results;
+  json results;
   try {
-    cell_results = harness::run_cells(cells, opts);
+    results = harness::run_session(loaded.scenarios, opts);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
   } catch (const harness::EnvironmentError& e) {
     if (tty) progress.finish();
     std::cerr << "error: " << e.what() << "\nwhat to do: " << e.advice() << "\n";
     return 3;
   }
   if (tty) progress.finish();
-
-  std::vector<harness::ScenarioResults> per(loaded.scenarios.size());
-  for (size_t i = 0; i < per.size(); ++i) per[i].scenario = &loaded.scenarios[i];
-  for (size_t i = 0; i < cells.size(); ++i)
-    if (!cell_results[i].is_null()) per[cells[i].scenario_index].cells.push_back(cell_results[i]);
-  std::vector<harness::ScenarioResults> ran;
-  for (auto& p : per)
-    if (!p.cells.empty()) ran.push_back(std::move(p));
-  json results = harness::make_results(ran, started);
   if (int rc = write_outputs(results, out_dir, junit); rc != 0) return rc;
   std::cout << reports::format_summary_table(results, ::isatty(1));
   if (g_interrupted) {

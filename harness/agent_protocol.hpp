@@ -11,7 +11,8 @@
 //   {"ev":"start","t":N}                                       client about to connect first
 //   {"ev":"ready","t":N}                                       client connected (idle/stream/request)
 //   {"ev":"error","t":N,"syscall":"recv","errno":"ETIMEDOUT"}  client's first failure; errno is
-//        an errno name, "EOF" (peer closed: read returned 0) or "app_timeout" (poll timed out)
+//        an errno name, "EOF" (peer closed: read returned 0), "app_timeout" (poll timed out)
+//        or "connect_timeout" (the scenario's connect_timeout expired, syscall "poll")
 //   {"ev":"probes","t":N,"items":[[t_ns, connect_ns, null | "ECONNREFUSED"], ...]}
 //        probe results, batched at most every 50 ms and at the end; connect_ns is -1 when
 //        the connect did not complete

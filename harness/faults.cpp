@@ -34,9 +34,12 @@ std::string verdict(const Fault& f) {
     return " numgen random mod 1000 < " + std::to_string(per_mille) + " drop";
   }
   if (f.kind == "reject") {
-    if (f.with == "tcp-reset") return " meta l4proto tcp reject with tcp reset";
+    // Only TCP segments are refused, and never a RST: the answers a reject sends (RSTs,
+    // ICMP errors) must pass the neighbour's rule on their way back, or nobody learns.
+    const std::string tcp_not_rst = " meta l4proto tcp tcp flags & rst == 0";
+    if (f.with == "tcp-reset") return tcp_not_rst + " reject with tcp reset";
     std::string type = f.with.substr(std::string("icmp-").size());  // port-unreachable ...
-    return " reject with icmpx type " + type;
+    return tcp_not_rst + " reject with icmpx type " + type;
   }
   return " drop";  // blackhole, crash
 }

@@ -83,6 +83,7 @@ class CellRun {
   Status install(FaultState& f);
   Status heal(FaultState& f);
   void sample(int64_t now);
+  void settle();
   void handle_client_line(const std::string& line);
   void handle_server_line(const std::string& line);
   std::vector<ChildProcess*> processes_on(const std::string& host);
@@ -198,6 +199,9 @@ Status CellRun::start_client() {
 
 Status CellRun::install(FaultState& f) {
   const Fault& fault = *f.fault;
+  // The fault's time: right after its first rule commit (the rest follow within a fraction of
+  // a millisecond), or right before the signal / link change, which acts at once.
+  int64_t stamp = -1;
   if (fault.is_packet_fault()) {
     if (f.rules.empty()) {
       auto plan = plan_packet_fault(fault, f.index, topo_->plan());
@@ -208,8 +212,10 @@ Status CellRun::install(FaultState& f) {
       NftContext* ctx = nft(r.host);
       if (!ctx) return Error::plain("cannot open nftables in host " + r.host);
       if (auto st = ctx->run(r.install); !st.ok()) return st;
+      if (stamp < 0) stamp = monotonic_ns();
     }
   }
+  if (stamp < 0) stamp = monotonic_ns();
   if (fault.kind == "kill" || fault.kind == "crash") {
     for (ChildProcess* p : processes_on(fault.on)) {
       if (p == &*server_) server_expected_gone_ = true;
@@ -224,7 +230,7 @@ Status CellRun::install(FaultState& f) {
     for (const auto& itf : topo_->host(fault.on).interfaces)
       if (auto st = sock->set_up(itf.name, false); !st.ok()) return st;
   }
-  f.installed = monotonic_ns();
+  f.installed = stamp;
   if (first_fault_ < 0) first_fault_ = f.installed;
   events_.push_back({f.installed, "fault", fault.label()});
   return {};
@@ -263,6 +269,27 @@ void CellRun::sample(int64_t now) {
     if (c.ok()) smp.counts[host] = c.value();
   }
   samples_.push_back(std::move(smp));
+}
+
+// After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
+// close pending): sample every 10 ms until two samples agree, for at most 250 ms, so the
+// census reports where the sockets came to rest, not a half-finished close.
+void CellRun::settle() {
+  const int64_t until = monotonic_ns() + 250 * kMs;
+  for (;;) {
+    int64_t now = monotonic_ns();
+    if (now >= until) return;
+    pollfd p{opt_.cancel_fd, POLLIN, 0};
+    timespec ts{0, 10 * kMs};
+    if (::ppoll(&p, opt_.cancel_fd >= 0 ? 1 : 0, &ts, nullptr) > 0) return;
+    sample(monotonic_ns());
+    const auto& a = samples_[samples_.size() - 1].counts;
+    const auto& b = samples_[samples_.size() - 2].counts;
+    bool same = a.size() == b.size();
+    for (auto ia = a.begin(), ib = b.begin(); same && ia != a.end(); ++ia, ++ib)
+      same = ia->first == ib->first && ia->second.by_state == ib->second.by_state;
+    if (same) return;
+  }
 }
 
 void CellRun::set_base(int64_t t) {
@@ -409,7 +436,8 @@ json CellRun::run() {
         client_->kill_and_reap();
         client_exited = true;
       }
-      observe_end = workload_end_ + s_.observe.count();
+      settle();
+      observe_end = std::max(workload_end_ + s_.observe.count(), monotonic_ns());
       if (s_.observe.count() > 0) events_.push_back({workload_end_, "observe", "sampling for " + format_duration(s_.observe)});
     }
     if (observe_end >= 0 && now >= observe_end) break;
@@ -678,6 +706,7 @@ std::string infer_mechanism(const std::string& error, const std::string& syscall
   for (const auto& raw : sock.raw)
     if (raw.level == 6 && raw.name == 18) user_timeout_ns = static_cast<int64_t>(raw.int_value) * kMs;
   if (error == "app_timeout") return "app_timeout";
+  if (error == "connect_timeout") return "connect_timeout";
   if (error == "EAGAIN" || error == "EWOULDBLOCK")
     return syscall == "send" ? "sndtimeo" : "rcvtimeo";
   if (error == "ECONNRESET" || error == "EPIPE") return "rst";

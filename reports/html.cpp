@@ -73,22 +73,22 @@ struct Frame {
 void draw_axes(std::string& out, const Frame& f, const Scale& x, const Scale& y,
                const std::string& y_label, bool y_is_count) {
   out += "<g class=\"axes\">";
+  std::string grid, labels;
   for (double tick : svg::ticks(y, 5)) {
     if (y_is_count && tick != std::floor(tick)) continue;
     double py = y(tick);
-    out += "<line class=\"grid\" x1=\"" + px(f.left) + "\" x2=\"" + px(f.right) + "\" y1=\"" +
-           px(py) + "\" y2=\"" + px(py) + "\"/>";
-    out += "<text class=\"tick\" x=\"" + px(f.left - 6) + "\" y=\"" + px(py + 4) +
-           "\" text-anchor=\"end\">" + (y_is_count ? num(tick, 0) : num(tick, 2)) + "</text>";
+    grid += "M" + px(f.left) + " " + px(py) + "H" + px(f.right);
+    labels += "<text x=\"" + px(f.left - 6) + "\" y=\"" + px(py + 4) + "\" text-anchor=\"end\">" +
+              (y_is_count ? num(tick, 0) : num(tick, 2)) + "</text>";
   }
   double span = x.hi - x.lo;
   for (double tick : svg::ticks(x, 8)) {
     double pxx = x(tick);
-    out += "<line class=\"grid\" x1=\"" + px(pxx) + "\" x2=\"" + px(pxx) + "\" y1=\"" +
-           px(f.top) + "\" y2=\"" + px(f.bottom) + "\"/>";
-    out += "<text class=\"tick\" x=\"" + px(pxx) + "\" y=\"" + px(f.bottom + 16) +
-           "\" text-anchor=\"middle\">" + esc(time_label(tick, span)) + "</text>";
+    grid += "M" + px(pxx) + " " + px(f.top) + "V" + px(f.bottom);
+    labels += "<text x=\"" + px(pxx) + "\" y=\"" + px(f.bottom + 16) +
+              "\" text-anchor=\"middle\">" + esc(time_label(tick, span)) + "</text>";
   }
+  out += "<path class=\"grid\" d=\"" + grid + "\"/><g class=\"tick\">" + labels + "</g>";
   out += "<rect class=\"frame\" x=\"" + px(f.left) + "\" y=\"" + px(f.top) + "\" width=\"" +
          px(f.right - f.left) + "\" height=\"" + px(f.bottom - f.top) + "\"/>";
   out += "<text class=\"axis-label\" x=\"" + px(f.left - 44) + "\" y=\"" + px(f.top - 12) +
@@ -201,7 +201,7 @@ double count_at(const Json& sockets, const std::string& host, const std::string&
   return number_member(states, state.c_str()).value_or(0);
 }
 
-StateChartData build_state_series(const RunTimeline& timeline) {
+StateChartData build_state_series(const RunTimeline& timeline, size_t max_points) {
   StateChartData data;
   data.raw_points = timeline.samples.size();
   std::vector<std::string> hosts;
@@ -235,7 +235,7 @@ StateChartData build_state_series(const RunTimeline& timeline) {
   // Downsample: buckets of consecutive samples, each series keeping its bucket maximum so
   // that short peaks (a TIME_WAIT spike, a lone SYN_SENT) survive.
   size_t n = timeline.samples.size();
-  size_t buckets = std::min(n, kMaxChartPoints);
+  size_t buckets = std::min(n, max_points);
   for (size_t b = 0; b < buckets; ++b) {
     size_t first = b * n / buckets, last = (b + 1) * n / buckets;
     data.times.push_back(timeline.samples[first].t);
@@ -356,25 +356,38 @@ void draw_client_error(std::string& out, const Frame& f, const Scale& x, const J
   }
 }
 
+// Other events (ready, observe-end, ...) as small ticks under the x axis, all in one path;
+// the event list below the chart has their times and details.
 void draw_event_markers(std::string& out, const Frame& f, const Scale& x,
                         const std::vector<Event>& events) {
-  std::set<std::pair<int, std::string>> drawn;
-  out += "<g class=\"events\">";
+  std::set<long> drawn;
+  std::string d;
+  size_t count = 0;
+  std::set<std::string> kinds;
   for (const Event& e : events) {
     if (e.event == "fault" || e.event == "heal" || e.event == "client-error") continue;
-    int column = static_cast<int>(std::lround(x(e.t) / 3));
-    if (!drawn.insert({column, e.event}).second) continue;
-    if (drawn.size() > kMaxEventMarkers) break;
-    double pxx = x(e.t);
-    out += "<path d=\"M" + px(pxx) + " " + px(f.bottom) + "l-4 7h8z\"><title>" +
-           esc(num(e.t) + " ms  " + e.event + (e.detail.empty() ? "" : ": " + e.detail)) +
-           "</title></path>";
+    ++count;
+    kinds.insert(e.event);
+    long column = std::lround(x(e.t));
+    if (!drawn.insert(column).second || drawn.size() > kMaxEventMarkers) continue;
+    d += "M" + std::to_string(column) + " " + svg::whole(f.bottom) + "l-4 7h8z";
   }
-  out += "</g>";
+  if (d.empty()) return;
+  std::string title = std::to_string(count) + " other event" + (count == 1 ? "" : "s") + " (";
+  size_t listed = 0;
+  for (const std::string& kind : kinds) {
+    if (listed++ == 4) {
+      title += ", ...";
+      break;
+    }
+    title += (listed > 1 ? ", " : "") + kind;
+  }
+  title += "); see the event list";
+  out += "<path class=\"events\" d=\"" + d + "\"><title>" + esc(title) + "</title></path>";
 }
 
-std::string render_timeline_chart(const Json& run, const RunTimeline& timeline) {
-  StateChartData data = build_state_series(timeline);
+std::string render_timeline_chart(const Json& run, const RunTimeline& timeline, size_t max_points) {
+  StateChartData data = build_state_series(timeline, max_points);
   Frame f;
   std::vector<LegendEntry> legend;
   std::vector<std::string> hosts;
@@ -452,7 +465,8 @@ struct ProbePoint {
   double time_wait;
 };
 
-std::string render_probe_charts(const Json& run, const RunTimeline& timeline) {
+std::string render_probe_charts(const Json& run, const RunTimeline& timeline,
+                                size_t max_points) {
   const Json& series_json = array_member(object_member(run, "probes"), "series");
   if (series_json.empty()) return "";
 
@@ -488,7 +502,7 @@ std::string render_probe_charts(const Json& run, const RunTimeline& timeline) {
 
   // Downsample: merge consecutive windows (sum counts, max latencies and TIME_WAIT).
   std::vector<ProbePoint> points;
-  size_t n = raw.size(), buckets = std::min(n, kMaxChartPoints);
+  size_t n = raw.size(), buckets = std::min(n, max_points);
   for (size_t b = 0; b < buckets; ++b) {
     size_t first = b * n / buckets, last = (b + 1) * n / buckets;
     ProbePoint p = raw[first];
@@ -1035,7 +1049,9 @@ std::string render_events(const RunTimeline& timeline) {
     }
     std::string t = num(g.first, 1);
     if (g.count > 1) t += " - " + num(g.last, 1);
-    out += "<tr class=\"ev-" + esc(g.event->event) + "\"><td>" + esc(t) + "</td><td>" +
+    bool special = g.event->event == "fault" || g.event->event == "heal" ||
+                   g.event->event == "client-error";
+    out += (special ? "<tr class=\"ev-" + g.event->event + "\">" : std::string("<tr>")) + "<td>" + esc(t) + "</td><td>" +
            esc(g.event->event) + (g.count > 1 ? " &#215;" + std::to_string(g.count) : "") +
            "</td><td>" + esc(g.event->detail) + "</td></tr>";
   }
@@ -1043,19 +1059,19 @@ std::string render_events(const RunTimeline& timeline) {
   return out;
 }
 
-std::string render_run(const Json& run) {
+std::string render_run(const Json& run, size_t max_points) {
   RunTimeline timeline = read_timeline(run);
   std::string out = render_run_facts(run);
   out += render_peaks(run);
   if (timeline.samples.empty() && timeline.events.empty()) {
     out += "<p class=\"muted\">No timeline recorded for this run.</p>";
   } else {
-    out += "<h5>socket states</h5>" + render_timeline_chart(run, timeline);
+    out += "<h5>socket states</h5>" + render_timeline_chart(run, timeline, max_points);
   }
   const Json& probes = object_member(run, "probes");
   if (!probes.empty() && (number_member(probes, "attempted").value_or(0) > 0 ||
                           !array_member(probes, "series").empty())) {
-    out += "<h5>probes</h5>" + render_probe_summary(probes) + render_probe_charts(run, timeline);
+    out += "<h5>probes</h5>" + render_probe_summary(probes) + render_probe_charts(run, timeline, max_points);
   }
   std::string phases = render_phases(object_member(run, "requests"));
   if (!phases.empty()) out += "<h5>requests</h5>" + phases;
@@ -1065,7 +1081,7 @@ std::string render_run(const Json& run) {
 }
 
 std::string render_cell(const Json& scenario, const Json& cell, const CellDigest& d,
-                        const std::string& anchor) {
+                        const std::string& anchor, size_t max_points) {
   (void)scenario;
   bool failed = d.expectations_failed() > 0;
   std::string out = "<details class=\"cell o-" + esc(d.outcome) + (failed ? " exp-failed" : "") +
@@ -1119,7 +1135,7 @@ std::string render_cell(const Json& scenario, const Json& cell, const CellDigest
            " (nearest the median detection time).</p>";
   }
   if (!runs.empty()) {
-    out += render_run(runs[d.representative_run]);
+    out += render_run(runs[d.representative_run], max_points);
   } else {
     out += "<p class=\"muted\">No runs recorded.</p>";
   }
@@ -1127,7 +1143,7 @@ std::string render_cell(const Json& scenario, const Json& cell, const CellDigest
   return out;
 }
 
-std::string render_scenario(const Json& scenario, size_t index) {
+std::string render_scenario(const Json& scenario, size_t index, size_t max_points) {
   const Json& cells = array_member(scenario, "cells");
   std::vector<CellDigest> digests;
   int failed_expectations = 0, errors = 0;
@@ -1172,7 +1188,7 @@ std::string render_scenario(const Json& scenario, size_t index) {
 
   out += "<div class=\"cells\">";
   for (size_t i = 0; i < cells.size(); ++i) {
-    out += render_cell(scenario, cells[i], digests[i], cell_anchor(index, i));
+    out += render_cell(scenario, cells[i], digests[i], cell_anchor(index, i), max_points);
   }
   out += "</div></section>";
   return out;
@@ -1248,9 +1264,8 @@ std::string render_summary(const Json& results) {
   return out;
 }
 
-}  // namespace
 
-std::string render_html_report(const Json& results) {
+std::string render_report(const Json& results, size_t max_points) {
   const Json& scenarios = array_member(results, "scenarios");
   std::string title = "sockchaos report";
   if (scenarios.size() == 1) title += ": " + string_member(scenarios[0], "name");
@@ -1277,7 +1292,7 @@ std::string render_html_report(const Json& results) {
          "<label><input type=\"checkbox\" id=\"only-failed\"> only failed cells</label>"
          "</div></header><main>";
   out += render_summary(results);
-  for (size_t i = 0; i < scenarios.size(); ++i) out += render_scenario(scenarios[i], i);
+  for (size_t i = 0; i < scenarios.size(); ++i) out += render_scenario(scenarios[i], i, max_points);
   out += "</main><footer>generated by " + esc(string_member(results, "version", "sockchaos")) +
          "</footer>";
   out += "<script type=\"application/json\" id=\"sockchaos-data\">" + json_for_script(script_data) +
@@ -1285,6 +1300,27 @@ std::string render_html_report(const Json& results) {
   out += html_assets::kScript;
   out += "</script></body></html>\n";
   return out;
+}
+
+
+}  // namespace
+
+std::string render_html_report(const Json& results) {
+  // Chart detail shrinks as cells grow: up to 30 cells get kMaxChartPoints points per series,
+  // 100 cells get 100. If busy data (every series changing at every sample) still makes the
+  // report larger than kTargetReportBytes, it is rendered again with fewer points.
+  size_t cell_count = 0;
+  for (const Json& scenario : array_member(results, "scenarios")) {
+    cell_count += array_member(scenario, "cells").size();
+  }
+  size_t max_points = std::clamp<size_t>(kMaxChartPoints * 30 / std::max<size_t>(cell_count, 1),
+                                         kMinChartPoints, kMaxChartPoints);
+  std::string html = render_report(results, max_points);
+  while (html.size() > kTargetReportBytes && max_points > kFloorChartPoints) {
+    max_points = std::max(kFloorChartPoints, max_points * 6 / 10);
+    html = render_report(results, max_points);
+  }
+  return html;
 }
 
 }  // namespace sockchaos::reports

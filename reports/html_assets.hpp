@@ -98,7 +98,7 @@ ul.expectations li.fail code{color:var(--bad);font-weight:600}
 .measured{color:var(--muted)}
 tr.shown td{background:#f2f7fd}
 svg.chart{width:100%;height:auto;display:block;max-width:1100px;font-family:system-ui,sans-serif}
-svg .grid{stroke:#edf0f3;stroke-width:1}
+svg .grid{stroke:#edf0f3;stroke-width:1;fill:none}
 svg .frame{fill:none;stroke:#c4ccd4}
 svg .tick{font-size:11px;fill:#5a6570}
 svg .axis-label{font-size:11px;fill:#3a4550;font-weight:600}
@@ -110,7 +110,7 @@ svg .error-line{stroke:#6a1b9a;stroke-width:2}
 svg .error-label{font-size:12px;font-weight:700;fill:#6a1b9a}
 svg .deadline line{stroke:#78909c;stroke-width:1.5;stroke-dasharray:5 3}
 svg .deadline text{font-size:11px;fill:#546e7a}
-svg .events path{fill:#78909c}
+svg path.events{fill:#78909c}
 svg .legend text{font-size:11px;fill:#3a4550}
 svg .empty,svg .note-svg{font-size:11px;fill:#8a949e}
 svg path.failures{fill:#c0392b;fill-opacity:.55}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cctype>
 #include <cstdio>
 
 namespace sockchaos::reports::svg {
@@ -92,33 +93,55 @@ std::string coordinate(double px) {
 
 std::string whole(double px) { return std::to_string(std::lround(px)); }
 
+namespace {
+
+// Appends `value` to path data, with a separator only where the parser needs one.
+void append_number(std::string& d, long value) {
+  if (value >= 0 && !d.empty() && std::isdigit(static_cast<unsigned char>(d.back()))) d += ' ';
+  d += std::to_string(value);
+}
+
+}  // namespace
+
 std::string step_path(const std::vector<double>& xs, const std::vector<double>& ys) {
   std::string d;
   size_t n = std::min(xs.size(), ys.size());
   if (n == 0) return d;
-  long last_y = std::lround(ys[0]);
-  d = "M" + whole(xs[0]) + " " + std::to_string(last_y);
+  // Relative moves between whole-pixel positions: no drift, a few bytes per change.
+  long last_x = std::lround(xs[0]), last_y = std::lround(ys[0]);
+  d = "M" + std::to_string(last_x) + " " + std::to_string(last_y);
   for (size_t i = 1; i < n; ++i) {
     long y = std::lround(ys[i]);
     if (y == last_y) continue;
-    d += "H" + whole(xs[i]) + "V" + std::to_string(y);
+    long x = std::lround(xs[i]);
+    d += 'h';
+    append_number(d, x - last_x);
+    d += 'v';
+    append_number(d, y - last_y);
+    last_x = x;
     last_y = y;
   }
-  d += "H" + whole(xs[n - 1]);
+  d += "H" + std::to_string(std::lround(xs[n - 1]));
   return d;
 }
 
 std::string line_path(const std::vector<double>& xs, const std::vector<double>& ys) {
   std::string d;
   size_t n = std::min(xs.size(), ys.size());
-  long last_x = 0, last_y = 0;
-  for (size_t i = 0; i < n; ++i) {
+  if (n == 0) return d;
+  long last_x = std::lround(xs[0]), last_y = std::lround(ys[0]);
+  d = "M" + std::to_string(last_x) + " " + std::to_string(last_y) + "l";
+  bool any = false;
+  for (size_t i = 1; i < n; ++i) {
     long x = std::lround(xs[i]), y = std::lround(ys[i]);
-    if (i > 0 && x == last_x && y == last_y) continue;
-    d += (i == 0 ? "M" : i == 1 ? "L" : " ") + std::to_string(x) + " " + std::to_string(y);
+    if (x == last_x && y == last_y) continue;
+    append_number(d, x - last_x);
+    append_number(d, y - last_y);
     last_x = x;
     last_y = y;
+    any = true;
   }
+  if (!any) d += "0 0";
   return d;
 }
 

@@ -32,7 +32,7 @@ std::string in_ns(const netns::NetNs& ns, const std::string& cmd) {
 
 TEST(NetNs, CreatedNamespaceIsSeparateAndHeldOnlyByFd) {
   SKIP_UNLESS_ROOT();
-  auto before = testing::HostNetworkSnapshot::take();
+  auto before = sockchaos::testing::HostNetworkSnapshot::take();
   auto self = netns::NetNs::current();
   ASSERT_TRUE(self.ok());
   unsigned long created_inode = 0;
@@ -49,7 +49,7 @@ TEST(NetNs, CreatedNamespaceIsSeparateAndHeldOnlyByFd) {
     EXPECT_NE(lo.find("UP"), std::string::npos) << lo;
   }
   // No name was ever bound; the initial namespace is unchanged.
-  auto after = testing::HostNetworkSnapshot::take();
+  auto after = sockchaos::testing::HostNetworkSnapshot::take();
   EXPECT_EQ(before.links, after.links);
   EXPECT_EQ(before.netns_names, after.netns_names);
   // Nobody refers to the namespace any more: lsns does not list it.
@@ -59,7 +59,7 @@ TEST(NetNs, CreatedNamespaceIsSeparateAndHeldOnlyByFd) {
 
 TEST(Topology, VethAddressesAndRoutesLiveOnlyInsideTheNamespaces) {
   SKIP_UNLESS_ROOT();
-  auto before = testing::HostNetworkSnapshot::take();
+  auto before = sockchaos::testing::HostNetworkSnapshot::take();
   harness::Scenario s = two_hosts();
   s.hosts.push_back({"proxy", {}});
   s.links = {{"client", "proxy"}, {"proxy", "server"}};
@@ -79,10 +79,10 @@ TEST(Topology, VethAddressesAndRoutesLiveOnlyInsideTheNamespaces) {
     EXPECT_EQ(status, 0) << "client cannot reach server through proxy";
     EXPECT_EQ(sh(in_ns(topo->host("proxy").ns, "cat /proc/sys/net/ipv4/ip_forward")), "1\n");
     // Nothing of it shows in the initial namespace.
-    auto during = testing::HostNetworkSnapshot::take();
+    auto during = sockchaos::testing::HostNetworkSnapshot::take();
     EXPECT_EQ(before.links, during.links);
   }
-  EXPECT_EQ(before.links, testing::HostNetworkSnapshot::take().links);
+  EXPECT_EQ(before.links, sockchaos::testing::HostNetworkSnapshot::take().links);
 }
 
 TEST(Sysctl, SetInsideNamespaceNeverTouchesTheHost) {
@@ -93,7 +93,7 @@ TEST(Sysctl, SetInsideNamespaceNeverTouchesTheHost) {
   std::string value = host_before == "4\n" ? "5" : "4";
   ASSERT_TRUE(netns::set_sysctl(*ns, "net.ipv4.tcp_retries2", value).ok());
   EXPECT_EQ(sh(in_ns(*ns, "cat /proc/sys/net/ipv4/tcp_retries2")), value + "\n");
-  EXPECT_EQ(*netns::get_sysctl(*ns, "net.ipv4.tcp_retries2"), value);
+  EXPECT_EQ(netns::get_sysctl(*ns, "net.ipv4.tcp_retries2").value(), value);
   EXPECT_EQ(sh("cat /proc/sys/net/ipv4/tcp_retries2"), host_before);
   // Not per namespace (only exists in the initial one): refused with a clear message.
   auto st = netns::set_sysctl(*ns, "net.ipv4.tcp_mem", "1 2 3");

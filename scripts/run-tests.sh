@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every suite of an already built tree and prints one closing line:
+#   "tests: N passed, N failed, N skipped"
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0 failed=0 skipped=0 status=0
+log=$(mktemp -d)
+
+gtest_suite() {  # name binary
+  local name=$1 bin=$2 xml="$log/$1.xml"
+  echo "== $name" >&2
+  "$bin" --gtest_output="xml:$xml" --gtest_brief=1 || status=1
+  if [ -f "$xml" ]; then
+    local t f s
+    t=$(grep -o 'tests="[0-9]*"' "$xml" | head -1 | tr -dc 0-9)
+    f=$(grep -o 'failures="[0-9]*"' "$xml" | head -1 | tr -dc 0-9)
+    s=$(grep -c '<skipped' "$xml" || true)
+    passed=$((passed + t - f - s)); failed=$((failed + f)); skipped=$((skipped + s))
+    echo "$name: $((t - f - s)) passed, $f failed, $s skipped" >&2
+  else
+    failed=$((failed + 1))
+  fi
+}
+
+gtest_suite unit build/sockchaos_unit_tests
+gtest_suite integration build/sockchaos_integration_tests
+
+if [ -d tests/python ] && [ -f build/python/sockchaos/__init__.py ]; then
+  echo "== python" >&2
+  out="$log/pytest.txt"
+  PYTHONPATH=build/python /usr/bin/python3 -m pytest -q tests/python -p sockchaos.pytest_plugin 2>&1 | tee "$out" >&2
+  rc=${PIPESTATUS[0]}
+  [ "$rc" = 0 ] || [ "$rc" = 5 ] || status=1
+  line=$(grep -E '[0-9]+ (passed|failed)' "$out" | tail -1)
+  p=$(echo "$line" | grep -oE '[0-9]+ passed' | tr -dc 0-9); f=$(echo "$line" | grep -oE '[0-9]+ failed' | tr -dc 0-9)
+  s=$(echo "$line" | grep -oE '[0-9]+ skipped' | tr -dc 0-9)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+fi
+
+if [ -x tests/browser/render_test.sh ]; then
+  echo "== browser" >&2
+  if tests/browser/render_test.sh build; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+fi
+
+echo "== shipped scenarios" >&2
+if [ "$(id -u)" = 0 ]; then
+  if build/sockchaos run scenarios/ -o "$log/scenarios" --junit "$log/scenarios-junit.xml" >&2; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); status=1
+  fi
+else
+  echo "shipped scenarios skipped: need root" >&2; skipped=$((skipped + 1))
+fi
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ] || status=1
+exit $status

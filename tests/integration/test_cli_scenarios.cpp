@@ -1,0 +1,347 @@
+// End to end through the CLI: scenario files in, results.json out, checked against the
+// kernel's documented behaviour (tcp(7), ip-sysctl) with tolerances for timer granularity.
+// One CLI run holds every cell (in parallel), the tests read its results.
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support.hpp"
+
+using nlohmann::json;
+using sockchaos::testing::read_text;
+using sockchaos::testing::sh;
+using sockchaos::testing::write_text;
+
+namespace {
+
+// Agents started by the CLI under test (others on the machine, e.g. a developer's, don't count).
+std::string count_our_agents() {
+  std::string agent = std::filesystem::path(SOCKCHAOS_CLI).parent_path() / "sockchaos-agent";
+  return sh("pgrep -c -f '^" + agent + " ' || true");
+}
+
+const char* kBusySender = R"({
+  "name": "busy-sender",
+  "server": { "on": "server", "port": 7000, "behavior": "sink" },
+  "client": { "on": "client", "connect": "server:7000",
+              "workload": { "kind": "stream", "rate": "100KiB/s" },
+              "socket": { "tcp_user_timeout": "2s" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "500ms" } ],
+  "deadline": "10s"
+})";
+
+const char* kIdleKeepalive = R"({
+  "name": "idle-keepalive",
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" },
+              "socket": { "keepalive": { "idle": "1s", "interval": "1s", "count": 3 } } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "1500ms" } ],
+  "deadline": "10s"
+})";
+
+const char* kReset = R"({
+  "name": "reset",
+  "server": { "on": "server", "port": 7000, "behavior": "sink" },
+  "client": { "on": "client", "connect": "server:7000",
+              "workload": { "kind": "stream", "rate": "1MiB/s" } },
+  "faults": [ { "kind": "reject", "with": "tcp-reset", "on": "server", "at": "300ms" } ],
+  "deadline": "5s"
+})";
+
+const char* kProbes = R"({
+  "name": "probes",
+  "server": { "on": "server", "port": 8080, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:8080",
+              "workload": { "kind": "probe", "count": 1000, "rate": "max" } },
+  "deadline": "30s",
+  "matrix": { "/client/socket/linger": ["off", "0s"] }
+})";
+
+const char* kKillServer = R"({
+  "name": "kill-server",
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" } },
+  "faults": [ { "kind": "kill", "on": "server", "at": "300ms" } ],
+  "deadline": "5s"
+})";
+
+const char* kSynBlackhole = R"({
+  "name": "syn-blackhole",
+  "hosts": { "client": { "sysctl": { "net.ipv4.tcp_syn_retries": 2 } }, "server": {} },
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "0s", "direction": "in",
+                "match": { "tcp_flags": "syn" } } ],
+  "deadline": "20s"
+})";
+
+const char* kRcvtimeo = R"({
+  "name": "rcvtimeo",
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" },
+              "socket": { "rcvtimeo": "700ms" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "5s" } ],
+  "deadline": "10s"
+})";
+
+class CliScenarios : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) return;
+    dir_ = sockchaos::testing::make_temp_dir("cli");
+    auto sc = dir_ / "scenarios";
+    std::filesystem::create_directories(sc);
+    write_text(sc / "busy.json", kBusySender);
+    write_text(sc / "idle.json", kIdleKeepalive);
+    write_text(sc / "reset.json", kReset);
+    write_text(sc / "probes.json", kProbes);
+    write_text(sc / "kill.json", kKillServer);
+    write_text(sc / "syn.json", kSynBlackhole);
+    write_text(sc / "rcvtimeo.json", kRcvtimeo);
+    before_ = sockchaos::testing::HostNetworkSnapshot::take();
+    std::string cmd = std::string(SOCKCHAOS_CLI) + " run " + sc.string() + " -o " + (dir_ / "out").string() +
+                      " > " + (dir_ / "stdout.txt").string() + " 2> " + (dir_ / "stderr.txt").string();
+    sh(cmd, &exit_code_);
+    results_ = json::parse(read_text(dir_ / "out" / "results.json"), nullptr, false);
+  }
+
+  static json run_of(const std::string& scenario, const std::string& cell_id = "") {
+    for (const auto& s : results_["scenarios"])
+      if (s["name"] == scenario)
+        for (const auto& c : s["cells"])
+          if (c["id"] == cell_id) return c["runs"][0];
+    ADD_FAILURE() << "no cell " << scenario << "/" << cell_id << " in results";
+    return json::object();
+  }
+
+  static std::filesystem::path dir_;
+  static json results_;
+  static int exit_code_;
+  static sockchaos::testing::HostNetworkSnapshot before_;
+};
+
+std::filesystem::path CliScenarios::dir_;
+json CliScenarios::results_;
+int CliScenarios::exit_code_ = -1;
+sockchaos::testing::HostNetworkSnapshot CliScenarios::before_;
+
+}  // namespace
+
+TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
+  SKIP_UNLESS_ROOT();
+  ASSERT_FALSE(results_.is_discarded()) << read_text(dir_ / "stderr.txt");
+  EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stderr.txt");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "report.html"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "junit.xml"));
+  EXPECT_EQ(results_["summary"]["cells"], 8);
+  EXPECT_EQ(results_["summary"]["errors"], 0);
+  EXPECT_NE(results_["kernel"].get<std::string>(), "");
+}
+
+TEST_F(CliScenarios, BusySenderWithUserTimeout2sTimesOutAbout2sAfterTheFault) {
+  SKIP_UNLESS_ROOT();
+  json run = run_of("busy-sender");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "ETIMEDOUT");
+  EXPECT_EQ(run["mechanism"], "tcp_user_timeout");
+  double ms = run["detection_ms"].get<double>();
+  // The kernel counts the user timeout from the first retransmission, one RTO (>= 200 ms)
+  // after the first unacknowledged segment.
+  EXPECT_GE(ms, 2000.0);
+  EXPECT_LE(ms, 2450.0);
+}
+
+TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {
+  SKIP_UNLESS_ROOT();
+  json run = run_of("idle-keepalive");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "ETIMEDOUT");
+  EXPECT_EQ(run["mechanism"], "keepalive");
+  // idle + interval * count = 4 s after the last answered probe, which came within the
+  // second before the fault: 3 to 4 s after the fault (plus timer slack).
+  double ms = run["detection_ms"].get<double>();
+  EXPECT_GE(ms, 2950.0);
+  EXPECT_LE(ms, 4200.0);
+}
+
+TEST_F(CliScenarios, ResetIsDetectedWithin100ms) {
+  SKIP_UNLESS_ROOT();
+  json run = run_of("reset");
+  EXPECT_EQ(run["outcome"], "detected");
+  std::string err = run["error"];
+  EXPECT_TRUE(err == "ECONNRESET" || err == "EPIPE") << err;
+  EXPECT_EQ(run["mechanism"], "rst");
+  EXPECT_LT(run["detection_ms"].get<double>(), 100.0);
+}
+
+TEST_F(CliScenarios, ThousandProbesLeaveThousandTimeWaitUnlessLingerZero) {
+  SKIP_UNLESS_ROOT();
+  json plain = run_of("probes", "linger=off");
+  EXPECT_EQ(plain["probes"]["attempted"], 1000);
+  EXPECT_EQ(plain["probes"]["succeeded"], 1000);
+  EXPECT_EQ(plain["sockets"]["client"]["peak"].value("TIME_WAIT", 0), 1000);
+  EXPECT_EQ(plain["sockets"]["server"]["peak"].value("TIME_WAIT", 0), 0);
+  EXPECT_GT(plain["probes"]["connect_ms"]["p50"].get<double>(), 0.0);
+  json rst = run_of("probes", "linger=0s");
+  EXPECT_EQ(rst["probes"]["succeeded"], 1000);
+  EXPECT_EQ(rst["sockets"]["client"]["peak"].value("TIME_WAIT", 0), 0);
+}
+
+TEST_F(CliScenarios, KilledServerProcessClosesItsSocketsAndTheIdleClientSeesEof) {
+  SKIP_UNLESS_ROOT();
+  json run = run_of("kill-server");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "EOF");
+  EXPECT_EQ(run["mechanism"], "fin");
+  EXPECT_LT(run["detection_ms"].get<double>(), 100.0);
+}
+
+TEST_F(CliScenarios, SynBlackholedFromTheStartEndsConnectAfterSynRetries) {
+  SKIP_UNLESS_ROOT();
+  json run = run_of("syn-blackhole");
+  EXPECT_EQ(run["error"], "ETIMEDOUT");
+  EXPECT_EQ(run["syscall"], "connect");
+  EXPECT_EQ(run["mechanism"], "syn_retries");
+  // tcp_syn_retries=2 with the initial 1 s RTO: SYN at 0, 1 s, 3 s; given up at 7 s.
+  double ms = run["detection_ms"].get<double>();
+  EXPECT_GE(ms, 6900.0);
+  EXPECT_LE(ms, 7300.0);
+}
+
+TEST_F(CliScenarios, RcvtimeoFiresWithEagainRegardlessOfThePeer) {
+  SKIP_UNLESS_ROOT();
+  json run = run_of("rcvtimeo");
+  EXPECT_EQ(run["error"], "EAGAIN");
+  EXPECT_EQ(run["mechanism"], "rcvtimeo");
+  EXPECT_EQ(run["before_fault"], true);
+}
+
+TEST_F(CliScenarios, TheInitialNamespaceIsUntouched) {
+  SKIP_UNLESS_ROOT();
+  auto after = sockchaos::testing::HostNetworkSnapshot::take();
+  EXPECT_EQ(before_.links, after.links);
+  EXPECT_EQ(before_.ruleset, after.ruleset);
+  EXPECT_EQ(after.ruleset, "") << "the initial namespace's nftables ruleset must stay empty";
+  EXPECT_EQ(before_.netns_names, after.netns_names);
+  EXPECT_EQ(count_our_agents(), "0\n");
+}
+
+TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
+  SKIP_UNLESS_ROOT();
+  auto dir = sockchaos::testing::make_temp_dir("kill");
+  write_text(dir / "long.json", R"({
+    "name": "long-blackhole",
+    "server": { "on": "server", "port": 7000, "behavior": "sink" },
+    "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "stream", "rate": "10KiB/s" } },
+    "faults": [ { "kind": "blackhole", "on": "server", "at": "300ms" } ],
+    "deadline": "60s",
+    "matrix": { "/client/socket/nodelay": [true, false] }
+  })");
+  auto before = sockchaos::testing::HostNetworkSnapshot::take();
+  std::string ns_before = sh("lsns -t net -n -o NS | sort");
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl(SOCKCHAOS_CLI, SOCKCHAOS_CLI, "run", (dir / "long.json").c_str(), "-o", (dir / "out").c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Let it build both cells, start the agents and install the blackholes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::string agents_during = count_our_agents();
+  std::string ns_during = sh("lsns -t net -n -o NS | sort");
+  // The namespaces' rulesets hold the blackhole while the host's does not.
+  EXPECT_EQ(sh("nft list ruleset"), before.ruleset);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(agents_during, "4\n") << "two cells, a client and a server agent each";
+  EXPECT_NE(ns_during, ns_before) << "the cells' namespaces were live (held by their agents)";
+  // PDEATHSIG kills the agents; with no holder left the namespaces (and their veths and
+  // rulesets) are freed by the kernel.
+  std::string agents_after;
+  for (int i = 0; i < 50; ++i) {
+    agents_after = count_our_agents();
+    if (agents_after == "0\n") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(agents_after, "0\n");
+  std::string ns_after;
+  for (int i = 0; i < 50; ++i) {
+    ns_after = sh("lsns -t net -n -o NS | sort");
+    if (ns_after == ns_before) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ns_after, ns_before);
+  auto after = sockchaos::testing::HostNetworkSnapshot::take();
+  EXPECT_EQ(before.links, after.links);
+  EXPECT_EQ(before.ruleset, after.ruleset);
+  EXPECT_EQ(before.netns_names, after.netns_names);
+}
+
+TEST(CliLifecycle, SigintStopsTheRunCleansUpAndWritesPartialResults) {
+  SKIP_UNLESS_ROOT();
+  auto dir = sockchaos::testing::make_temp_dir("int");
+  write_text(dir / "long.json", R"({
+    "name": "long-idle",
+    "server": { "on": "server", "port": 7000, "behavior": "echo" },
+    "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" } },
+    "faults": [ { "kind": "blackhole", "on": "server", "at": "200ms" } ],
+    "deadline": "60s"
+  })");
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 2);
+    ::execl(SOCKCHAOS_CLI, SOCKCHAOS_CLI, "run", (dir / "long.json").c_str(), "-o", (dir / "out").c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_LT(secs, 5.0) << "Ctrl-C must not wait for the 60 s deadline";
+  json r = json::parse(read_text(dir / "out" / "results.json"), nullptr, false);
+  ASSERT_FALSE(r.is_discarded());
+  EXPECT_EQ(r["scenarios"][0]["cells"][0]["runs"][0]["error_detail"], "cancelled");
+  EXPECT_EQ(count_our_agents(), "0\n");
+}
+
+TEST(CliExitCodes, InvalidInputIsExit2NamingFileAndPointer) {
+  auto dir = sockchaos::testing::make_temp_dir("bad");
+  write_text(dir / "bad.json", R"({
+  "name": "bad",
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" },
+              "socket": { "keepalive": { "idle": 5, "interval": "1s", "count": 3 } } }
+})");
+  int status = -1;
+  std::string err = sh(std::string(SOCKCHAOS_CLI) + " validate " + (dir / "bad.json").string() + " 2>&1", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(err.find("bad.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("/client/socket/keepalive/idle"), std::string::npos) << err;
+  EXPECT_NE(err.find("\"5s\""), std::string::npos) << "suggests the unit form: " << err;
+  sh(std::string(SOCKCHAOS_CLI) + " run " + (dir / "bad.json").string() + " -o " + (dir / "o").string() + " 2>/dev/null", &status);
+  EXPECT_EQ(status, 2);
+  sh(std::string(SOCKCHAOS_CLI) + " run --shard 3/2 " + (dir / "bad.json").string() + " 2>/dev/null", &status);
+  EXPECT_EQ(status, 2);
+}
+
+TEST(CliExitCodes, DoctorPassesAsRoot) {
+  SKIP_UNLESS_ROOT();
+  int status = -1;
+  std::string out = sh(std::string(SOCKCHAOS_CLI) + " doctor 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("ok      nftables"), std::string::npos) << out;
+  EXPECT_EQ(sh("nft list ruleset"), "") << "doctor must test nftables inside a namespace only";
+}
