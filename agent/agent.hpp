@@ -97,5 +97,6 @@ int poll_one(int fd, short events, int64_t timeout_ns);
 
 int run_client(const harness::AgentSpec& spec);
 int run_server(const harness::AgentSpec& spec);
+int run_exec(int argc, char** argv);  // exec -- ARGV: user command as PID 1 of a new PID namespace
 
 }  // namespace sockchaos::agent

@@ -21,9 +21,11 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // Fault in the whole binary and its libraries now, so the first accept or connect is not
   // delayed by page faults on a slow disk (timings start at once). Best effort.
-  mlockall(MCL_CURRENT);
+  if (!(argc >= 2 && std::string(argv[1]) == "exec")) mlockall(MCL_CURRENT);
 
-  if (argc != 2) agent::fatal("usage: sockchaos-agent '<spec json>'");
+  if (argc >= 3 && std::string(argv[1]) == "exec" && std::string(argv[2]) == "--")
+    return agent::run_exec(argc - 3, argv + 3);
+  if (argc != 2) agent::fatal("usage: sockchaos-agent '<spec json>' | sockchaos-agent exec -- ARGV...");
   harness::AgentSpec spec;
   try {
     spec = harness::parse_agent_spec(harness::json::parse(argv[1]));

@@ -179,6 +179,18 @@ std::string ChildProcess::drain_stderr(size_t limit) {
   return s;
 }
 
+void ChildProcess::capture(std::string& out, std::string& err, size_t cap) {
+  char buf[16384];
+  for (auto [fd, dst] : {std::pair<int, std::string*>{stdout_fd(), &out}, {stderr_fd(), &err}}) {
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      if (dst->size() < cap) dst->append(buf, std::min(static_cast<size_t>(n), cap - dst->size()));
+    }
+  }
+}
+
 std::string find_agent_path() {
   if (const char* env = std::getenv("SOCKCHAOS_AGENT"); env && *env) return env;
   std::error_code ec;

@@ -38,6 +38,9 @@ class ChildProcess {
   // Returns false when stdout reached EOF.
   bool read_lines(std::vector<std::string>& lines);
   std::string drain_stderr(size_t limit = 64 * 1024);
+  // For user commands: appends what is available on stdout and stderr, keeping at most `cap`
+  // bytes of each (the rest is read and dropped, so a chatty command never blocks).
+  void capture(std::string& out, std::string& err, size_t cap = 64 * 1024);
 
  private:
   struct Impl;

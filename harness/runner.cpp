@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -73,6 +75,14 @@ class CellRun {
  public:
   CellRun(const Cell& cell, const RunOptions& options)
       : cell_(cell), s_(cell.scenario), opt_(options) {}
+  ~CellRun() {
+    if (client_) client_->kill_and_reap();
+    if (server_) server_->kill_and_reap();
+    if (!scratch_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(scratch_dir_, ec);
+    }
+  }
 
   json run();
 
@@ -99,6 +109,11 @@ class CellRun {
   std::map<std::string, netns::Census> census_;
   std::map<std::string, NftContext> nft_;
   std::optional<ChildProcess> server_, client_;
+  bool server_command_ = false, client_command_ = false;
+  std::string client_out_, client_err_, server_out_, server_err_;
+  std::string scratch_dir_;
+  std::string expand(const std::string& arg) const;
+  std::vector<std::string> command_argv(const std::vector<std::string>& command) const;
   bool server_listening_ = false;
   bool server_expected_gone_ = false, client_expected_gone_ = false;
   std::string fatal_;
@@ -144,10 +159,70 @@ std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
   return v;
 }
 
+// {server} {port}: where the client connects; {dir}: the scenario file's folder (configs
+// shipped beside it); {tmp}: a scratch folder of this run, removed afterwards.
+std::string CellRun::expand(const std::string& arg) const {
+  std::string server_address =
+      topo_->has_host(s_.client.connect_host) ? topo_->address_for(s_.client.connect_host, s_.client.on) : "";
+  std::string dir = std::filesystem::absolute(std::filesystem::path(s_.file).parent_path()).string();
+  if (s_.file.empty() || s_.file == "<dict>") dir = std::filesystem::current_path().string();
+  std::string out;
+  for (size_t i = 0; i < arg.size();) {
+    auto sub = [&](const char* key, const std::string& value) {
+      size_t n = std::strlen(key);
+      if (arg.compare(i, n, key) == 0) {
+        out += value;
+        i += n;
+        return true;
+      }
+      return false;
+    };
+    if (sub("{server}", server_address) || sub("{port}", std::to_string(s_.client.connect_port)) ||
+        sub("{dir}", dir) || sub("{tmp}", scratch_dir_))
+      continue;
+    out += arg[i++];
+  }
+  return out;
+}
+
+std::vector<std::string> CellRun::command_argv(const std::vector<std::string>& command) const {
+  // Through the agent's exec wrapper: the command runs as PID 1 of its own PID namespace,
+  // so nothing it forks can outlive the run.
+  std::vector<std::string> argv{opt_.agent_path, "exec", "--"};
+  for (const auto& a : command) argv.push_back(expand(a));
+  return argv;
+}
+
 Status CellRun::start_server() {
   const auto& host = topo_->host(s_.server.on);
-  if (s_.server.behavior == "command")
-    return Error::plain("server behavior \"command\" is not supported by this build yet");
+  if (s_.server.behavior == "command") {
+    server_command_ = true;
+    auto child = ChildProcess::spawn(host.ns, command_argv(s_.server.command), scratch_dir_);
+    if (!child.ok()) return child.error();
+    server_.emplace(std::move(child.value()));
+    // A user's server says nothing to us: it is ready when its port is listening.
+    auto& census = census_.at(s_.server.on);
+    int64_t until = monotonic_ns() + 10000 * kMs;
+    for (;;) {
+      auto counts = census.count();
+      if (counts.ok())
+        for (auto port : counts->listening_ports)
+          if (port == s_.server.port) {
+            events_.push_back({monotonic_ns(), "server-listening", "command"});
+            return {};
+          }
+      server_->capture(server_out_, server_err_);
+      if (!server_->running())
+        return Error::plain("server command exited before listening on port " + std::to_string(s_.server.port) +
+                            " (status " + std::to_string(server_->exit_code()) + ")" +
+                            (server_err_.empty() ? "" : ": " + server_err_));
+      if (monotonic_ns() >= until)
+        return Error::plain("server command did not listen on port " + std::to_string(s_.server.port) +
+                            " within 10 s");
+      pollfd p{server_->pidfd(), POLLIN, 0};
+      ::poll(&p, 1, 20);
+    }
+  }
   std::string upstream_address;
   if (s_.server.behavior == "proxy") {
     auto [up_host, up_port] = split_host_port(s_.server.upstream);
@@ -184,10 +259,18 @@ Status CellRun::start_server() {
 
 Status CellRun::start_client() {
   const auto& host = topo_->host(s_.client.on);
-  if (s_.client.workload.kind == "command")
-    return Error::plain("client workload \"command\" is not supported by this build yet");
   if (!topo_->has_host(s_.client.connect_host))
     return Error::plain("client connects to unknown host " + s_.client.connect_host);
+  if (s_.client.workload.kind == "command") {
+    client_command_ = true;
+    auto child = ChildProcess::spawn(host.ns, command_argv(s_.client.workload.command), scratch_dir_);
+    if (!child.ok()) return child.error();
+    client_.emplace(std::move(child.value()));
+    t_start_ = monotonic_ns();
+    events_.push_back({t_start_, "client-start", "command"});
+    set_base(t_start_);
+    return {};
+  }
   std::string address = topo_->address_for(s_.client.connect_host, s_.client.on);
   json spec = make_client_agent_spec(s_.client, address);
   auto child = ChildProcess::spawn(host.ns, {opt_.agent_path, spec.dump()});
@@ -222,6 +305,13 @@ Status CellRun::install(FaultState& f) {
       if (p == &*client_) client_expected_gone_ = true;
       (void)p->signal_group(SIGKILL);
     }
+    if (fault.kind == "crash") {
+      // Power lost: the host's kernel state goes too. Reap the processes, then drop every
+      // TCP socket left (orphans would otherwise answer the peer after the host returns).
+      for (ChildProcess* p : processes_on(fault.on)) p->kill_and_reap();
+      auto gone = netns::destroy_all_tcp_sockets(topo_->host(fault.on).ns);
+      if (!gone.ok()) return gone.error();
+    }
   } else if (fault.kind == "pause") {
     for (ChildProcess* p : processes_on(fault.on)) (void)p->signal_group(SIGSTOP);
   } else if (fault.kind == "link-down") {
@@ -247,6 +337,13 @@ Status CellRun::heal(FaultState& f) {
   }
   if (fault.kind == "pause") {
     for (ChildProcess* p : processes_on(fault.on)) (void)p->signal_group(SIGCONT);
+  } else if (fault.kind == "crash" && s_.server.on == fault.on) {
+    // The host is back, empty: the service starts again with none of the old connections,
+    // so an old connection's next segment meets a RST and new connections succeed.
+    server_listening_ = false;
+    server_expected_gone_ = false;
+    server_.reset();
+    if (auto st = start_server(); !st.ok()) return Error::plain("restart server after crash: " + st.error().message);
   } else if (fault.kind == "link-down") {
     auto sock = netns::RouteSocket::open(topo_->host(fault.on).ns);
     if (!sock.ok()) return sock.error();
@@ -361,6 +458,10 @@ json CellRun::run() {
     return fail(topo.error().str());
   }
   topo_.emplace(std::move(topo.value()));
+  if (s_.server.behavior == "command" || s_.client.workload.kind == "command") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sockchaos-run-XXXXXX").string();
+    if (::mkdtemp(tmpl.data())) scratch_dir_ = tmpl;
+  }
   for (auto& h : topo_->hosts()) {
     auto c = netns::Census::open(h.ns);
     if (!c.ok()) return fail("socket census (inet_diag) in host " + h.name + ": " + c.error().str());
@@ -430,9 +531,13 @@ json CellRun::run() {
       if (client_ && !client_exited) {
         client_expected_gone_ = true;
         // Let the agent flush its last batch, then stop it.
-        std::vector<std::string> lines;
-        client_->read_lines(lines);
-        for (const auto& l : lines) handle_client_line(l);
+        if (client_command_) {
+          client_->capture(client_out_, client_err_);
+        } else {
+          std::vector<std::string> lines;
+          client_->read_lines(lines);
+          for (const auto& l : lines) handle_client_line(l);
+        }
         client_->kill_and_reap();
         client_exited = true;
       }
@@ -451,20 +556,29 @@ json CellRun::run() {
       }
     if (observe_end >= 0) wake = std::min(wake, observe_end);
     if (first_fault_ >= 0 && workload_end_ < 0) wake = std::min(wake, first_fault_ + s_.deadline.count());
-    pollfd fds[5];
+    pollfd fds[7];
     int n = 0;
     int client_out = -1, client_pid = -1, server_out = -1, server_pid = -1, cancel = -1;
+    int client_err = -1, server_err = -1;
     if (client_ && !client_exited) {
       client_out = n;
       fds[n++] = {client_->stdout_fd(), POLLIN, 0};
       client_pid = n;
       fds[n++] = {client_->pidfd(), POLLIN, 0};
+      if (client_command_) {
+        client_err = n;
+        fds[n++] = {client_->stderr_fd(), POLLIN, 0};
+      }
     }
     if (server_ && server_->running()) {
       server_out = n;
       fds[n++] = {server_->stdout_fd(), POLLIN, 0};
       server_pid = n;
       fds[n++] = {server_->pidfd(), POLLIN, 0};
+      if (server_command_) {
+        server_err = n;
+        fds[n++] = {server_->stderr_fd(), POLLIN, 0};
+      }
     }
     if (opt_.cancel_fd >= 0) {
       cancel = n;
@@ -477,12 +591,29 @@ json CellRun::run() {
     if (rc < 0 && errno != EINTR) return fail(std::string("ppoll: ") + std::strerror(errno));
     if (rc <= 0) continue;
     if (cancel >= 0 && fds[cancel].revents) return fail("cancelled");
-    if (client_out >= 0 && fds[client_out].revents) {
+    if (client_command_ && client_pid >= 0 && (fds[client_pid].revents & POLLIN)) {
+      // The user's client exited: its exit time and status are the outcome.
+      int64_t t = monotonic_ns();
+      client_->capture(client_out_, client_err_);
+      client_->try_reap();
+      client_exited = true;
+      int code = client_->exit_code();
+      events_.push_back({t, "client-exit", "status " + std::to_string(code)});
+      if (code != 0 && error_.t < 0) error_ = {t, "exit", "exit:" + std::to_string(code)};
+      if (code == 0) client_done_ = true;
+      if (workload_end_ < 0) workload_end_ = t;
+      continue;
+    }
+    if (client_command_ && ((client_out >= 0 && fds[client_out].revents) || (client_err >= 0 && fds[client_err].revents)))
+      client_->capture(client_out_, client_err_);
+    if (server_command_ && ((server_out >= 0 && fds[server_out].revents) || (server_err >= 0 && fds[server_err].revents)))
+      server_->capture(server_out_, server_err_);
+    if (!client_command_ && client_out >= 0 && fds[client_out].revents) {
       std::vector<std::string> lines;
       client_->read_lines(lines);
       for (const auto& l : lines) handle_client_line(l);
     }
-    if (server_out >= 0 && fds[server_out].revents) {
+    if (!server_command_ && server_out >= 0 && fds[server_out].revents) {
       std::vector<std::string> lines;
       server_->read_lines(lines);
       for (const auto& l : lines) handle_server_line(l);
@@ -658,6 +789,24 @@ json CellRun::build_result() {
                      {"max_ms", l.empty() ? json(nullptr) : r2(l.back())}, {"mean_ms", r2(l.empty() ? NAN : mean)}});
     }
     run["requests"] = {{"phases", out}};
+  }
+
+  if (client_command_ || server_command_) {
+    json cmd = json::object();
+    if (client_command_) {
+      cmd["argv"] = command_argv(s_.client.workload.command);
+      cmd["argv"].erase(cmd["argv"].begin(), cmd["argv"].begin() + 3);
+      cmd["exit"] = client_->exit_code();
+      cmd["stdout"] = client_out_;
+      cmd["stderr"] = client_err_;
+    }
+    if (server_command_) {
+      json sv = {{"stdout", server_out_}, {"stderr", server_err_}};
+      sv["argv"] = command_argv(s_.server.command);
+      sv["argv"].erase(sv["argv"].begin(), sv["argv"].begin() + 3);
+      cmd["server"] = sv;
+    }
+    run["command"] = cmd;
   }
 
   json faults = json::array();

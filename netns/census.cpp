@@ -1,6 +1,7 @@
 #include "netns/census.hpp"
 
 #include <linux/inet_diag.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <netlink/idiag/idiagnl.h>
@@ -22,6 +23,7 @@ int count_message(nl_msg* msg, void* arg) {
   if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) return NL_SKIP;
   auto* diag = static_cast<inet_diag_msg*>(nlmsg_data(hdr));
   if (diag->idiag_state < counts->by_state.size()) counts->by_state[diag->idiag_state]++;
+  if (diag->idiag_state == 10 /* TCP_LISTEN */) counts->listening_ports.push_back(ntohs(diag->id.idiag_sport));
   return NL_OK;
 }
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "netns/netns.hpp"
@@ -15,6 +16,7 @@ namespace sockchaos::netns {
 // TCP_NEW_SYN_RECV = 12).
 struct StateCounts {
   std::array<int64_t, 13> by_state{};
+  std::vector<uint16_t> listening_ports;  // local ports of LISTEN sockets
   int64_t total() const;
   int64_t get(const std::string& state_name) const;  // "TIME_WAIT" -> count, unknown -> 0
 };
@@ -36,5 +38,13 @@ class Census {
   explicit Census(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+}  // namespace sockchaos::netns
+
+namespace sockchaos::netns {
+
+// Destroys every TCP socket of a namespace (SOCK_DESTROY, CONFIG_INET_DIAG_DESTROY): what a
+// host that lost power and came back holds afterwards — nothing. Returns how many went.
+Result<int> destroy_all_tcp_sockets(const NetNs& ns);
 
 }  // namespace sockchaos::netns

@@ -39,7 +39,7 @@ fi
 
 if [ -x tests/browser/render_test.sh ]; then
   echo "== browser" >&2
-  if tests/browser/render_test.sh build; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+  if RENDER_FIXTURE=build/render_fixture SCREENSHOT=reports/out/report-screenshot.png tests/browser/render_test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 fi
 
 echo "== shipped scenarios" >&2

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# sockchaos benchmarks against what users would otherwise do, measured side by side in one
+# run, written to bench/RESULTS.md. Root; Debian 12; installs its missing Debian packages.
+#   bench/run.sh [--quick] [--keep]
+#     --quick   fewer iterations (a smoke run; the numbers are noisier)
+#     --keep    keep the raw data directory (printed at the end)
+# Measurements, not tests: nothing here fails on a missed target; RESULTS.md says by how much.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+quick=0 keep=0
+for a in "$@"; do
+  case $a in
+    --quick) quick=1 ;;
+    --keep) keep=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--keep]" >&2; exit 2 ;;
+  esac
+done
+if [ "$(id -u)" != 0 ]; then
+  echo "bench/run.sh needs root (namespaces, veth, nftables, tracefs): sudo bench/run.sh" >&2
+  exit 3
+fi
+
+log() { echo "[bench $(date +%T)] $*" >&2; }
+
+# ---- packages -------------------------------------------------------------------------------
+"$root/scripts/deps.sh" build
+want=(mininet nftables iproute2 gcc)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
+fi
+
+# ---- build ----------------------------------------------------------------------------------
+build=$root/build-bench
+log "building sockchaos (Release) in $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos_core >/dev/null
+cmake -S "$here" -B "$build/bench" -DSOCKCHAOS_BUILD="$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build/bench" -j"$(nproc)" >/dev/null
+cli=$build/sockchaos
+agent=$build/sockchaos-agent
+netbench=$build/bench/sockchaos-netbench
+bare=$build/bench/sockchaos-bare-probe
+
+# ---- scratch space and cleanup ---------------------------------------------------------------
+work=$(mktemp -d /tmp/sockchaos-bench.XXXXXX)
+tracefs=/sys/kernel/tracing
+mounted_tracefs=0
+instance=""
+sampler=""
+cleanup() {
+  set +e
+  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
+  if [ -n "$instance" ] && [ -d "$instance" ]; then
+    echo 0 >"$instance/tracing_on"
+    echo 0 >"$instance/events/enable"
+    rmdir "$instance"
+  fi
+  [ "$mounted_tracefs" = 1 ] && umount "$tracefs"
+  # The baselines' own named namespaces (bench scripts delete them themselves; belt and braces).
+  for ns in $(ip netns list 2>/dev/null | awk '/^scbench-/{print $1}'); do ip netns del "$ns"; done
+  if [ "$keep" = 1 ]; then echo "raw data kept in $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$quick" = 1 ]; then
+  rounds=2 setup_n=10 script_n=4 mn_n=2 trivial_n=10 probe_n=3000 uto_reps=1 wait_long=4s
+else
+  rounds=3 setup_n=20 script_n=8 mn_n=4 trivial_n=30 probe_n=10000 uto_reps=3 wait_long=8s
+fi
+
+# ---- machine --------------------------------------------------------------------------------
+{
+  echo "{"
+  echo "\"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo "\"kernel\": \"$(uname -r)\","
+  echo "\"cpu\": \"$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/"//g')\","
+  echo "\"cores\": $(nproc),"
+  echo "\"mem_mb\": $(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo),"
+  echo "\"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "\"debian\": \"$(cat /etc/debian_version)\","
+  echo "\"sockchaos\": \"$("$cli" --version 2>/dev/null | head -1)\","
+  echo "\"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo +dirty)\","
+  echo "\"mininet\": \"$(dpkg-query -W -f='${Version}' mininet 2>/dev/null)\","
+  echo "\"quick\": $quick"
+  echo "}"
+} >"$work/machine.json"
+
+# ---- 1. topology set-up + tear-down: sockchaos (libnl) vs ip/nft script vs Mininet -------------
+# Interleaved rounds, so a load spike from elsewhere on the machine hits all three alike.
+log "topology set-up + tear-down ($rounds rounds)"
+for ((r = 0; r < rounds; r++)); do
+  "$netbench" setup "$setup_n" >>"$work/setup_sockchaos.jsonl"
+  "$here/baseline_topology.sh" "$script_n" >>"$work/setup_script.jsonl"
+  if ! /usr/bin/python3 "$here/mininet_topo.py" "$mn_n" >>"$work/setup_mininet.jsonl" 2>>"$work/mininet.err"; then
+    log "Mininet failed (see RESULTS.md)"
+  fi
+done
+# Mininet's stock two-host topology (minimal: h1 - s1 - h2) needs a running Open vSwitch.
+if ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
+  /usr/bin/python3 "$here/mininet_topo.py" "$mn_n" --with-switch >>"$work/setup_mininet_ovs.jsonl" \
+    2>>"$work/mininet.err" || true
+else
+  echo "ovs-vswitchd is not running (Debian's package installs it without starting it here)" >"$work/mininet_ovs.skipped"
+fi
+
+# ---- scenario files (temporary, never in scenarios/) ------------------------------------------
+sc=$work/scenarios
+mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/uto"
+ports() {  # ports FIRST COUNT -> JSON list
+  local first=$1 count=$2 out="" i
+  for ((i = 0; i < count; i++)); do out+="${out:+, }$((first + i))"; done
+  echo "[$out]"
+}
+cat >"$sc/trivial/trivial.json" <<EOF
+{ "name": "bench-trivial", "description": "one probe, no fault",
+  "server": { "on": "server", "port": 47000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:47000",
+              "workload": { "kind": "probe", "count": 1, "rate": "max" } },
+  "matrix": { "/server/port": $(ports 47000 "$trivial_n") } }
+EOF
+# A cell that waits ~2 s on a kernel timer: a blocking recv with SO_RCVTIMEO 2 s (EAGAIN).
+wait_cell() {  # name rcvtimeo count
+  cat <<EOF
+{ "name": "$1", "description": "64 cells, each blocked in recv until SO_RCVTIMEO fires",
+  "server": { "on": "server", "port": 48000, "behavior": "sink" },
+  "client": { "on": "client", "connect": "server:48000", "workload": { "kind": "idle" },
+              "socket": { "rcvtimeo": "$2" } },
+  "deadline": "30s",
+  "matrix": { "/server/port": $(ports 48000 "$3") } }
+EOF
+}
+wait_cell bench-wait-2s 2s 64 >"$sc/wait2/wait.json"
+wait_cell bench-wait-long "$wait_long" 64 >"$sc/waitlong/wait.json"
+cat >"$sc/probe/probe.json" <<EOF
+{ "name": "bench-probe", "description": "probe workload, RST on close",
+  "server": { "on": "server", "port": 49000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:49000",
+              "workload": { "kind": "probe", "count": $probe_n, "rate": "max" },
+              "socket": { "linger": "0s" } },
+  "deadline": "120s" }
+EOF
+uto_port=46000
+uto_values=(500ms 1s 2s 3s 4s 5s)
+for ((rep = 0; rep < uto_reps; rep++)); do
+  for u in "${uto_values[@]}"; do
+    cat >"$sc/uto/uto-$u-$rep.json" <<EOF
+{ "name": "bench-uto-$u-$rep",
+  "server": { "on": "server", "port": $uto_port, "behavior": "sink" },
+  "client": { "on": "client", "connect": "server:$uto_port",
+              "workload": { "kind": "stream", "rate": "100KiB/s" },
+              "socket": { "tcp_user_timeout": "$u" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "300ms" } ],
+  "deadline": "20s" }
+EOF
+    uto_port=$((uto_port + 1))
+  done
+done
+"$cli" validate "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/uto" >/dev/null
+
+run_cli() {  # out_dir args... ; wall time in seconds to out_dir/wall
+  local out=$1
+  shift
+  local t0 t1 rc=0
+  t0=$(date +%s%N)
+  "$cli" run -o "$out" "$@" >"$out.stdout" 2>"$out.stderr" || rc=$?
+  t1=$(date +%s%N)
+  echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
+}
+
+# ---- 2. per-cell overhead of a trivial cell, serial ------------------------------------------------
+log "trivial cells, serial ($rounds × $trivial_n)"
+for ((r = 0; r < rounds; r++)); do
+  run_cli "$work/trivial-$r" -j 1 "$sc/trivial"
+  "$netbench" setup "$setup_n" >>"$work/setup_sockchaos_overhead.jsonl"
+done
+
+# ---- 3 + 5. 64 cells waiting ~2 s in parallel: wall time, orchestrator RSS and CPU ----------------
+sampled_run() {  # name dir
+  local out=$work/$1 t0 t1 rc=0
+  t0=$(date +%s%N)
+  "$cli" run -o "$out" -j 64 "$2" >"$out.stdout" 2>"$out.stderr" &
+  local pid=$!
+  /usr/bin/python3 "$here/sample_proc.py" "$pid" 0.05 >"$out.samples.jsonl" &
+  sampler=$!
+  wait "$pid" || rc=$?
+  t1=$(date +%s%N)
+  wait "$sampler" 2>/dev/null || true
+  sampler=""
+  echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
+}
+log "64 cells × 2 s, -j 64"
+sampled_run wait2 "$sc/wait2"
+log "64 cells × $wait_long, -j 64 (CPU while every cell waits)"
+sampled_run waitlong "$sc/waitlong"
+
+# ---- 4. probe rate: probe workload (linger 0s) vs a bare C connect/close loop ------------------
+log "probe rate ($rounds rounds × $probe_n probes each)"
+for ((r = 0; r < rounds; r++)); do
+  run_cli "$work/probe-$r" -j 1 "$sc/probe"
+  "$netbench" probe-baseline "$agent" "$bare" 49000 "$probe_n" >>"$work/probe_bare.jsonl"
+done
+
+# ---- 6. timing accuracy: TCP_USER_TIMEOUT 500 ms .. 5 s, with the kernel's own view -------------
+# A tracefs instance with the CLOCK_MONOTONIC trace clock (the clock the agents stamp with)
+# records, for these cells' ports only: every TCP state change of their sockets, the kernel's
+# error report, retransmissions, and each successful connect() return.
+log "TCP_USER_TIMEOUT accuracy (${#uto_values[@]} values × $uto_reps, traced)"
+if [ ! -d "$tracefs/events" ]; then
+  mount -t tracefs nodev "$tracefs" && mounted_tracefs=1
+fi
+if [ -d "$tracefs/instances" ]; then
+  instance=$tracefs/instances/scbench-$$
+  mkdir "$instance"
+  echo mono >"$instance/trace_clock"
+  echo 4096 >"$instance/buffer_size_kb"
+  filter="dport >= 46000 && dport < $uto_port"
+  for ev in sock/inet_sock_set_state sock/inet_sk_error_report tcp/tcp_retransmit_skb; do
+    echo "$filter" >"$instance/events/$ev/filter"
+    echo 1 >"$instance/events/$ev/enable"
+  done
+  echo 'ret == 0' >"$instance/events/syscalls/sys_exit_connect/filter"
+  echo 1 >"$instance/events/syscalls/sys_exit_connect/enable"
+  echo 1 >"$instance/tracing_on"
+  run_cli "$work/uto" -j 6 "$sc/uto"
+  echo 0 >"$instance/tracing_on"
+  cat "$instance/trace" >"$work/uto.trace"
+  echo 0 >"$instance/events/enable"
+  rmdir "$instance"
+  instance=""
+else
+  echo "tracefs is not available" >"$work/uto.trace.skipped"
+  run_cli "$work/uto" -j 6 "$sc/uto"
+fi
+
+echo "{\"load_after\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$work/machine_after.json"
+
+# ---- report ---------------------------------------------------------------------------------
+/usr/bin/python3 "$here/report.py" "$work" "$here/RESULTS.md"
+log "wrote $here/RESULTS.md"

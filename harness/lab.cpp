@@ -1,0 +1,412 @@
+#include "harness/lab.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "harness/agent_protocol.hpp"
+#include "harness/agent_spec.hpp"
+#include "harness/faults.hpp"
+#include "harness/process.hpp"
+#include "harness/runner.hpp"
+#include "harness/topology.hpp"
+#include "netns/link.hpp"
+
+namespace sockchaos::harness {
+
+namespace {
+
+constexpr int64_t kMs = 1000000;
+constexpr const char* kPrivilegeAdvice =
+    "run as root, or with CAP_NET_ADMIN and CAP_SYS_ADMIN (e.g. sudo, or unshare -Urn for a user "
+    "namespace); `sockchaos doctor` checks every requirement";
+
+// The scenario a lab part is validated in: the default two hosts, an idle client, a server.
+json lab_document(const json& hosts) {
+  json doc = json::object();
+  doc["name"] = "lab";
+  doc["hosts"] = hosts;
+  doc["server"] = {{"on", "server"}, {"port", 7000}, {"behavior", "echo"}};
+  doc["client"] = {{"on", "client"}, {"connect", "server:7000"}, {"workload", {{"kind", "idle"}}}};
+  return doc;
+}
+
+// Loads `doc`; issues under `prefix` are reported relative to it, in file `label`.
+Scenario load_part(const json& doc, const std::string& prefix, const std::string& label) {
+  try {
+    return load_scenario_json(doc, label);
+  } catch (const ScenarioError& e) {
+    std::vector<InputIssue> issues;
+    for (auto issue : e.issues()) {
+      if (issue.pointer.rfind(prefix, 0) == 0 &&
+          (issue.pointer.size() == prefix.size() || issue.pointer[prefix.size()] == '/'))
+        issue.pointer = issue.pointer.substr(prefix.size());
+      issue.file = label;
+      issue.line = 0;
+      issues.push_back(std::move(issue));
+    }
+    throw ScenarioError(std::move(issues));
+  }
+}
+
+[[noreturn]] void throw_issue(const std::string& label, const std::string& pointer, const std::string& message) {
+  throw ScenarioError({InputIssue{label, pointer, 0, message}});
+}
+
+struct LabFault {
+  Fault fault;
+  int index = 0;
+  int64_t installed = -1, healed = -1;
+  std::vector<NamespaceRules> rules;
+};
+
+}  // namespace
+
+struct Lab::Impl {
+  json hosts;
+  std::string agent_path;
+  Scenario scenario;
+  std::optional<Topology> topo;
+  std::map<std::string, netns::Census> census;
+  std::map<std::string, NftContext> nft;
+  std::vector<ChildProcess> servers;
+  std::vector<LabFault> faults;
+  mutable std::mutex mutex;
+  bool closed = false;
+
+  // Agents write events to a pipe with blocking writes: keep reading (and discarding) them
+  // so a long-lived server never stalls on a full pipe.
+  std::thread drain;
+  int wake_fd = -1;
+  std::mutex drain_mutex;
+  std::vector<int> drain_fds;
+  bool drain_stop = false;
+
+  void start_drain() {
+    wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0) throw std::runtime_error(Error::system("eventfd").str());
+    drain = std::thread([this] { drain_loop(); });
+  }
+
+  void drain_loop() {
+    for (;;) {
+      std::vector<pollfd> fds;
+      {
+        std::lock_guard<std::mutex> lock(drain_mutex);
+        if (drain_stop) return;
+        for (int fd : drain_fds) fds.push_back({fd, POLLIN, 0});
+      }
+      fds.push_back({wake_fd, POLLIN, 0});
+      int rc = ::poll(fds.data(), fds.size(), 250);
+      if (rc <= 0) continue;
+      for (size_t i = 0; i + 1 < fds.size(); ++i) {
+        if (!fds[i].revents) continue;
+        char buf[4096];
+        bool eof = false;
+        for (int n = 0; n < 64; ++n) {  // bounded: at most 256 KiB per wake
+          ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+          if (r > 0) continue;
+          eof = r == 0 || (errno != EAGAIN && errno != EINTR);
+          break;
+        }
+        if (eof) {
+          std::lock_guard<std::mutex> lock(drain_mutex);
+          std::erase(drain_fds, fds[i].fd);
+        }
+      }
+      if (fds.back().revents) {
+        uint64_t v;
+        (void)!::read(wake_fd, &v, sizeof v);
+      }
+    }
+  }
+
+  void add_drain(int fd) {
+    std::lock_guard<std::mutex> lock(drain_mutex);
+    drain_fds.push_back(fd);
+    uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof one);
+  }
+
+  void stop_drain() {
+    if (drain.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(drain_mutex);
+        drain_stop = true;
+        drain_fds.clear();
+      }
+      uint64_t one = 1;
+      (void)!::write(wake_fd, &one, sizeof one);
+      drain.join();
+    }
+    if (wake_fd >= 0) ::close(wake_fd);
+    wake_fd = -1;
+  }
+
+  void check_open() const {
+    if (closed) throw std::runtime_error("the lab is closed");
+  }
+
+  const Host& host(const std::string& name) const {
+    if (!topo->has_host(name)) {
+      std::string known;
+      for (const auto& h : topo->plan().hosts) known += (known.empty() ? "\"" : ", \"") + h.name + "\"";
+      throw std::invalid_argument("unknown host \"" + name + "\": the lab has " + known);
+    }
+    return topo->host(name);
+  }
+
+  NftContext& nft_for(const std::string& name) {
+    auto it = nft.find(name);
+    if (it != nft.end()) return it->second;
+    auto ctx = NftContext::open(host(name).ns);
+    if (!ctx.ok()) throw std::runtime_error("cannot open nftables in host " + name + ": " + ctx.error().str());
+    return nft.emplace(name, std::move(ctx.value())).first->second;
+  }
+
+  std::vector<ChildProcess*> processes_on(const std::string& name) {
+    std::vector<ChildProcess*> v;
+    if (name == scenario.server.on)
+      for (auto& s : servers) v.push_back(&s);
+    return v;
+  }
+
+  Status set_links(const std::string& name, bool up) {
+    auto sock = netns::RouteSocket::open(host(name).ns);
+    if (!sock.ok()) return sock.error();
+    for (const auto& itf : host(name).interfaces)
+      if (auto st = sock->set_up(itf.name, up); !st.ok()) return st;
+    if (up)  // taking a link down flushed the host's gateway routes; put them back
+      for (const auto& hp : topo->plan().hosts)
+        if (hp.name == name)
+          for (const auto& [dst, gw] : hp.routes) (void)sock->add_route(dst, gw);
+    return {};
+  }
+
+  void shutdown() {
+    if (closed) return;
+    closed = true;
+    stop_drain();
+    for (auto& s : servers) s.kill_and_reap();
+    servers.clear();
+    nft.clear();
+    census.clear();
+    topo.reset();
+  }
+};
+
+Lab::Lab(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Lab::~Lab() {
+  if (impl_) impl_->shutdown();
+}
+
+std::unique_ptr<Lab> Lab::create(const json& hosts, const std::string& agent_path) {
+  auto impl = std::make_unique<Impl>();
+  impl->agent_path = agent_path;
+  impl->hosts = hosts;
+  impl->scenario = load_part(lab_document(hosts), "/hosts", "<Lab sysctl>");
+  auto topo = Topology::build(impl->scenario);
+  if (!topo.ok()) {
+    if (topo.error().err == EPERM || topo.error().err == EACCES)
+      throw EnvironmentError("cannot build the lab's network: " + topo.error().str(), kPrivilegeAdvice);
+    throw std::runtime_error("cannot build the lab's network: " + topo.error().str());
+  }
+  impl->topo.emplace(std::move(topo.value()));
+  impl->start_drain();
+  return std::unique_ptr<Lab>(new Lab(std::move(impl)));
+}
+
+void Lab::start_server(const json& server) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  if (!server.is_object()) throw_issue("<lab.server>", "", "expected a server object");
+  json part = server;
+  if (part.contains("on")) throw_issue("<lab.server>", "/on", "a lab's servers always run on host \"server\"");
+  part["on"] = "server";
+  json doc = lab_document(impl_->hosts);
+  doc["server"] = part;
+  if (part.contains("port") && part["port"].is_number_integer())
+    doc["client"]["connect"] = "server:" + std::to_string(part["port"].get<int>());
+  Scenario s = load_part(doc, "/server", "<lab.server>");
+  const ServerSpec& spec = s.server;
+  if (spec.behavior == "command")
+    throw std::runtime_error("server behavior \"command\" is not supported by this build yet");
+  if (::access(impl_->agent_path.c_str(), X_OK) != 0)
+    throw EnvironmentError("sockchaos-agent not found at " + impl_->agent_path,
+                           "build it (cmake --build build) or set SOCKCHAOS_AGENT to its path");
+  std::string upstream_address;
+  if (spec.behavior == "proxy") {
+    auto colon = spec.upstream.rfind(':');
+    std::string up_host = spec.upstream.substr(0, colon);
+    impl_->host(up_host);
+    upstream_address = impl_->topo->address_for(up_host, spec.on);
+  }
+  json agent_spec = make_server_agent_spec(spec, "0.0.0.0", upstream_address);
+  auto child = ChildProcess::spawn(impl_->host(spec.on).ns, {impl_->agent_path, agent_spec.dump()});
+  if (!child.ok()) throw std::runtime_error("cannot start the server agent: " + child.error().str());
+  ChildProcess proc = std::move(child.value());
+
+  // Wait (bounded) for "listening", like a scenario cell.
+  const int64_t until = monotonic_ns() + 5000 * kMs;
+  bool listening = false;
+  while (!listening) {
+    int64_t now = monotonic_ns();
+    if (now >= until) throw std::runtime_error("server agent did not start listening within 5 s");
+    pollfd p[2] = {{proc.stdout_fd(), POLLIN, 0}, {proc.pidfd(), POLLIN, 0}};
+    ::poll(p, 2, static_cast<int>((until - now) / kMs) + 1);
+    std::vector<std::string> lines;
+    proc.read_lines(lines);
+    for (const auto& line : lines) {
+      json ev = json::parse(line, nullptr, false);
+      if (ev.is_discarded() || !ev.is_object()) continue;
+      std::string kind = ev.value("ev", "");
+      if (kind == "listening") listening = true;
+      if (kind == "fatal") throw std::runtime_error("server: " + ev.value("message", std::string("fatal error")));
+    }
+    if (!listening && (p[1].revents & POLLIN)) {
+      proc.try_reap();
+      std::string err = proc.drain_stderr();
+      throw std::runtime_error("server agent exited before listening (status " + std::to_string(proc.exit_code()) +
+                               ")" + (err.empty() ? "" : ": " + err));
+    }
+  }
+  impl_->add_drain(proc.stdout_fd());
+  impl_->add_drain(proc.stderr_fd());
+  impl_->servers.push_back(std::move(proc));
+}
+
+int Lab::install_fault(const json& fault, int64_t* installed_ns) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  const std::string label = "<lab.fault>";
+  if (!fault.is_object()) throw_issue(label, "", "expected a fault object");
+  for (const char* key : {"at", "until"})
+    if (fault.contains(key))
+      throw_issue(label, std::string("/") + key,
+                  std::string("\"") + key + "\" does not apply to a lab fault: it is installed when lab.fault() is "
+                  "called and removed by its heal()");
+  json part = fault;
+  part["at"] = "0s";
+  json doc = lab_document(impl_->hosts);
+  doc["faults"] = json::array({part});
+  Scenario s = load_part(doc, "/faults/0", label);
+  LabFault f;
+  f.fault = s.faults.at(0);
+  f.index = static_cast<int>(impl_->faults.size());
+  const Fault& ft = f.fault;
+  if ((ft.kind == "kill" || ft.kind == "pause") && impl_->processes_on(ft.on).empty())
+    throw std::runtime_error(ft.kind + " acts on the lab's server agents, and none runs on host \"" + ft.on +
+                             "\": start one with lab.server(port)");
+
+  // Same order and time stamp as a scenario cell: rules first (stamp after the first commit),
+  // then signals / link changes (stamp right before them).
+  int64_t stamp = -1;
+  if (ft.is_packet_fault()) {
+    auto plan = plan_packet_fault(ft, f.index, impl_->topo->plan());
+    if (!plan.ok()) throw std::runtime_error("cannot plan " + ft.label() + ": " + plan.error().str());
+    f.rules = std::move(plan.value());
+    for (const auto& r : f.rules) {
+      if (auto st = impl_->nft_for(r.host).run(r.install); !st.ok())
+        throw std::runtime_error("install " + ft.label() + ": " + st.error().str());
+      if (stamp < 0) stamp = monotonic_ns();
+    }
+  }
+  if (stamp < 0) stamp = monotonic_ns();
+  if (ft.kind == "kill" || ft.kind == "crash") {
+    for (ChildProcess* p : impl_->processes_on(ft.on)) (void)p->signal_group(SIGKILL);
+  } else if (ft.kind == "pause") {
+    for (ChildProcess* p : impl_->processes_on(ft.on)) (void)p->signal_group(SIGSTOP);
+  } else if (ft.kind == "link-down") {
+    if (auto st = impl_->set_links(ft.on, false); !st.ok())
+      throw std::runtime_error("install " + ft.label() + ": " + st.error().str());
+  }
+  f.installed = stamp;
+  *installed_ns = stamp;
+  impl_->faults.push_back(std::move(f));
+  return static_cast<int>(impl_->faults.size()) - 1;
+}
+
+int64_t Lab::heal_fault(int id) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (impl_->closed) return -1;  // everything went with the lab
+  LabFault& f = impl_->faults.at(static_cast<size_t>(id));
+  if (f.healed >= 0) return -1;
+  const Fault& ft = f.fault;
+  if (ft.is_packet_fault())
+    for (const auto& r : f.rules)
+      if (auto st = impl_->nft_for(r.host).run(r.remove); !st.ok())
+        throw std::runtime_error("heal " + ft.label() + ": " + st.error().str());
+  if (ft.kind == "pause") {
+    for (ChildProcess* p : impl_->processes_on(ft.on)) (void)p->signal_group(SIGCONT);
+  } else if (ft.kind == "link-down") {
+    if (auto st = impl_->set_links(ft.on, true); !st.ok())
+      throw std::runtime_error("heal " + ft.label() + ": " + st.error().str());
+  }
+  f.healed = monotonic_ns();
+  return f.healed;
+}
+
+std::string Lab::fault_label(int id) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->faults.at(static_cast<size_t>(id)).fault.label();
+}
+
+std::string Lab::address(const std::string& host) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  return impl_->host(host).address();
+}
+
+int Lab::netns_fd(const std::string& host) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  return impl_->host(host).ns.fd();
+}
+
+netns::StateCounts Lab::sockets(const std::string& host) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  auto it = impl_->census.find(host);
+  if (it == impl_->census.end()) {
+    auto c = netns::Census::open(impl_->host(host).ns);
+    if (!c.ok()) throw std::runtime_error("socket census (inet_diag) in host " + host + ": " + c.error().str());
+    it = impl_->census.emplace(host, std::move(c.value())).first;
+  }
+  auto counts = it->second.count();
+  if (!counts.ok()) throw std::runtime_error("socket census in host " + host + ": " + counts.error().str());
+  return counts.value();
+}
+
+std::vector<std::string> Lab::host_names() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> names;
+  if (impl_->topo)
+    for (const auto& h : impl_->topo->plan().hosts) names.push_back(h.name);
+  return names;
+}
+
+std::vector<int> Lab::server_pids() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<int> pids;
+  for (const auto& s : impl_->servers) pids.push_back(s.pid());
+  return pids;
+}
+
+void Lab::close() {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->shutdown();
+}
+
+bool Lab::closed() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->closed;
+}
+
+}  // namespace sockchaos::harness
