@@ -114,9 +114,12 @@ fi
 # ---- scenario files (temporary, never in scenarios/) ------------------------------------------
 sc=$work/scenarios
 mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/uto"
-ports() {  # ports FIRST COUNT -> JSON list
-  local first=$1 count=$2 out="" i
-  for ((i = 0; i < count; i++)); do out+="${out:+, }$((first + i))"; done
+# Cells of one matrix need distinct ids, nothing else: each cell has its own namespaces, so
+# they all share the port. The axis is `deadline` (N distinct values, "60s", "61s", ...),
+# which only counts after a fault, and these cells have none.
+deadlines() {  # deadlines COUNT -> JSON list
+  local count=$1 out="" i
+  for ((i = 0; i < count; i++)); do out+="${out:+, }\"$((60 + i))s\""; done
   echo "[$out]"
 }
 cat >"$sc/trivial/trivial.json" <<EOF
@@ -124,7 +127,7 @@ cat >"$sc/trivial/trivial.json" <<EOF
   "server": { "on": "server", "port": 47000, "behavior": "echo" },
   "client": { "on": "client", "connect": "server:47000",
               "workload": { "kind": "probe", "count": 1, "rate": "max" } },
-  "matrix": { "/server/port": $(ports 47000 "$trivial_n") } }
+  "matrix": { "/deadline": $(deadlines "$trivial_n") } }
 EOF
 # A cell that waits ~2 s on a kernel timer: a blocking recv with SO_RCVTIMEO 2 s (EAGAIN).
 wait_cell() {  # name rcvtimeo count
@@ -133,8 +136,7 @@ wait_cell() {  # name rcvtimeo count
   "server": { "on": "server", "port": 48000, "behavior": "sink" },
   "client": { "on": "client", "connect": "server:48000", "workload": { "kind": "idle" },
               "socket": { "rcvtimeo": "$2" } },
-  "deadline": "30s",
-  "matrix": { "/server/port": $(ports 48000 "$3") } }
+  "matrix": { "/deadline": $(deadlines "$3") } }
 EOF
 }
 wait_cell bench-wait-2s 2s 64 >"$sc/wait2/wait.json"

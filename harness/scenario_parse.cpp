@@ -504,7 +504,7 @@ const Keys kStates = {"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_W
                       "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV"};
 
 bool valid_error_name(const std::string& s) {
-  if (s == "app_timeout" || s == "EOF") return true;
+  if (s == "app_timeout" || s == "connect_timeout" || s == "EOF") return true;
   if (s.rfind("exit:", 0) == 0) {
     std::string n = s.substr(5);
     return !n.empty() && n.size() <= 3 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
