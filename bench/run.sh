@@ -53,15 +53,19 @@ work=$(mktemp -d /tmp/sockchaos-bench.XXXXXX)
 tracefs=/sys/kernel/tracing
 mounted_tracefs=0
 instance=""
+sys_instance=""
 sampler=""
 cleanup() {
   set +e
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
-  if [ -n "$instance" ] && [ -d "$instance" ]; then
-    echo 0 >"$instance/tracing_on"
-    echo 0 >"$instance/events/enable"
-    rmdir "$instance"
-  fi
+  for i in "$instance" "$sys_instance"; do
+    if [ -n "$i" ] && [ -d "$i" ]; then
+      echo 0 >"$i/tracing_on"
+      echo 0 >"$i/events/enable"
+      echo >"$i/set_event_pid"
+      rmdir "$i"
+    fi
+  done
   [ "$mounted_tracefs" = 1 ] && umount "$tracefs"
   # The baselines' own named namespaces (bench scripts delete them themselves; belt and braces).
   for ns in $(ip netns list 2>/dev/null | awk '/^scbench-/{print $1}'); do ip netns del "$ns"; done
@@ -211,32 +215,64 @@ for ((r = 0; r < rounds; r++)); do
 done
 
 # ---- 6. timing accuracy: TCP_USER_TIMEOUT 500 ms .. 5 s, with the kernel's own view -------------
-# A tracefs instance with the CLOCK_MONOTONIC trace clock (the clock the agents stamp with)
-# records, for these cells' ports only: every TCP state change of their sockets, the kernel's
-# error report, retransmissions, and each successful connect() return.
+# Two tracefs instances with the CLOCK_MONOTONIC trace clock (the clock the agents and the
+# orchestrator stamp with):
+#  - sock: for these cells' ports only, every TCP state change of their sockets, the kernel's
+#    error report and retransmissions (softirq context, so no pid filter);
+#  - sys: the syscall returns (connect, send, poll, netlink sends) of the sockchaos process, its
+#    threads and its agents (set_event_pid + event-fork).
+# The agents run through a wrapper that tees their event stream (absolute stamps) to a log.
 log "TCP_USER_TIMEOUT accuracy (${#uto_values[@]} values × $uto_reps, traced)"
 if [ ! -d "$tracefs/events" ]; then
   mount -t tracefs nodev "$tracefs" && mounted_tracefs=1
 fi
+mkdir -p "$work/agent-log"
+cat >"$work/agent-tee.sh" <<'WRAPPER'
+#!/bin/bash
+# The real agent, its stdout copied to a log (first line: its spec) on the way to sockchaos.
+log="$SCBENCH_AGENT_LOG/agent.$$"
+printf '%s\n' "$1" >"$log"
+"$SCBENCH_REAL_AGENT" "$@" | tee -a "$log"
+exit "${PIPESTATUS[0]}"
+WRAPPER
+chmod +x "$work/agent-tee.sh"
 if [ -d "$tracefs/instances" ]; then
-  instance=$tracefs/instances/scbench-$$
-  mkdir "$instance"
-  echo mono >"$instance/trace_clock"
-  echo 4096 >"$instance/buffer_size_kb"
+  instance=$tracefs/instances/scbench-$$-sock
+  sys_instance=$tracefs/instances/scbench-$$-sys
+  mkdir "$instance" "$sys_instance"
+  for i in "$instance" "$sys_instance"; do
+    echo mono >"$i/trace_clock"
+    echo 4096 >"$i/buffer_size_kb"
+  done
   filter="dport >= 46000 && dport < $uto_port"
   for ev in sock/inet_sock_set_state sock/inet_sk_error_report tcp/tcp_retransmit_skb; do
     echo "$filter" >"$instance/events/$ev/filter"
     echo 1 >"$instance/events/$ev/enable"
   done
-  echo 'ret == 0' >"$instance/events/syscalls/sys_exit_connect/filter"
-  echo 1 >"$instance/events/syscalls/sys_exit_connect/enable"
+  for ev in connect sendto sendmsg ppoll poll recvfrom; do
+    echo 1 >"$sys_instance/events/syscalls/sys_exit_$ev/enable"
+  done
+  echo 1 >"$sys_instance/options/event-fork"
   echo 1 >"$instance/tracing_on"
-  run_cli "$work/uto" -j 6 "$sc/uto"
+  echo 1 >"$sys_instance/tracing_on"
+  t0=$(date +%s%N)
+  rc=0
+  # The shell puts its own pid in set_event_pid, then becomes sockchaos: no thread escapes.
+  SCBENCH_AGENT_LOG=$work/agent-log SCBENCH_REAL_AGENT=$agent SOCKCHAOS_AGENT=$work/agent-tee.sh \
+    bash -c 'echo $$ >"$1/set_event_pid"; shift; exec "$@"' _ "$sys_instance" \
+    "$cli" run -o "$work/uto" -j 6 "$sc/uto" >"$work/uto.stdout" 2>"$work/uto.stderr" || rc=$?
+  t1=$(date +%s%N)
+  echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$work/uto.wall.json"
   echo 0 >"$instance/tracing_on"
+  echo 0 >"$sys_instance/tracing_on"
   cat "$instance/trace" >"$work/uto.trace"
-  echo 0 >"$instance/events/enable"
-  rmdir "$instance"
-  instance=""
+  cat "$sys_instance/trace" >"$work/uto.sys.trace"
+  for i in "$instance" "$sys_instance"; do
+    echo 0 >"$i/events/enable"
+    echo >"$i/set_event_pid"
+    rmdir "$i"
+  done
+  instance="" sys_instance=""
 else
   echo "tracefs is not available" >"$work/uto.trace.skipped"
   run_cli "$work/uto" -j 6 "$sc/uto"

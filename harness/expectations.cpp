@@ -60,6 +60,17 @@ int64_t peak_of(const json& run, const std::string& host, const std::string& sta
   return v != p->end() && v->is_number() ? v->get<int64_t>() : 0;
 }
 
+// sockets.<host>.time_wait_cleared_ms: a number, or null/absent (never cleared, or no TIME_WAIT).
+std::optional<double> time_wait_cleared_ms(const json& run, const std::string& host) {
+  auto s = run.find("sockets");
+  if (s == run.end() || !s->is_object()) return std::nullopt;
+  auto h = s->find(host);
+  if (h == s->end() || !h->is_object()) return std::nullopt;
+  auto v = h->find("time_wait_cleared_ms");
+  if (v == h->end() || !v->is_number()) return std::nullopt;
+  return v->get<double>();
+}
+
 int64_t probe_failures(const json& run) {
   auto p = run.find("probes");
   if (p == run.end() || !p->is_object()) return 0;
@@ -187,6 +198,40 @@ std::vector<ExpectationResult> evaluate_expectations(const Cell& cell, const jso
                             int64_t peak = peak_of(run, host, st);
                             return {peak <= lim, static_cast<double>(peak),
                                     st + " peak " + std::to_string(peak) + " on " + host};
+                          }));
+    }
+    for (const auto& [state, limit] : e.states_min) {
+      const std::string st = state;
+      const int64_t lim = limit;
+      out.push_back(judge(runs, "states_min " + st + " " + std::to_string(lim) + " (" + host + ")",
+                          p + "/states_min/" + st, [&](const json& run) -> RunVerdict {
+                            int64_t peak = peak_of(run, host, st);
+                            return {peak >= lim, -static_cast<double>(peak),
+                                    st + " peak " + std::to_string(peak) + " on " + host};
+                          }));
+    }
+    auto cleared_text = [&](const json& run) -> std::string {
+      if (peak_of(run, host, "TIME_WAIT") == 0) return "no TIME_WAIT on " + host;
+      auto ms = time_wait_cleared_ms(run, host);
+      return ms ? "TIME_WAIT on " + host + " cleared " + format_ms(*ms) + " after the workload ended"
+                : "TIME_WAIT on " + host + " not cleared during the observation";
+    };
+    if (e.time_wait_cleared_after) {
+      double limit = to_ms(*e.time_wait_cleared_after);
+      out.push_back(judge(runs, "time_wait_cleared_after " + format_duration(*e.time_wait_cleared_after) + " (" + host + ")",
+                          p + "/time_wait_cleared_after", [&](const json& run) -> RunVerdict {
+                            auto ms = time_wait_cleared_ms(run, host);
+                            if (!ms) return {peak_of(run, host, "TIME_WAIT") > 0, 0, cleared_text(run)};
+                            return {*ms >= limit, -*ms, cleared_text(run)};
+                          }));
+    }
+    if (e.time_wait_cleared_within) {
+      double limit = to_ms(*e.time_wait_cleared_within);
+      out.push_back(judge(runs, "time_wait_cleared_within " + format_duration(*e.time_wait_cleared_within) + " (" + host + ")",
+                          p + "/time_wait_cleared_within", [&](const json& run) -> RunVerdict {
+                            auto ms = time_wait_cleared_ms(run, host);
+                            if (!ms) return {false, kInf, cleared_text(run)};
+                            return {*ms <= limit, *ms, cleared_text(run)};
                           }));
     }
     if (e.probe_failures_max) {

@@ -680,6 +680,7 @@ json CellRun::build_result() {
     run["mechanism"] = nullptr;
   }
   run["fault_ms"] = first_fault_ >= 0 ? json(rel(first_fault_)) : json(nullptr);
+  run["workload_end_ms"] = workload_end_ >= 0 ? json(rel(workload_end_)) : json(nullptr);
   run["deadline_ms"] = to_ms(s_.deadline.count());
   run["duration_ms"] = to_ms((samples_.empty() ? monotonic_ns() : samples_.back().t) - t_start_);
 
@@ -694,7 +695,31 @@ json CellRun::build_result() {
     }
     for (size_t i = 1; i < 13; ++i)
       if (mx[i] > 0) peak[netns::tcp_state_name(static_cast<int>(i))] = mx[i];
-    sockets[h.name] = {{"peak", peak}};
+    // When each state that was ever present first returned to 0 after its peak, in ms after
+    // the workload ended (for a probe loop: its last close), null if it never did during the
+    // observation. TIME_WAIT's is also time_wait_cleared_ms (its lifetime; the expectation
+    // keys time_wait_cleared_after / _within read it). Sampling resolution: sample_every.
+    json cleared = json::object();
+    json tw_cleared = nullptr;
+    for (size_t i = 1; i < 13; ++i) {
+      if (mx[i] == 0) continue;
+      size_t at_peak = samples_.size();
+      for (size_t k = 0; k < samples_.size() && at_peak == samples_.size(); ++k) {
+        auto it = samples_[k].counts.find(h.name);
+        if (it != samples_[k].counts.end() && it->second.by_state[i] == mx[i]) at_peak = k;
+      }
+      json when = nullptr;
+      for (size_t k = at_peak + 1; k < samples_.size() && workload_end_ >= 0; ++k) {
+        auto it = samples_[k].counts.find(h.name);
+        if (it != samples_[k].counts.end() && it->second.by_state[i] == 0) {
+          when = to_ms(samples_[k].t - workload_end_);
+          break;
+        }
+      }
+      cleared[netns::tcp_state_name(static_cast<int>(i))] = when;
+      if (std::string(netns::tcp_state_name(static_cast<int>(i))) == "TIME_WAIT") tw_cleared = when;
+    }
+    sockets[h.name] = {{"peak", peak}, {"cleared_ms", cleared}, {"time_wait_cleared_ms", tw_cleared}};
   }
   run["sockets"] = sockets;
 

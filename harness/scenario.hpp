@@ -141,8 +141,11 @@ struct Expectation {
   std::optional<std::string> error;  // errno name or "app_timeout"
   std::optional<std::string> mechanism;
   std::optional<int64_t> time_wait_max, time_wait_min;
-  std::map<std::string, int64_t> states_max;
+  std::map<std::string, int64_t> states_max, states_min;  // state -> peak at most / at least
   std::optional<int64_t> probe_failures_max, probe_failures_min;
+  // TIME_WAIT lifetime: results' sockets.<host>.time_wait_cleared_ms (when the TIME_WAIT count
+  // first returned to 0 after its peak, ms after the workload ended) at least / at most this.
+  std::optional<Nanos> time_wait_cleared_after, time_wait_cleared_within;
   std::string host = "client";
   std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
 };
@@ -158,6 +161,9 @@ struct Scenario {
   std::vector<HostSpec> hosts;  // in file order; default client, server
   std::vector<std::pair<std::string, std::string>> links;  // default {client, server}
   ServerSpec server;
+  // A second server started before `server` (e.g. the origin behind a proxy chain):
+  // behaviors echo|sink|stall|hold|respond only.
+  std::optional<ServerSpec> upstream_server;
   ClientSpec client;
   std::vector<Fault> faults;
   Nanos deadline = std::chrono::seconds(60);
@@ -211,7 +217,8 @@ std::string format_param_value(const json& v);
 SocketOptions parse_socket_options(const json& v, const std::string& pointer,
                                    std::vector<InputIssue>& issues, const std::string& file);
 ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const std::string& file);
-ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file);
+ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file,
+                        const std::string& pointer = "/server");
 
 // Files: a path that is a folder yields its *.json files (not schema.json), sorted.
 std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);

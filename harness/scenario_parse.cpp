@@ -521,15 +521,17 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   Expectation e;
   e.pointer = p;
   const Keys keys = {"where",        "detected_within",    "detected_after",     "undetected", "error",
-                     "mechanism",    "time_wait_max",      "time_wait_min",      "states_max", "probe_failures_max",
-                     "probe_failures_min", "host"};
+                     "mechanism",    "time_wait_max",      "time_wait_min",      "states_max", "states_min",
+                     "probe_failures_max", "probe_failures_min", "time_wait_cleared_after",
+                     "time_wait_cleared_within", "host"};
   if (!check_object(ctx, v, p, keys, "an expectation")) return e;
   bool any_check = false;
   for (const auto& [key, value] : v.items())
     if (key != "where" && key != "host" && std::find(keys.begin(), keys.end(), key) != keys.end()) any_check = true;
   if (!any_check)
     ctx.add(p, "expected at least one check: detected_within, detected_after, undetected, error, mechanism, "
-               "time_wait_max, time_wait_min, states_max, probe_failures_max or probe_failures_min");
+               "time_wait_max, time_wait_min, states_max, states_min, probe_failures_max, probe_failures_min, "
+               "time_wait_cleared_after or time_wait_cleared_within");
   if (v.contains("where")) {
     const auto& w = v["where"];
     std::string wp = child(p, "where");
@@ -583,20 +585,37 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   if (v.contains("probe_failures_min"))
     if (auto n = get_int(ctx, v["probe_failures_min"], child(p, "probe_failures_min"), 0, kMaxCount))
       e.probe_failures_min = *n;
-  if (v.contains("states_max")) {
-    const auto& sm = v["states_max"];
-    std::string sp = child(p, "states_max");
+  for (const char* which : {"states_max", "states_min"}) {
+    if (!v.contains(which)) continue;
+    const bool is_max = std::string(which) == "states_max";
+    const auto& sm = v[which];
+    std::string sp = child(p, which);
     if (!sm.is_object() || sm.empty()) {
-      ctx.add(sp, "expected an object of socket state -> maximum count, e.g. {\"CLOSE_WAIT\": 0}; got " +
+      ctx.add(sp, std::string("expected an object of socket state -> ") + (is_max ? "maximum" : "minimum") +
+                      " count, e.g. {\"CLOSE_WAIT\": " + (is_max ? "0" : "1") + "}; got " +
                       (sm.is_object() ? std::string("an empty object") : describe_json(sm)));
     } else {
-      check_object(ctx, sm, sp, kStates, "states_max (TCP state names)");
+      check_object(ctx, sm, sp, kStates, std::string(which) + " (TCP state names)");
       for (const auto& [state, n] : sm.items()) {
         if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) continue;
-        if (auto count = get_int(ctx, n, child(sp, state), 0, kMaxCount)) e.states_max[state] = *count;
+        if (auto count = get_int(ctx, n, child(sp, state), 0, kMaxCount))
+          (is_max ? e.states_max : e.states_min)[state] = *count;
       }
     }
   }
+  for (const auto& [state, lo] : e.states_min) {
+    auto hi = e.states_max.find(state);
+    if (hi != e.states_max.end() && lo > hi->second)
+      ctx.add(child(child(p, "states_min"), state), "expected states_min " + state + " <= states_max " + state);
+  }
+  if (v.contains("time_wait_cleared_after"))
+    if (auto d = get_duration(ctx, v["time_wait_cleared_after"], child(p, "time_wait_cleared_after")))
+      e.time_wait_cleared_after = *d;
+  if (v.contains("time_wait_cleared_within"))
+    if (auto d = get_duration(ctx, v["time_wait_cleared_within"], child(p, "time_wait_cleared_within")))
+      e.time_wait_cleared_within = *d;
+  if (e.time_wait_cleared_after && e.time_wait_cleared_within && *e.time_wait_cleared_after > *e.time_wait_cleared_within)
+    ctx.add(child(p, "time_wait_cleared_after"), "expected time_wait_cleared_after <= time_wait_cleared_within");
   if (e.time_wait_max && e.time_wait_min && *e.time_wait_min > *e.time_wait_max)
     ctx.add(child(p, "time_wait_min"), "expected time_wait_min <= time_wait_max");
   if (e.probe_failures_max && e.probe_failures_min && *e.probe_failures_min > *e.probe_failures_max)
@@ -767,20 +786,29 @@ SocketOptions parse_socket_options(const json& v, const std::string& p, std::vec
   return o;
 }
 
-ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file) {
+ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file,
+                        const std::string& pointer) {
   Ctx ctx{file, issues};
   ServerSpec s;
-  const std::string p = "/server";
-  const Keys keys = {"on", "port", "behavior", "socket", "close", "response", "command", "upstream"};
-  if (!check_object(ctx, v, p, keys, "the server")) return s;
+  const std::string& p = pointer;
+  const bool upstream_server = pointer == "/upstream_server";
+  const Keys keys = upstream_server ? Keys{"on", "port", "behavior", "socket", "close", "response"}
+                                    : Keys{"on", "port", "behavior", "socket", "close", "response", "command", "upstream"};
+  if (!check_object(ctx, v, p, keys, upstream_server ? "the upstream server" : "the server")) return s;
   if (v.contains("on"))
     if (auto h = get_string(ctx, v["on"], child(p, "on"), "the host the server runs on")) s.on = *h;
   if (v.contains("port"))
     if (auto n = get_int(ctx, v["port"], child(p, "port"), 1, 65535)) s.port = static_cast<int>(*n);
-  if (v.contains("behavior"))
-    if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"),
-                          {"echo", "sink", "stall", "hold", "respond", "command", "proxy"}, "a server behavior"))
+  if (v.contains("behavior")) {
+    if (upstream_server) {
+      if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"), {"echo", "sink", "stall", "hold", "respond"},
+                            "an upstream server behavior"))
+        s.behavior = *b;
+    } else if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"),
+                                 {"echo", "sink", "stall", "hold", "respond", "command", "proxy"}, "a server behavior")) {
       s.behavior = *b;
+    }
+  }
   if (v.contains("socket")) s.socket = parse_socket_options(v["socket"], child(p, "socket"), issues, file);
   if (v.contains("close"))
     if (auto c = get_enum(ctx, v["close"], child(p, "close"), {"never", "after-response"}, "a close policy")) {
@@ -844,7 +872,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   Scenario s;
   s.file = file;
   s.document = value;
-  const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "client",
+  const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
                     "faults",  "deadline", "observe",     "sample_every", "repeat", "matrix", "expect"};
   if (!check_object(ctx, value, "", top, "the scenario")) {
     if (out) *out = std::move(s);
@@ -972,6 +1000,17 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
     }
   }
   if (!v.contains("server") || !v["server"].contains("on")) check_host(s.server.on, v.contains("server") ? "/server" : "");
+  if (v.contains("upstream_server")) {
+    s.upstream_server = parse_server(v["upstream_server"], issues, file, "/upstream_server");
+    const json& u = v["upstream_server"];
+    if (u.is_object()) {
+      if (u.contains("on") && u["on"].is_string()) check_host(s.upstream_server->on, "/upstream_server/on");
+      else check_host(s.upstream_server->on, "/upstream_server");
+      if (s.upstream_server->on == s.server.on && s.upstream_server->port == s.server.port)
+        ctx.add("/upstream_server/port", "expected a port other than the server's (" + std::to_string(s.server.port) +
+                                             ") on the same host \"" + s.server.on + "\"");
+    }
+  }
   if (v.contains("client")) s.client = parse_client(v["client"], issues, file);
   const bool connect_given = v.contains("client") && v["client"].is_object() && v["client"].contains("connect");
   if (!connect_given) {
