@@ -345,3 +345,67 @@ TEST(CliExitCodes, DoctorPassesAsRoot) {
   EXPECT_NE(out.find("ok      nftables"), std::string::npos) << out;
   EXPECT_EQ(sh("nft list ruleset"), "") << "doctor must test nftables inside a namespace only";
 }
+
+namespace {
+// A copy of a scenario readable by an unprivileged user, and an output folder it can write.
+std::filesystem::path unprivileged_dir(const char* scenario) {
+  auto dir = sockchaos::testing::make_temp_dir("nobody");
+  write_text(dir / "s.json", scenario);
+  sh("chmod -R a+rwX " + dir.string() + " && chmod a+x " + dir.parent_path().string());
+  return dir;
+}
+const std::string kAsNobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+}  // namespace
+
+TEST(Privileges, WithoutCapabilitiesDoctorAndRunExit3WithAdvice) {
+  SKIP_UNLESS_ROOT();
+  auto dir = unprivileged_dir(kKillServer);
+  int status = -1;
+  std::string out = sh(kAsNobody + SOCKCHAOS_CLI + " doctor 2>&1", &status);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("unshare -Urn"), std::string::npos) << out;
+  out = sh(kAsNobody + SOCKCHAOS_CLI + " run " + (dir / "s.json").string() + " -o " + (dir / "out").string() + " 2>&1",
+           &status);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("what to do"), std::string::npos) << out;
+}
+
+TEST(Privileges, AnUnprivilegedUserRunsScenariosInsideAUserNamespace) {
+  SKIP_UNLESS_ROOT();
+  int probe = -1;
+  sh(kAsNobody + "unshare -Urn true 2>/dev/null", &probe);
+  if (probe != 0) GTEST_SKIP() << "unprivileged user namespaces are disabled on this kernel";
+  auto dir = unprivileged_dir(kKillServer);
+  int status = -1;
+  std::string out = sh(kAsNobody + "unshare -Urn " + SOCKCHAOS_CLI + " run " + (dir / "s.json").string() + " -o " +
+                           (dir / "out").string() + " 2>&1",
+                       &status);
+  EXPECT_EQ(status, 0) << out;
+  json r = json::parse(read_text(dir / "out" / "results.json"), nullptr, false);
+  ASSERT_FALSE(r.is_discarded()) << out;
+  EXPECT_EQ(r["scenarios"][0]["cells"][0]["runs"][0]["error"], "EOF");
+}
+
+TEST(Options, AnOptionTheKernelRejectsIsAnErrorNamingIt) {
+  SKIP_UNLESS_ROOT();
+  auto dir = sockchaos::testing::make_temp_dir("badopt");
+  write_text(dir / "s.json", R"({
+    "name": "bad-option",
+    "server": { "on": "server", "port": 7000, "behavior": "echo" },
+    "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" },
+                "socket": { "raw": [ { "level": 6, "name": 18, "int": -5 } ] } },
+    "faults": [ { "kind": "blackhole", "on": "server", "at": "200ms" } ],
+    "deadline": "2s"
+  })");
+  int status = -1;
+  sh(std::string(SOCKCHAOS_CLI) + " run " + (dir / "s.json").string() + " -o " + (dir / "out").string() +
+         " >/dev/null 2>&1",
+     &status);
+  EXPECT_EQ(status, 1);
+  json r = json::parse(read_text(dir / "out" / "results.json"));
+  json run = r["scenarios"][0]["cells"][0]["runs"][0];
+  EXPECT_EQ(run["outcome"], "error");
+  std::string detail = run["error_detail"];
+  EXPECT_NE(detail.find("TCP_USER_TIMEOUT"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("6/18"), std::string::npos) << detail;
+}
