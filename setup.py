@@ -46,9 +46,12 @@ class CMakeBuild(build_ext):
         os.chmod(agent, 0o755)
 
 
+# Keep setuptools' own build tree and egg-info out of build/ (the CMake tree of
+# scripts/build.sh) and out of the sources.
+os.makedirs(os.path.join(ROOT, "build-pip"), exist_ok=True)
+
 setup(
     ext_modules=[CMakeExtension("sockchaos._sockchaos")],
     cmdclass={"build_ext": CMakeBuild},
-    # Keep setuptools' own build tree out of build/ (the CMake tree of scripts/build.sh).
-    options={"build": {"build_base": "build-pip"}},
+    options={"build": {"build_base": "build-pip"}, "egg_info": {"egg_base": "build-pip"}},
 )

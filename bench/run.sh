@@ -25,7 +25,7 @@ log() { echo "[bench $(date +%T)] $*" >&2; }
 
 # ---- packages -------------------------------------------------------------------------------
 "$root/scripts/deps.sh" build
-want=(mininet nftables iproute2 gcc)
+want=(mininet bridge-utils nftables iproute2 gcc)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,7 +38,7 @@ fi
 
 # ---- build ----------------------------------------------------------------------------------
 build=$root/build-bench
-log "building sockchaos (Release) in $build"
+log "building sockchaos (RelWithDebInfo) in $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos_core >/dev/null
 cmake -S "$here" -B "$build/bench" -DSOCKCHAOS_BUILD="$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -55,8 +55,10 @@ mounted_tracefs=0
 instance=""
 sys_instance=""
 sampler=""
+cli_pid=""
 cleanup() {
   set +e
+  [ -n "$cli_pid" ] && kill -TERM "$cli_pid" 2>/dev/null && wait "$cli_pid" 2>/dev/null
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
   for i in "$instance" "$sys_instance"; do
     if [ -n "$i" ] && [ -d "$i" ]; then
@@ -93,6 +95,7 @@ fi
   echo "\"sockchaos\": \"$("$cli" --version 2>/dev/null | head -1)\","
   echo "\"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo +dirty)\","
   echo "\"mininet\": \"$(dpkg-query -W -f='${Version}' mininet 2>/dev/null)\","
+  echo "\"tcp_ehash_entries\": $(cat /proc/sys/net/ipv4/tcp_ehash_entries 2>/dev/null || echo 0),"
   echo "\"quick\": $quick"
   echo "}"
 } >"$work/machine.json"
@@ -107,17 +110,21 @@ for ((r = 0; r < rounds; r++)); do
     log "Mininet failed (see RESULTS.md)"
   fi
 done
-# Mininet's stock two-host topology (minimal: h1 - s1 - h2) needs a running Open vSwitch.
-if ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
-  /usr/bin/python3 "$here/mininet_topo.py" "$mn_n" --with-switch >>"$work/setup_mininet_ovs.jsonl" \
-    2>>"$work/mininet.err" || true
-else
-  echo "ovs-vswitchd is not running (Debian's package installs it without starting it here)" >"$work/mininet_ovs.skipped"
+# Mininet's stock two-host topology (minimal: h1 - s1 - h2) with its Linux-bridge switch; its
+# default Open vSwitch switch needs the kernel's openvswitch datapath and the OVS daemons.
+if ! zcat /proc/config.gz 2>/dev/null | grep -q '^CONFIG_OPENVSWITCH=' && [ -r /proc/config.gz ]; then
+  echo "this kernel has no Open vSwitch datapath (CONFIG_OPENVSWITCH is not set), so Mininet's default OVS switch cannot run here" >"$work/mininet_ovs.skipped"
+elif ! ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
+  echo "ovs-vswitchd is not running" >"$work/mininet_ovs.skipped"
 fi
+for ((r = 0; r < rounds; r++)); do
+  /usr/bin/python3 "$here/mininet_topo.py" "$mn_n" --lxbr >>"$work/setup_mininet_lxbr.jsonl" 2>>"$work/mininet.err" ||
+    log "Mininet (lxbr) failed (see RESULTS.md)"
+done
 
 # ---- scenario files (temporary, never in scenarios/) ------------------------------------------
 sc=$work/scenarios
-mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/uto"
+mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/waitlong-1s" "$sc/probe" "$sc/uto"
 # Cells of one matrix need distinct ids, nothing else: each cell has its own namespaces, so
 # they all share the port. The axis is `deadline` (N distinct values, "60s", "61s", ...),
 # which only counts after a fault, and these cells have none.
@@ -189,14 +196,17 @@ for ((r = 0; r < rounds; r++)); do
 done
 
 # ---- 3 + 5. 64 cells waiting ~2 s in parallel: wall time, orchestrator RSS and CPU ----------------
-sampled_run() {  # name dir
-  local out=$work/$1 t0 t1 rc=0
+sampled_run() {  # name dir [prefix command...]
+  local out=$work/$1 dir=$2 t0 t1 rc=0
+  shift 2
   t0=$(date +%s%N)
-  "$cli" run -o "$out" -j 64 "$2" >"$out.stdout" 2>"$out.stderr" &
+  "$@" "$cli" run -o "$out" -j 64 "$dir" >"$out.stdout" 2>"$out.stderr" &
   local pid=$!
+  cli_pid=$pid
   /usr/bin/python3 "$here/sample_proc.py" "$pid" 0.05 >"$out.samples.jsonl" &
   sampler=$!
   wait "$pid" || rc=$?
+  cli_pid=""
   t1=$(date +%s%N)
   wait "$sampler" 2>/dev/null || true
   sampler=""
@@ -206,6 +216,15 @@ log "64 cells × 2 s, -j 64"
 sampled_run wait2 "$sc/wait2"
 log "64 cells × $wait_long, -j 64 (CPU while every cell waits)"
 sampled_run waitlong "$sc/waitlong"
+# Where that CPU goes (diagnosis, same cells): with the census every 1 s instead of 100 ms, and
+# with the cells' namespaces created inside a parent namespace whose tcp_child_ehash_entries
+# gives each of them a private 1024-bucket TCP hash (an inet_diag dump walks the whole hash
+# table its namespace uses; by default that is the host's global one).
+log "diagnosis: the same 64 cells with sample_every 1s, then with private TCP hash tables"
+sed 's/"matrix"/"sample_every": "1s", "matrix"/' "$sc/waitlong/wait.json" >"$sc/waitlong-1s/wait.json"
+sampled_run waitlong-1s "$sc/waitlong-1s"
+sampled_run waitlong-ehash "$sc/waitlong" \
+  unshare --net sh -c 'echo 1024 >/proc/sys/net/ipv4/tcp_child_ehash_entries && exec "$@"' _
 
 # ---- 4. probe rate: probe workload (linger 0s) vs a bare C connect/close loop ------------------
 log "probe rate ($rounds rounds × $probe_n probes each)"
@@ -229,10 +248,16 @@ fi
 mkdir -p "$work/agent-log"
 cat >"$work/agent-tee.sh" <<'WRAPPER'
 #!/bin/bash
-# The real agent, its stdout copied to a log (first line: its spec) on the way to sockchaos.
+# The real agent (its parent is now this shell), its stdout copied to a log (first line: its
+# spec) on the way to sockchaos.
 log="$SCBENCH_AGENT_LOG/agent.$$"
 printf '%s\n' "$1" >"$log"
-"$SCBENCH_REAL_AGENT" "$@" | tee -a "$log"
+# Each line goes to the log before sockchaos sees it: sockchaos may kill the agent's process
+# group as soon as it reads the last event.
+SOCKCHAOS_PARENT_PID=$$ "$SCBENCH_REAL_AGENT" "$@" | while IFS= read -r line; do
+  printf '%s\n' "$line" >>"$log"
+  printf '%s\n' "$line"
+done
 exit "${PIPESTATUS[0]}"
 WRAPPER
 chmod +x "$work/agent-tee.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Samples one process until it exits: CPU (utime+stime of all its threads, in clock ticks,
+"""Samples one process until it exits: CPU (utime and stime of all its threads, clock ticks,
 from /proc/PID/stat), VmHWM / VmRSS (kB, /proc/PID/status) and how many children it has
 (the agents: one client and one server per running cell).
     sample_proc.py PID INTERVAL_S > samples.jsonl
@@ -14,7 +14,7 @@ import time
 def sample(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    cpu = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat
     hwm = rss = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -29,7 +29,7 @@ def sample(pid):
                 children += len(f.read().split())
         except OSError:
             pass
-    return {"t": time.monotonic(), "cpu_ticks": cpu, "hwm_kb": hwm, "rss_kb": rss, "children": children}
+    return {"t": time.monotonic(), "cpu_ticks": utime + stime, "utime": utime, "stime": stime, "hwm_kb": hwm, "rss_kb": rss, "children": children}
 
 
 def main():

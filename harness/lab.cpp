@@ -294,6 +294,8 @@ int Lab::install_fault(const json& fault, int64_t* installed_ns) {
                   "called and removed by its heal()");
   json part = fault;
   part["at"] = "0s";
+  // A scenario's pause needs its SIGCONT time; a lab's pause lasts until heal().
+  if (part.value("kind", json()) == "pause") part["until"] = "1h";
   json doc = lab_document(impl_->hosts);
   doc["faults"] = json::array({part});
   Scenario s = load_part(doc, "/faults/0", label);

@@ -139,6 +139,26 @@ def test_pause_and_kill_act_on_the_server_agent(sockchaos_lab):
         time.sleep(0.05)
 
 
+def test_crash_then_heal_the_host_comes_back_empty(sockchaos_lab):
+    lab = sockchaos_lab
+    lab.server(7450, behavior="echo")
+    with lab.inside("client"):
+        s = socket.create_connection((lab.address("server"), 7450), timeout=0.5)
+    with s:
+        crash = lab.fault("crash", on="server")
+        s.sendall(b"a")
+        with pytest.raises(socket.timeout):  # blackholed: nothing comes back
+            s.recv(1)
+        crash.heal()
+        # The host is back without its process: the next segment meets a RST.
+        s.settimeout(3)
+        with pytest.raises((ConnectionResetError, BrokenPipeError)):
+            for _ in range(30):
+                s.sendall(b"b")
+                s.recv(1)
+                time.sleep(0.1)
+
+
 def test_link_down_then_heal_restores_routes(sockchaos_lab):
     lab = sockchaos_lab
     lab.server(7500, behavior="echo")
