@@ -24,7 +24,7 @@ const char* kSweep = R"({
     "/client/socket/nodelay": [true, false]
   },
   "expect": [
-    { "where": { "/client/socket/tcp_user_timeout": "1s" }, "detected_within": "1.45s", "error": "ETIMEDOUT" }
+    { "where": { "/client/socket/tcp_user_timeout": "1s" }, "detected_within": "1.6s", "error": "ETIMEDOUT" }
   ]
 })";
 

@@ -195,3 +195,15 @@ TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
   }
   EXPECT_EQ(sh(in_ns(topo->host("server").ns, "nft list ruleset")).find("drop"), std::string::npos);
 }
+
+TEST(NetNs, CellNamespacesOwnASmallTcpHashSoCensusDumpsStayCheap) {
+  SKIP_UNLESS_ROOT();
+  auto ns = netns::NetNs::create();
+  ASSERT_TRUE(ns.ok());
+  auto entries = netns::get_sysctl(*ns, "net.ipv4.tcp_ehash_entries");
+  if (!entries.ok()) GTEST_SKIP() << "kernel without net.ipv4.tcp_ehash_entries (< 6.1)";
+  // Positive: the namespace owns its buckets (negative would mean the host's shared table).
+  EXPECT_EQ(entries.value(), "32768");
+  // And the host's own setting is untouched.
+  EXPECT_EQ(sh("cat /proc/sys/net/ipv4/tcp_child_ehash_entries"), "0\n");
+}
