@@ -113,6 +113,9 @@ Result<Topology> Topology::build(const Scenario& scenario) {
       if (auto st = netns::set_sysctl(h.ns, "net.ipv4.ip_forward", "1"); !st.ok()) return st.error();
     }
   }
+  for (size_t i = 0; i < topo.hosts_.size(); ++i)
+    for (const auto& itf : topo.hosts_[i].interfaces)
+      if (auto st = socks[i].wait_operational(itf.name, 3000); !st.ok()) return st.error();
   for (size_t i = 0; i < topo.hosts_.size(); ++i) {
     for (const auto& [dst, gw] : topo.plan_.hosts[i].routes)
       if (auto st = socks[i].add_route(dst, gw); !st.ok()) return st.error();

@@ -1,6 +1,7 @@
 #include "netns/link.hpp"
 
-#include <net/if.h>
+#include <linux/if.h>
+#include <unistd.h>
 
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -97,6 +98,20 @@ Status RouteSocket::set_up(const std::string& ifname, bool up) {
   rc = rtnl_link_change(impl_->sock.get(), link.get(), change.get(), 0);
   if (rc < 0) return nl_error(std::string("set ") + ifname + (up ? " up" : " down"), rc);
   return {};
+}
+
+Status RouteSocket::wait_operational(const std::string& ifname, int timeout_ms) {
+  for (int waited = 0;; ++waited) {
+    rtnl_link* raw = nullptr;
+    int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
+    if (rc < 0) return nl_error("look up link " + ifname, rc);
+    LinkPtr link(raw);
+    unsigned flags = rtnl_link_get_flags(link.get());
+    if ((flags & IFF_RUNNING) && rtnl_link_get_operstate(link.get()) == IF_OPER_UP) return {};
+    if (waited >= timeout_ms) return Error::plain("link " + ifname + " did not become operational within " +
+                                                  std::to_string(timeout_ms) + " ms");
+    ::usleep(1000);
+  }
 }
 
 Status RouteSocket::add_address(const std::string& ifname, const std::string& cidr) {

@@ -24,6 +24,10 @@ class RouteSocket {
   Status add_address(const std::string& ifname, const std::string& cidr);  // "198.18.0.1/30"
   Status add_route(const std::string& dst_cidr, const std::string& gateway);
   Result<int> ifindex(const std::string& ifname);
+  // Waits (bounded) until the kernel's link watcher has marked the link operationally up:
+  // until then its queue discipline is noop and drops every packet (a first SYN lost there
+  // costs a 1 s retransmission and falsifies the run).
+  Status wait_operational(const std::string& ifname, int timeout_ms);
 
  private:
   struct Impl;

@@ -242,7 +242,6 @@ TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
     "matrix": { "/client/socket/nodelay": [true, false] }
   })");
   auto before = sockchaos::testing::HostNetworkSnapshot::take();
-  std::string ns_before = sh("lsns -t net -n -o NS | sort");
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -252,32 +251,39 @@ TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
   }
   // Let it build both cells, start the agents and install the blackholes.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  std::string agents_during = count_our_agents();
-  std::string ns_during = sh("lsns -t net -n -o NS | sort");
+  // The run's agents (children of the CLI) and the network namespaces they live in.
+  std::string agents = sh("pgrep -P " + std::to_string(pid));
+  std::vector<std::string> pids, namespaces;
+  for (size_t p = 0, q; (q = agents.find('\n', p)) != std::string::npos; p = q + 1) {
+    std::string one = agents.substr(p, q - p);
+    pids.push_back(one);
+    namespaces.push_back(sh("stat -L -c %i /proc/" + one + "/ns/net"));
+  }
+  EXPECT_EQ(pids.size(), 4u) << "two cells, a client and a server agent each";
+  std::string init_ns = sh("stat -L -c %i /proc/1/ns/net");
+  for (const auto& ns : namespaces) EXPECT_NE(ns, init_ns) << "agents live in the cells' namespaces";
   // The namespaces' rulesets hold the blackhole while the host's does not.
   EXPECT_EQ(sh("nft list ruleset"), before.ruleset);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   int status = 0;
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status));
-  EXPECT_EQ(agents_during, "4\n") << "two cells, a client and a server agent each";
-  EXPECT_NE(ns_during, ns_before) << "the cells' namespaces were live (held by their agents)";
   // PDEATHSIG kills the agents; with no holder left the namespaces (and their veths and
-  // rulesets) are freed by the kernel.
-  std::string agents_after;
-  for (int i = 0; i < 50; ++i) {
-    agents_after = count_our_agents();
-    if (agents_after == "0\n") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // rulesets) are freed by the kernel: no process is in any of them any more.
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = true;
+    for (const auto& p : pids)
+      if (std::filesystem::exists("/proc/" + p)) gone = false;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_EQ(agents_after, "0\n");
-  std::string ns_after;
-  for (int i = 0; i < 50; ++i) {
-    ns_after = sh("lsns -t net -n -o NS | sort");
-    if (ns_after == ns_before) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(gone) << "agents survived the orchestrator";
+  std::string live = sh("lsns -t net -n -o NS");
+  for (const auto& ns : namespaces) {
+    std::string inode = ns.substr(0, ns.find('\n'));
+    EXPECT_EQ(live.find(inode), std::string::npos) << "namespace " << inode << " still has a process";
   }
-  EXPECT_EQ(ns_after, ns_before);
+  EXPECT_EQ(count_our_agents(), "0\n");
   auto after = sockchaos::testing::HostNetworkSnapshot::take();
   EXPECT_EQ(before.links, after.links);
   EXPECT_EQ(before.ruleset, after.ruleset);

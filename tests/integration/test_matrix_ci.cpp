@@ -21,7 +21,7 @@ const char* kSweep = R"({
   "deadline": "5s",
   "matrix": {
     "/client/socket/tcp_user_timeout": ["500ms", "1s", "1500ms"],
-    "/client/socket/nodelay": [true, false]
+    "/client/socket/keepalive": ["off", { "idle": "1s", "interval": "1s", "count": 3 }]
   },
   "expect": [
     { "where": { "/client/socket/tcp_user_timeout": "1s" }, "detected_within": "1.6s", "error": "ETIMEDOUT" }
