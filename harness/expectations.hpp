@@ -8,7 +8,7 @@
 // check strings: "detected_within 3s", "detected_after 1s", "undetected", "error ETIMEDOUT",
 //   "mechanism keepalive", "time_wait_max 0 (client)", "time_wait_min 1 (server)",
 //   "states_max CLOSE_WAIT 0 (server)", "states_min CLOSE_WAIT 1 (server)", "probe_failures_max 0",
-//   "probe_failures_min 1", "time_wait_cleared_after 60s (client)", "time_wait_cleared_within 63s (client)".
+//   "probe_failures_min 1", "time_wait_cleared_after 1m (client)", "time_wait_cleared_within 65s (client)".
 // time_wait_cleared_*: read sockets.<host>.time_wait_cleared_ms (ms after the workload ended).
 //   "after" passes when TIME_WAIT was still there at that time: cleared later, or never cleared
 //   during the observation (null), but fails when there was no TIME_WAIT at all; "within" needs

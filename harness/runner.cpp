@@ -78,6 +78,7 @@ class CellRun {
   ~CellRun() {
     if (client_) client_->kill_and_reap();
     if (server_) server_->kill_and_reap();
+    if (upstream_) upstream_->kill_and_reap();
     if (!scratch_dir_.empty()) {
       std::error_code ec;
       std::filesystem::remove_all(scratch_dir_, ec);
@@ -89,6 +90,7 @@ class CellRun {
  private:
   json fail(const std::string& detail);
   Status start_server();
+  Status start_upstream();
   Status start_client();
   Status install(FaultState& f);
   Status heal(FaultState& f);
@@ -109,6 +111,7 @@ class CellRun {
   std::map<std::string, netns::Census> census_;
   std::map<std::string, NftContext> nft_;
   std::optional<ChildProcess> server_, client_;
+  std::optional<ChildProcess> upstream_;  // scenario's upstream_server (e.g. behind a proxy)
   bool server_command_ = false, client_command_ = false;
   std::string client_out_, client_err_, server_out_, server_err_;
   std::string scratch_dir_;
@@ -155,6 +158,7 @@ NftContext* CellRun::nft(const std::string& host) {
 std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
   std::vector<ChildProcess*> v;
   if (server_ && s_.server.on == host) v.push_back(&*server_);
+  if (upstream_ && s_.upstream_server && s_.upstream_server->on == host) v.push_back(&*upstream_);
   if (client_ && s_.client.on == host) v.push_back(&*client_);
   return v;
 }
@@ -257,6 +261,42 @@ Status CellRun::start_server() {
   return {};
 }
 
+// The upstream server: an agent like the main server, started first so that a proxy's
+// first upstream connect finds it listening. Its events are read only for "listening" and
+// "fatal"; the rest is drained (and ignored) by the main loop.
+Status CellRun::start_upstream() {
+  const ServerSpec& up = *s_.upstream_server;
+  json spec = make_server_agent_spec(up, "0.0.0.0", "");
+  auto child = ChildProcess::spawn(topo_->host(up.on).ns, {opt_.agent_path, spec.dump()});
+  if (!child.ok()) return child.error();
+  upstream_.emplace(std::move(child.value()));
+  int64_t until = monotonic_ns() + 5000 * kMs;
+  for (;;) {
+    int64_t now = monotonic_ns();
+    if (now >= until) return Error::plain("upstream server agent did not start listening within 5 s");
+    pollfd p[2] = {{upstream_->stdout_fd(), POLLIN, 0}, {upstream_->pidfd(), POLLIN, 0}};
+    ::poll(p, 2, static_cast<int>((until - now) / kMs) + 1);
+    std::vector<std::string> lines;
+    upstream_->read_lines(lines);
+    for (const auto& l : lines) {
+      json ev = json::parse(l, nullptr, false);
+      if (ev.is_discarded() || !ev.is_object()) continue;
+      std::string kind = ev.value("ev", "");
+      if (kind == "fatal") return Error::plain("upstream server: " + ev.value("message", std::string("fatal error")));
+      if (kind == "listening") {
+        events_.push_back({ev.value("t", int64_t{0}), "upstream-listening", up.on + ":" + std::to_string(up.port)});
+        return {};
+      }
+    }
+    if (p[1].revents & POLLIN) {
+      upstream_->try_reap();
+      std::string err = upstream_->drain_stderr();
+      return Error::plain("upstream server agent exited before listening (status " +
+                          std::to_string(upstream_->exit_code()) + ")" + (err.empty() ? "" : ": " + err));
+    }
+  }
+}
+
 Status CellRun::start_client() {
   const auto& host = topo_->host(s_.client.on);
   if (!topo_->has_host(s_.client.connect_host))
@@ -343,7 +383,14 @@ Status CellRun::heal(FaultState& f) {
     server_listening_ = false;
     server_expected_gone_ = false;
     server_.reset();
+    if (upstream_ && s_.upstream_server->on == fault.on) {
+      upstream_.reset();
+      if (auto st = start_upstream(); !st.ok()) return Error::plain("restart upstream after crash: " + st.error().message);
+    }
     if (auto st = start_server(); !st.ok()) return Error::plain("restart server after crash: " + st.error().message);
+  } else if (fault.kind == "crash" && upstream_ && s_.upstream_server->on == fault.on) {
+    upstream_.reset();
+    if (auto st = start_upstream(); !st.ok()) return Error::plain("restart upstream after crash: " + st.error().message);
   } else if (fault.kind == "link-down") {
     auto sock = netns::RouteSocket::open(topo_->host(fault.on).ns);
     if (!sock.ok()) return sock.error();
@@ -368,24 +415,35 @@ void CellRun::sample(int64_t now) {
   samples_.push_back(std::move(smp));
 }
 
+bool same_counts(const std::map<std::string, netns::StateCounts>& a,
+                 const std::map<std::string, netns::StateCounts>& b) {
+  if (a.size() != b.size()) return false;
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib)
+    if (ia->first != ib->first || ia->second.by_state != ib->second.by_state) return false;
+  return true;
+}
+
 // After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
-// close pending): sample every 10 ms until two samples agree, for at most 250 ms, so the
-// census reports where the sockets came to rest, not a half-finished close.
+// close pending, a busy machine delaying the server's close): sample every 10 ms until the
+// counts have held still for 50 ms, for at most 1 s, so the census reports where the sockets
+// came to rest, not a half-finished close.
 void CellRun::settle() {
-  const int64_t until = monotonic_ns() + 250 * kMs;
+  const int64_t until = monotonic_ns() + 1000 * kMs;
+  int64_t still_since = -1;
   for (;;) {
     int64_t now = monotonic_ns();
     if (now >= until) return;
     pollfd p{opt_.cancel_fd, POLLIN, 0};
     timespec ts{0, 10 * kMs};
     if (::ppoll(&p, opt_.cancel_fd >= 0 ? 1 : 0, &ts, nullptr) > 0) return;
-    sample(monotonic_ns());
-    const auto& a = samples_[samples_.size() - 1].counts;
-    const auto& b = samples_[samples_.size() - 2].counts;
-    bool same = a.size() == b.size();
-    for (auto ia = a.begin(), ib = b.begin(); same && ia != a.end(); ++ia, ++ib)
-      same = ia->first == ib->first && ia->second.by_state == ib->second.by_state;
-    if (same) return;
+    now = monotonic_ns();
+    sample(now);
+    if (same_counts(samples_[samples_.size() - 1].counts, samples_[samples_.size() - 2].counts)) {
+      if (still_since < 0) still_since = samples_[samples_.size() - 2].t;
+      if (now - still_since >= 50 * kMs) return;
+    } else {
+      still_since = -1;
+    }
   }
 }
 
@@ -474,6 +532,8 @@ json CellRun::run() {
     faults_.push_back(std::move(f));
   }
 
+  if (s_.upstream_server)
+    if (auto st = start_upstream(); !st.ok()) return fail(st.error().str());
   if (auto st = start_server(); !st.ok()) return fail(st.error().str());
 
   // Faults at "0s" go in before the workload starts (e.g. SYNs blackholed from the first connect).
@@ -485,6 +545,8 @@ json CellRun::run() {
 
   const int64_t sample_every = std::max<int64_t>(s_.sample_every.count(), 10 * kMs);
   int64_t next_sample = t_start_;
+  int64_t interval = sample_every;
+  size_t events_seen = 0, probes_seen = 0, requests_seen = 0;
   const int64_t start_deadline = t_start_ + s_.deadline.count() + 30000 * kMs;  // never hang
   int64_t observe_end = -1;
   bool client_exited = false;
@@ -505,7 +567,23 @@ json CellRun::run() {
     now = monotonic_ns();
     if (now >= next_sample) {
       sample(now);
-      while (next_sample <= now) next_sample += sample_every;
+      // Sample at sample_every while anything changes; when the counts sit still, back off
+      // (doubling, up to 1 s) — a cell waiting on a kernel timer then costs a dump a second,
+      // not ten. Any event (fault, heal, agent output) restores the full rate.
+      bool still = samples_.size() >= 2 &&
+                   same_counts(samples_[samples_.size() - 1].counts, samples_[samples_.size() - 2].counts);
+      interval = still ? std::min<int64_t>(std::max(interval * 2, sample_every), std::max<int64_t>(sample_every, 1000 * kMs))
+                       : sample_every;
+      next_sample = now + interval;
+    }
+    if (events_.size() != events_seen || probes_.size() != probes_seen || requests_.size() != requests_seen) {
+      events_seen = events_.size();
+      probes_seen = probes_.size();
+      requests_seen = requests_.size();
+      if (interval > sample_every) {
+        interval = sample_every;
+        next_sample = std::min(next_sample, now + sample_every);
+      }
     }
     if (!fatal_.empty()) return fail(fatal_);
 
@@ -556,9 +634,14 @@ json CellRun::run() {
       }
     if (observe_end >= 0) wake = std::min(wake, observe_end);
     if (first_fault_ >= 0 && workload_end_ < 0) wake = std::min(wake, first_fault_ + s_.deadline.count());
-    pollfd fds[7];
+    pollfd fds[9];
     int n = 0;
     int client_out = -1, client_pid = -1, server_out = -1, server_pid = -1, cancel = -1;
+    int upstream_out = -1;
+    if (upstream_ && upstream_->running()) {
+      upstream_out = n;
+      fds[n++] = {upstream_->stdout_fd(), POLLIN, 0};
+    }
     int client_err = -1, server_err = -1;
     if (client_ && !client_exited) {
       client_out = n;
@@ -591,6 +674,10 @@ json CellRun::run() {
     if (rc < 0 && errno != EINTR) return fail(std::string("ppoll: ") + std::strerror(errno));
     if (rc <= 0) continue;
     if (cancel >= 0 && fds[cancel].revents) return fail("cancelled");
+    if (upstream_out >= 0 && fds[upstream_out].revents) {
+      std::vector<std::string> lines;  // keep its pipe from filling; only "fatal" matters
+      if (!upstream_->read_lines(lines) && (fds[upstream_out].revents & (POLLHUP | POLLERR))) upstream_->try_reap();
+    }
     if (client_command_ && client_pid >= 0 && (fds[client_pid].revents & POLLIN)) {
       // The user's client exited: its exit time and status are the outcome.
       int64_t t = monotonic_ns();
@@ -641,6 +728,7 @@ json CellRun::run() {
   }
   if (client_) client_->kill_and_reap();
   if (server_) server_->kill_and_reap();
+  if (upstream_) upstream_->kill_and_reap();
   sample(monotonic_ns());
   return build_result();
 }

@@ -794,6 +794,7 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
   const bool upstream_server = pointer == "/upstream_server";
   const Keys keys = upstream_server ? Keys{"on", "port", "behavior", "socket", "close", "response"}
                                     : Keys{"on", "port", "behavior", "socket", "close", "response", "command", "upstream"};
+  if (upstream_server) s.port = 7001;  // default: next to the server's default 7000
   if (!check_object(ctx, v, p, keys, upstream_server ? "the upstream server" : "the server")) return s;
   if (v.contains("on"))
     if (auto h = get_string(ctx, v["on"], child(p, "on"), "the host the server runs on")) s.on = *h;
@@ -859,8 +860,9 @@ ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const st
   if (v.contains("socket")) c.socket = parse_socket_options(v["socket"], child(p, "socket"), issues, file);
   DurationRule positive{std::chrono::milliseconds(1), std::chrono::hours(24), std::chrono::milliseconds(1),
                         "whole milliseconds (poll takes milliseconds)", false};
-  if (v.contains("app_timeout"))
-    if (auto d = get_duration(ctx, v["app_timeout"], child(p, "app_timeout"), positive)) c.app_timeout = *d;
+  if (v.contains("app_timeout"))  // "off" = no application timeout (the default), handy as a matrix value
+    if (auto d = get_off_or_duration(ctx, v["app_timeout"], child(p, "app_timeout"), positive))
+      if (d->count() >= 0) c.app_timeout = *d;
   if (v.contains("connect_timeout"))
     if (auto d = get_duration(ctx, v["connect_timeout"], child(p, "connect_timeout"), positive)) c.connect_timeout = *d;
   return c;

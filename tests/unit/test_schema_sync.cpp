@@ -68,6 +68,7 @@ class SchemaWalker {
       if (property == "response") doc["server"]["behavior"] = "respond";
       if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"x"};
     }
+    if (path == "/upstream_server" && property == "response") doc["upstream_server"]["behavior"] = "respond";
     if (path == "/expect/0") {
       if (property == "where") doc["matrix"] = {{"/deadline", {"30s"}}};
       if (property == "where" || property == "host" || property == "<unknown>") doc["expect"][0]["detected_within"] = "3s";
