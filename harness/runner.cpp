@@ -425,10 +425,10 @@ bool same_counts(const std::map<std::string, netns::StateCounts>& a,
 
 // After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
 // close pending, a busy machine delaying the server's close): sample every 10 ms until the
-// counts have held still for 50 ms, for at most 1 s, so the census reports where the sockets
+// counts have held still for 200 ms, for at most 2 s, so the census reports where the sockets
 // came to rest, not a half-finished close.
 void CellRun::settle() {
-  const int64_t until = monotonic_ns() + 1000 * kMs;
+  const int64_t until = monotonic_ns() + 2000 * kMs;
   int64_t still_since = -1;
   for (;;) {
     int64_t now = monotonic_ns();
@@ -440,7 +440,7 @@ void CellRun::settle() {
     sample(now);
     if (same_counts(samples_[samples_.size() - 1].counts, samples_[samples_.size() - 2].counts)) {
       if (still_since < 0) still_since = samples_[samples_.size() - 2].t;
-      if (now - still_since >= 50 * kMs) return;
+      if (now - still_since >= 200 * kMs) return;
     } else {
       still_since = -1;
     }
@@ -605,6 +605,7 @@ json CellRun::run() {
       }
     }
     if (workload_end_ >= 0 && observe_end < 0) {
+      if (opt_.on_workload_end) opt_.on_workload_end();
       sample(monotonic_ns());
       if (client_ && !client_exited) {
         client_expected_gone_ = true;

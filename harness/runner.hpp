@@ -7,6 +7,7 @@
 // The run loop sleeps in ppoll() until the next event, sample or scheduled action: no spin.
 #pragma once
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "harness/scenario.hpp"
@@ -19,6 +20,8 @@ struct RunOptions {
   // wakes at once and cleans up. -1 = not cancellable.
   int cancel_fd = -1;
   std::string work_dir;                    // "{dir}" for commands; a temp dir if empty
+  // Called once per run when its workload ends (before observation), from the cell's thread.
+  std::function<void()> on_workload_end;
 };
 
 // Thrown when the environment cannot run cells at all (no privilege, missing kernel

@@ -16,6 +16,12 @@ struct PlannedCell {
   Cell cell;
 };
 
+// A cell that keeps the CPU busy (probes or requests as fast as possible, or at thousands a
+// second; an unpaced stream) rather than waiting on kernel timers. Such cells run one at a
+// time in a lane of their own, so they neither slow each other's loops nor starve the
+// timing cells running beside them.
+bool is_cpu_bound(const Cell& cell);
+
 struct Progress {
   int done = 0, running = 0, failed = 0, total = 0;
 };

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "netns/link.hpp"
 
@@ -82,6 +83,31 @@ Result<NetNs> NetNs::create() {
   worker.join();
   if (!made.ok()) return made.error();
   NetNs ns(std::move(made.value()));
+  // The kernel derives two per-namespace defaults from the size of the namespace's own TCP
+  // hash (tcp_max_tw_buckets = buckets / 2, tcp_max_syn_backlog = buckets / 128). With the
+  // small private hash they would be far below the host's, and a run past 16,384 TIME_WAIT
+  // would see them destroyed at once: give every cell the values of the namespace we run in
+  // (read only; scenario sysctls still override them).
+  if (parent >= 0) {
+    static const auto inherited = [] {
+      std::vector<std::pair<std::string, std::string>> v;
+      for (const char* key : {"net/ipv4/tcp_max_tw_buckets", "net/ipv4/tcp_max_syn_backlog"}) {
+        int fd = ::open((std::string("/proc/sys/") + key).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        char buf[64];
+        ssize_t n = ::read(fd, buf, sizeof buf - 1);
+        ::close(fd);
+        if (n > 0) {
+          std::string dotted = key;
+          for (auto& c : dotted)
+            if (c == '/') c = '.';
+          v.emplace_back(dotted, std::string(buf, static_cast<size_t>(n)));
+        }
+      }
+      return v;
+    }();
+    for (const auto& [key, value] : inherited) (void)set_sysctl(ns, key, value.substr(0, value.find('\n')));
+  }
   auto up = set_link_up(ns, "lo", true);
   if (!up.ok()) return Error{"bring lo up: " + up.error().message, up.error().err};
   return ns;

@@ -207,3 +207,17 @@ TEST(NetNs, CellNamespacesOwnASmallTcpHashSoCensusDumpsStayCheap) {
   // And the host's own setting is untouched.
   EXPECT_EQ(sh("cat /proc/sys/net/ipv4/tcp_child_ehash_entries"), "0\n");
 }
+
+TEST(NetNs, CellNamespacesInheritTheHostsTimeWaitAndSynBacklogLimits) {
+  SKIP_UNLESS_ROOT();
+  auto ns = netns::NetNs::create();
+  ASSERT_TRUE(ns.ok());
+  for (const char* key : {"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_syn_backlog"}) {
+    std::string path = std::string("/proc/sys/") + key;
+    for (auto& c : path)
+      if (c == '.') c = '/';
+    std::string host = sh("cat " + path);
+    host = host.substr(0, host.find('\n'));
+    EXPECT_EQ(netns::get_sysctl(*ns, key).value(), host) << key;
+  }
+}
