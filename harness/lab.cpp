@@ -12,6 +12,7 @@
 
 #include "harness/agent_protocol.hpp"
 #include "harness/agent_spec.hpp"
+#include "harness/fault_injector.hpp"
 #include "harness/faults.hpp"
 #include "harness/process.hpp"
 #include "harness/runner.hpp"
@@ -63,7 +64,7 @@ struct LabFault {
   Fault fault;
   int index = 0;
   int64_t installed = -1, healed = -1;
-  std::vector<NamespaceRules> rules;
+  FaultInjector::Installed applied;
 };
 
 }  // namespace
@@ -74,8 +75,8 @@ struct Lab::Impl {
   Scenario scenario;
   std::optional<Topology> topo;
   std::map<std::string, netns::Census> census;
-  std::map<std::string, NftContext> nft;
   std::vector<ChildProcess> servers;
+  std::optional<FaultInjector> injector;
   std::vector<LabFault> faults;
   mutable std::mutex mutex;
   bool closed = false;
@@ -162,31 +163,11 @@ struct Lab::Impl {
     return topo->host(name);
   }
 
-  NftContext& nft_for(const std::string& name) {
-    auto it = nft.find(name);
-    if (it != nft.end()) return it->second;
-    auto ctx = NftContext::open(host(name).ns);
-    if (!ctx.ok()) throw std::runtime_error("cannot open nftables in host " + name + ": " + ctx.error().str());
-    return nft.emplace(name, std::move(ctx.value())).first->second;
-  }
-
   std::vector<ChildProcess*> processes_on(const std::string& name) {
     std::vector<ChildProcess*> v;
     if (name == scenario.server.on)
       for (auto& s : servers) v.push_back(&s);
     return v;
-  }
-
-  Status set_links(const std::string& name, bool up) {
-    auto sock = netns::RouteSocket::open(host(name).ns);
-    if (!sock.ok()) return sock.error();
-    for (const auto& itf : host(name).interfaces)
-      if (auto st = sock->set_up(itf.name, up); !st.ok()) return st;
-    if (up)  // taking a link down flushed the host's gateway routes; put them back
-      for (const auto& hp : topo->plan().hosts)
-        if (hp.name == name)
-          for (const auto& [dst, gw] : hp.routes) (void)sock->add_route(dst, gw);
-    return {};
   }
 
   void shutdown() {
@@ -195,7 +176,7 @@ struct Lab::Impl {
     stop_drain();
     for (auto& s : servers) s.kill_and_reap();
     servers.clear();
-    nft.clear();
+    injector.reset();
     census.clear();
     topo.reset();
   }
@@ -219,6 +200,8 @@ std::unique_ptr<Lab> Lab::create(const json& hosts, const std::string& agent_pat
     throw std::runtime_error("cannot build the lab's network: " + topo.error().str());
   }
   impl->topo.emplace(std::move(topo.value()));
+  Impl* raw = impl.get();
+  impl->injector.emplace(*impl->topo, [raw](const std::string& host) { return raw->processes_on(host); });
   impl->start_drain();
   return std::unique_ptr<Lab>(new Lab(std::move(impl)));
 }
@@ -307,28 +290,10 @@ int Lab::install_fault(const json& fault, int64_t* installed_ns) {
     throw std::runtime_error(ft.kind + " acts on the lab's server agents, and none runs on host \"" + ft.on +
                              "\": start one with lab.server(port)");
 
-  // Same order and time stamp as a scenario cell: rules first (stamp after the first commit),
-  // then signals / link changes (stamp right before them).
-  int64_t stamp = -1;
-  if (ft.is_packet_fault()) {
-    auto plan = plan_packet_fault(ft, f.index, impl_->topo->plan());
-    if (!plan.ok()) throw std::runtime_error("cannot plan " + ft.label() + ": " + plan.error().str());
-    f.rules = std::move(plan.value());
-    for (const auto& r : f.rules) {
-      if (auto st = impl_->nft_for(r.host).run(r.install); !st.ok())
-        throw std::runtime_error("install " + ft.label() + ": " + st.error().str());
-      if (stamp < 0) stamp = monotonic_ns();
-    }
-  }
-  if (stamp < 0) stamp = monotonic_ns();
-  if (ft.kind == "kill" || ft.kind == "crash") {
-    for (ChildProcess* p : impl_->processes_on(ft.on)) (void)p->signal_group(SIGKILL);
-  } else if (ft.kind == "pause") {
-    for (ChildProcess* p : impl_->processes_on(ft.on)) (void)p->signal_group(SIGSTOP);
-  } else if (ft.kind == "link-down") {
-    if (auto st = impl_->set_links(ft.on, false); !st.ok())
-      throw std::runtime_error("install " + ft.label() + ": " + st.error().str());
-  }
+  auto done = impl_->injector->install(ft, f.index);
+  if (!done.ok()) throw std::runtime_error("install " + ft.label() + ": " + done.error().str());
+  const int64_t stamp = done->at_ns;
+  f.applied = std::move(done.value());
   f.installed = stamp;
   *installed_ns = stamp;
   impl_->faults.push_back(std::move(f));
@@ -341,17 +306,9 @@ int64_t Lab::heal_fault(int id) {
   LabFault& f = impl_->faults.at(static_cast<size_t>(id));
   if (f.healed >= 0) return -1;
   const Fault& ft = f.fault;
-  if (ft.is_packet_fault())
-    for (const auto& r : f.rules)
-      if (auto st = impl_->nft_for(r.host).run(r.remove); !st.ok())
-        throw std::runtime_error("heal " + ft.label() + ": " + st.error().str());
-  if (ft.kind == "pause") {
-    for (ChildProcess* p : impl_->processes_on(ft.on)) (void)p->signal_group(SIGCONT);
-  } else if (ft.kind == "link-down") {
-    if (auto st = impl_->set_links(ft.on, true); !st.ok())
-      throw std::runtime_error("heal " + ft.label() + ": " + st.error().str());
-  }
-  f.healed = monotonic_ns();
+  auto healed = impl_->injector->heal(ft, f.applied);
+  if (!healed.ok()) throw std::runtime_error("heal " + ft.label() + ": " + healed.error().str());
+  f.healed = *healed;
   return f.healed;
 }
 

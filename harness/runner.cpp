@@ -14,6 +14,7 @@
 #include "harness/agent_protocol.hpp"
 #include "harness/agent_spec.hpp"
 #include "harness/expectations.hpp"
+#include "harness/fault_injector.hpp"
 #include "harness/faults.hpp"
 #include "harness/process.hpp"
 #include "harness/topology.hpp"
@@ -48,7 +49,7 @@ struct FaultState {
   const Fault* fault = nullptr;
   int index = 0;
   int64_t installed = -1, healed = -1;
-  std::vector<NamespaceRules> rules;
+  FaultInjector::Installed applied;
   bool heal_scheduled = false;
 };
 
@@ -99,7 +100,6 @@ class CellRun {
   void handle_client_line(const std::string& line);
   void handle_server_line(const std::string& line);
   std::vector<ChildProcess*> processes_on(const std::string& host);
-  NftContext* nft(const std::string& host);
   void set_base(int64_t t);
   json build_result();
 
@@ -109,7 +109,7 @@ class CellRun {
 
   std::optional<Topology> topo_;
   std::map<std::string, netns::Census> census_;
-  std::map<std::string, NftContext> nft_;
+  std::optional<FaultInjector> injector_;
   std::optional<ChildProcess> server_, client_;
   std::optional<ChildProcess> upstream_;  // scenario's upstream_server (e.g. behind a proxy)
   bool server_command_ = false, client_command_ = false;
@@ -145,14 +145,6 @@ json CellRun::fail(const std::string& detail) {
   run["probes"] = {{"attempted", 0}, {"succeeded", 0}, {"failed", json::object()}};
   run["timeline"] = json::array();
   return run;
-}
-
-NftContext* CellRun::nft(const std::string& host) {
-  auto it = nft_.find(host);
-  if (it != nft_.end()) return &it->second;
-  auto ctx = NftContext::open(topo_->host(host).ns);
-  if (!ctx.ok()) return nullptr;
-  return &nft_.emplace(host, std::move(ctx.value())).first->second;
 }
 
 std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
@@ -322,45 +314,15 @@ Status CellRun::start_client() {
 
 Status CellRun::install(FaultState& f) {
   const Fault& fault = *f.fault;
-  // The fault's time: right after its first rule commit (the rest follow within a fraction of
-  // a millisecond), or right before the signal / link change, which acts at once.
-  int64_t stamp = -1;
-  if (fault.is_packet_fault()) {
-    if (f.rules.empty()) {
-      auto plan = plan_packet_fault(fault, f.index, topo_->plan());
-      if (!plan.ok()) return plan.error();
-      f.rules = std::move(plan.value());
-    }
-    for (const auto& r : f.rules) {
-      NftContext* ctx = nft(r.host);
-      if (!ctx) return Error::plain("cannot open nftables in host " + r.host);
-      if (auto st = ctx->run(r.install); !st.ok()) return st;
-      if (stamp < 0) stamp = monotonic_ns();
-    }
-  }
-  if (stamp < 0) stamp = monotonic_ns();
-  if (fault.kind == "kill" || fault.kind == "crash") {
+  if (fault.kind == "kill" || fault.kind == "crash")
     for (ChildProcess* p : processes_on(fault.on)) {
-      if (p == &*server_) server_expected_gone_ = true;
-      if (p == &*client_) client_expected_gone_ = true;
-      (void)p->signal_group(SIGKILL);
+      if (server_ && p == &*server_) server_expected_gone_ = true;
+      if (client_ && p == &*client_) client_expected_gone_ = true;
     }
-    if (fault.kind == "crash") {
-      // Power lost: the host's kernel state goes too. Reap the processes, then drop every
-      // TCP socket left (orphans would otherwise answer the peer after the host returns).
-      for (ChildProcess* p : processes_on(fault.on)) p->kill_and_reap();
-      auto gone = netns::destroy_all_tcp_sockets(topo_->host(fault.on).ns);
-      if (!gone.ok()) return gone.error();
-    }
-  } else if (fault.kind == "pause") {
-    for (ChildProcess* p : processes_on(fault.on)) (void)p->signal_group(SIGSTOP);
-  } else if (fault.kind == "link-down") {
-    auto sock = netns::RouteSocket::open(topo_->host(fault.on).ns);
-    if (!sock.ok()) return sock.error();
-    for (const auto& itf : topo_->host(fault.on).interfaces)
-      if (auto st = sock->set_up(itf.name, false); !st.ok()) return st;
-  }
-  f.installed = stamp;
+  auto done = injector_->install(fault, f.index);
+  if (!done.ok()) return done.error();
+  f.installed = done->at_ns;
+  f.applied = std::move(done.value());
   if (first_fault_ < 0) first_fault_ = f.installed;
   events_.push_back({f.installed, "fault", fault.label()});
   return {};
@@ -368,40 +330,23 @@ Status CellRun::install(FaultState& f) {
 
 Status CellRun::heal(FaultState& f) {
   const Fault& fault = *f.fault;
-  if (fault.is_packet_fault()) {
-    for (const auto& r : f.rules) {
-      NftContext* ctx = nft(r.host);
-      if (!ctx) return Error::plain("cannot open nftables in host " + r.host);
-      if (auto st = ctx->run(r.remove); !st.ok()) return st;
-    }
-  }
-  if (fault.kind == "pause") {
-    for (ChildProcess* p : processes_on(fault.on)) (void)p->signal_group(SIGCONT);
-  } else if (fault.kind == "crash" && s_.server.on == fault.on) {
-    // The host is back, empty: the service starts again with none of the old connections,
+  auto healed = injector_->heal(fault, f.applied);
+  if (!healed.ok()) return healed.error();
+  if (fault.kind == "crash") {
+    // The host is back, empty: its services start again with none of the old connections,
     // so an old connection's next segment meets a RST and new connections succeed.
-    server_listening_ = false;
-    server_expected_gone_ = false;
-    server_.reset();
     if (upstream_ && s_.upstream_server->on == fault.on) {
       upstream_.reset();
       if (auto st = start_upstream(); !st.ok()) return Error::plain("restart upstream after crash: " + st.error().message);
     }
-    if (auto st = start_server(); !st.ok()) return Error::plain("restart server after crash: " + st.error().message);
-  } else if (fault.kind == "crash" && upstream_ && s_.upstream_server->on == fault.on) {
-    upstream_.reset();
-    if (auto st = start_upstream(); !st.ok()) return Error::plain("restart upstream after crash: " + st.error().message);
-  } else if (fault.kind == "link-down") {
-    auto sock = netns::RouteSocket::open(topo_->host(fault.on).ns);
-    if (!sock.ok()) return sock.error();
-    for (const auto& itf : topo_->host(fault.on).interfaces)
-      if (auto st = sock->set_up(itf.name, true); !st.ok()) return st;
-    // Taking a link down flushed the host's gateway routes; put them back.
-    for (const auto& hp : topo_->plan().hosts)
-      if (hp.name == fault.on)
-        for (const auto& [dst, gw] : hp.routes) (void)sock->add_route(dst, gw);
+    if (s_.server.on == fault.on) {
+      server_listening_ = false;
+      server_expected_gone_ = false;
+      server_.reset();
+      if (auto st = start_server(); !st.ok()) return Error::plain("restart server after crash: " + st.error().message);
+    }
   }
-  f.healed = monotonic_ns();
+  f.healed = *healed;
   events_.push_back({f.healed, "heal", fault.label()});
   return {};
 }
@@ -516,6 +461,7 @@ json CellRun::run() {
     return fail(topo.error().str());
   }
   topo_.emplace(std::move(topo.value()));
+  injector_.emplace(*topo_, [this](const std::string& host) { return processes_on(host); });
   if (s_.server.behavior == "command" || s_.client.workload.kind == "command") {
     std::string tmpl = (std::filesystem::temp_directory_path() / "sockchaos-run-XXXXXX").string();
     if (::mkdtemp(tmpl.data())) scratch_dir_ = tmpl;

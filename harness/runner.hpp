@@ -19,7 +19,6 @@ struct RunOptions {
   // Read end of a pipe whose write end is closed on SIGINT/SIGTERM: every waiting cell
   // wakes at once and cleans up. -1 = not cancellable.
   int cancel_fd = -1;
-  std::string work_dir;                    // "{dir}" for commands; a temp dir if empty
   // Called once per run when its workload ends (before observation), from the cell's thread.
   std::function<void()> on_workload_end;
 };
