@@ -67,16 +67,16 @@ def test_run_matches_the_cli_on_a_shipped_scenario(sockchaos_run, cli, tmp_path)
 
     # Attribute access mirrors the dict.
     assert results.passed
-    assert len(results.cells) == 2
+    assert len(results.cells) == len(theirs["scenarios"][0]["cells"]) == 6
     by_id = {c.id: c for c in results.cells}
-    keepalive = next(c for c in results.cells if c.id != "keepalive=off")
+    keepalive = next(c for c in results.cells if '"idle":"1s"' in c.id and "kind=blackhole" in c.id)
     run = keepalive.runs[0]
     assert run.outcome == "detected" and run.error == "ETIMEDOUT" and run.mechanism == "keepalive"
     assert 2900 <= run.detection_ms <= 4300
     assert run.sockets["client"]["peak"]["ESTABLISHED"] == 1
     assert run.probes == {"attempted": 0, "succeeded": 0, "failed": {}}
     assert any(e.get("event") == "fault" for e in run.timeline)
-    off = by_id["keepalive=off"].runs[0]
+    off = by_id["keepalive=off kind=blackhole"].runs[0]
     assert off.outcome == "undetected" and off.detection_ms is None and off.error is None
     assert keepalive.scenario == "half-open-idle-keepalive" and keepalive.passed
     assert results.scenarios[0].name == "half-open-idle-keepalive"
