@@ -110,6 +110,7 @@ class CellRun {
   std::optional<Topology> topo_;
   std::map<std::string, netns::Census> census_;
   std::optional<FaultInjector> injector_;
+  std::map<std::string, std::map<std::string, int64_t>> counters_;
   std::optional<ChildProcess> server_, client_;
   std::optional<ChildProcess> upstream_;  // scenario's upstream_server (e.g. behind a proxy)
   bool server_command_ = false, client_command_ = false;
@@ -369,9 +370,10 @@ bool same_counts(const std::map<std::string, netns::StateCounts>& a,
 }
 
 // After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
-// close pending, a busy machine delaying the server's close): sample every 10 ms until the
-// counts have held still for 200 ms, for at most 2 s, so the census reports where the sockets
-// came to rest, not a half-finished close.
+// close pending, a busy machine delaying the server's close): sample every 10 ms until two
+// samples agree and no socket is half-way through a handshake or a close, or, when some are
+// (a peer that never closes, a blackholed FIN), until the counts have held still for 200 ms;
+// at most 2 s. The census then reports where the sockets came to rest.
 void CellRun::settle() {
   const int64_t until = monotonic_ns() + 2000 * kMs;
   int64_t still_since = -1;
@@ -383,7 +385,15 @@ void CellRun::settle() {
     if (::ppoll(&p, opt_.cancel_fd >= 0 ? 1 : 0, &ts, nullptr) > 0) return;
     now = monotonic_ns();
     sample(now);
-    if (same_counts(samples_[samples_.size() - 1].counts, samples_[samples_.size() - 2].counts)) {
+    const auto& last = samples_[samples_.size() - 1].counts;
+    if (same_counts(last, samples_[samples_.size() - 2].counts)) {
+      // Nothing half-way through a handshake or a close: the counts are final.
+      bool transient = false;
+      for (const auto& [host, c] : last)
+        for (const char* st : {"SYN_SENT", "SYN_RECV", "NEW_SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSING",
+                               "LAST_ACK", "CLOSE_WAIT"})
+          if (c.get(st) > 0) transient = true;
+      if (!transient) return;
       if (still_since < 0) still_since = samples_[samples_.size() - 2].t;
       if (now - still_since >= 200 * kMs) return;
     } else {
@@ -673,6 +683,12 @@ json CellRun::run() {
         events_.push_back({monotonic_ns(), "server-exit", "status " + std::to_string(server_->exit_code())});
     }
   }
+  // The kernel's own account of the run (aborts, time-wait overflows, retransmissions...),
+  // read before the agents go so their teardown does not count.
+  for (auto& h : topo_->hosts()) {
+    auto c = netns::tcp_counters(h.ns);
+    if (c.ok()) counters_[h.name] = std::move(c.value());
+  }
   if (client_) client_->kill_and_reap();
   if (server_) server_->kill_and_reap();
   if (upstream_) upstream_->kill_and_reap();
@@ -868,6 +884,21 @@ json CellRun::build_result() {
     }
     run["command"] = cmd;
   }
+
+  // Non-zero TCP counters per host (the interesting ones are rare events: overflows, aborts).
+  json kc = json::object();
+  for (const auto& [host, m] : counters_) {
+    json h = json::object();
+    for (const auto& [name, value] : m)
+      if (value != 0 && name.rfind("TcpExt.", 0) == 0) h[name] = value;
+    for (const char* k : {"Tcp.ActiveOpens", "Tcp.PassiveOpens", "Tcp.AttemptFails", "Tcp.EstabResets",
+                          "Tcp.RetransSegs", "Tcp.OutRsts"}) {
+      auto it = m.find(k);
+      if (it != m.end() && it->second != 0) h[k] = it->second;
+    }
+    kc[host] = h;
+  }
+  run["tcp_counters"] = kc;
 
   json faults = json::array();
   for (const auto& f : faults_)

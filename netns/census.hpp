@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,5 +47,13 @@ namespace sockchaos::netns {
 // Destroys every TCP socket of a namespace (SOCK_DESTROY, CONFIG_INET_DIAG_DESTROY): what a
 // host that lost power and came back holds afterwards — nothing. Returns how many went.
 Result<int> destroy_all_tcp_sockets(const NetNs& ns);
+
+}  // namespace sockchaos::netns
+
+namespace sockchaos::netns {
+
+// The namespace's TCP counters (/proc/net/netstat "TcpExt" and /proc/net/snmp "Tcp"), by
+// name, e.g. "TcpExt.TCPAbortOnData", "Tcp.AttemptFails": how the kernel itself saw the run.
+Result<std::map<std::string, int64_t>> tcp_counters(const NetNs& ns);
 
 }  // namespace sockchaos::netns

@@ -84,3 +84,33 @@ Result<int> destroy_all_tcp_sockets(const NetNs& ns) {
 }
 
 }  // namespace sockchaos::netns
+
+#include <fstream>
+#include <sstream>
+
+namespace sockchaos::netns {
+
+Result<std::map<std::string, int64_t>> tcp_counters(const NetNs& ns) {
+  auto scope = ScopedNetns::enter(ns.fd());
+  if (!scope.ok()) return scope.error();
+  std::map<std::string, int64_t> out;
+  // /proc/thread-self/net: this thread's namespace (/proc/self/net follows the main thread).
+  for (const char* file : {"/proc/thread-self/net/netstat", "/proc/thread-self/net/snmp"}) {
+    std::ifstream in(file);
+    if (!in) return Error::system(std::string("open ") + file);
+    std::string names, values;
+    while (std::getline(in, names) && std::getline(in, values)) {
+      std::istringstream n(names), v(values);
+      std::string prefix, vprefix, name;
+      n >> prefix;
+      v >> vprefix;
+      if (prefix != "TcpExt:" && prefix != "Tcp:") continue;
+      prefix.pop_back();
+      int64_t value;
+      while (n >> name && v >> value) out[prefix + "." + name] = value;
+    }
+  }
+  return out;
+}
+
+}  // namespace sockchaos::netns

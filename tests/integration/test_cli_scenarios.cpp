@@ -56,7 +56,7 @@ const char* kProbes = R"({
   "name": "probes",
   "server": { "on": "server", "port": 8080, "behavior": "echo" },
   "client": { "on": "client", "connect": "server:8080",
-              "workload": { "kind": "probe", "count": 1000, "rate": "max" } },
+              "workload": { "kind": "probe", "count": 1000, "rate": 1000 } },
   "deadline": "30s",
   "matrix": { "/client/socket/linger": ["off", "0s"] }
 })";
