@@ -46,6 +46,8 @@ echo "== shipped scenarios" >&2
 if [ "$(id -u)" = 0 ]; then
   if build/sockchaos run scenarios/ -o "$log/scenarios" --junit "$log/scenarios-junit.xml" >&2; then
     passed=$((passed + 1))
+    echo "== findings (scripts/findings.py)" >&2
+    /usr/bin/python3 scripts/findings.py "$log/scenarios/results.json" >&2 || true
   else
     failed=$((failed + 1)); status=1
   fi
