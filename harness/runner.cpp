@@ -370,19 +370,22 @@ bool same_counts(const std::map<std::string, netns::StateCounts>& a,
 }
 
 // After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
-// close pending, a busy machine delaying the server's close): sample every 10 ms until two
+// close pending, a busy machine delaying the server's close): sample (2 ms apart at first,
+// then every 10 ms) until two
 // samples agree and no socket is half-way through a handshake or a close, or, when some are
 // (a peer that never closes, a blackholed FIN), until the counts have held still for 200 ms;
 // at most 2 s. The census then reports where the sockets came to rest.
 void CellRun::settle() {
   const int64_t until = monotonic_ns() + 2000 * kMs;
   int64_t still_since = -1;
+  int64_t step = 2 * kMs;
   for (;;) {
     int64_t now = monotonic_ns();
     if (now >= until) return;
     pollfd p{opt_.cancel_fd, POLLIN, 0};
-    timespec ts{0, 10 * kMs};
+    timespec ts{0, static_cast<long>(step)};
     if (::ppoll(&p, opt_.cancel_fd >= 0 ? 1 : 0, &ts, nullptr) > 0) return;
+    step = std::min<int64_t>(step * 2, 10 * kMs);  // 2, 4, 8, 10, 10... ms
     now = monotonic_ns();
     sample(now);
     const auto& last = samples_[samples_.size() - 1].counts;
