@@ -51,6 +51,16 @@ if [ "$(id -u)" = 0 ]; then
   else
     failed=$((failed + 1)); status=1
   fi
+  # The real report of that run, in the browser: every part its results call for is there.
+  if [ -d tests/browser/node_modules/playwright-core ] && [ -f "$log/scenarios/report.html" ]; then
+    echo "== browser: report of the shipped scenarios" >&2
+    if (cd tests/browser && node check_report.mjs "$log/scenarios/report.html" "$log/scenarios-report.png" \
+          "$log/scenarios/results.json") >&2; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1)); status=1
+    fi
+  fi
 else
   echo "shipped scenarios skipped: need root" >&2; skipped=$((skipped + 1))
 fi

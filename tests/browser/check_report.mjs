@@ -1,14 +1,16 @@
-// node check_report.mjs REPORT.html SCREENSHOT.png
+// node check_report.mjs REPORT.html SCREENSHOT.png [RESULTS.json]
+// Without RESULTS.json: the fixture report (fixed expectations below). With it: any real report,
+// its expected parts derived from the results it was made from.
 // Opens the report in headless Chromium (Debian's /usr/bin/chromium through playwright-core)
 // and fails on any page error, console error, dialog (alert), request to anything but the
 // file itself, or a missing part of the report. Saves a full-page screenshot.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [reportPath, screenshotPath] = process.argv.slice(2);
+const [reportPath, screenshotPath, resultsPath] = process.argv.slice(2);
 if (!reportPath || !screenshotPath) {
   console.error('usage: node check_report.mjs REPORT.html SCREENSHOT.png');
   process.exit(2);
@@ -82,6 +84,33 @@ try {
   });
 
   check(facts.summary, '#summary present');
+  if (resultsPath) {
+    const results = JSON.parse(readFileSync(resultsPath, 'utf8'));
+    const scenarios = results.scenarios || [];
+    const cells = scenarios.flatMap((sc) => sc.cells || []);
+    const withRuns = cells.filter((c) => (c.runs || []).length > 0).length;
+    const twoAxis = scenarios.filter((sc) => (sc.matrix_axes || []).length === 2);
+    const twoAxisCells = twoAxis.reduce((n, sc) => n + (sc.cells || []).length, 0);
+    const probeCells = cells.filter((c) => (c.runs || []).some((r) => (r.probes?.series || []).length > 0)).length;
+    check(facts.headings.length === scenarios.length, `a section per scenario (${facts.headings.length} of ${scenarios.length})`);
+    check(facts.cells === cells.length, `a details block per cell (${facts.cells} of ${cells.length})`);
+    check(facts.timelines === withRuns, `a timeline per cell with runs (${facts.timelines} of ${withRuns})`);
+    check(facts.timelinePaths > 0, `timelines have state lines (got ${facts.timelinePaths})`);
+    check(facts.heatmaps === twoAxis.length, `a heatmap per two-axis scenario (${facts.heatmaps} of ${twoAxis.length})`);
+    check(facts.heatmapCells === twoAxisCells, `heatmap cells (${facts.heatmapCells} of ${twoAxisCells})`);
+    check(facts.heatmapTitles, 'every heatmap cell has a hover title');
+    check(facts.probeCharts >= probeCells, `probe charts for probe cells (${facts.probeCharts} for ${probeCells})`);
+    check(facts.images === 0 && facts.handlers === 0, 'no injected images or handlers');
+    check(facts.scripts === 2, `only the report's own 2 scripts (got ${facts.scripts})`);
+    const failed = results.summary?.expectations_failed ?? 0;
+    check(failed === 0 ? /all expectations held/.test(facts.summaryText) : /failed/.test(facts.summaryText),
+          'summary banner agrees with the results');
+    check(foreignRequests.length === 0, `no request besides the file (got ${foreignRequests.join(', ')})`);
+    await page.evaluate(() => document.querySelectorAll('details.cell').forEach((d) => { d.open = true; }));
+    await page.screenshot({ path: screenshotPath, fullPage: false });
+    passed.push(`screenshot saved to ${screenshotPath}`);
+    throw null;  // done: skip the fixture's checks
+  }
   check(/expectations failed/.test(facts.summaryText), 'summary lists failed expectations');
   check(facts.heatmaps === 1, `one heatmap (got ${facts.heatmaps})`);
   check(facts.heatmapCells === 8, `heatmap has 4x2 cells (got ${facts.heatmapCells})`);
@@ -128,7 +157,7 @@ try {
   await page.screenshot({ path: screenshotPath, fullPage: true });
   passed.push(`screenshot saved to ${screenshotPath}`);
 } catch (error) {
-  problems.push(`exception: ${error.stack || error}`);
+  if (error !== null) problems.push(`exception: ${error.stack || error}`);
 } finally {
   if (context) await context.close();
   rmSync(userDataDir, { recursive: true, force: true });
