@@ -50,7 +50,6 @@ struct FaultState {
   int index = 0;
   int64_t installed = -1, healed = -1;
   FaultInjector::Installed applied;
-  bool heal_scheduled = false;
 };
 
 struct ClientError {
