@@ -190,25 +190,20 @@ std::vector<ExpectationResult> evaluate_expectations(const Cell& cell, const jso
                                     "TIME_WAIT peak " + std::to_string(peak) + " on " + host};
                           }));
     }
-    for (const auto& [state, limit] : e.states_max) {
-      const std::string st = state;
-      const int64_t lim = limit;
-      out.push_back(judge(runs, "states_max " + st + " " + std::to_string(lim) + " (" + host + ")",
-                          p + "/states_max/" + st, [&](const json& run) -> RunVerdict {
-                            int64_t peak = peak_of(run, host, st);
-                            return {peak <= lim, static_cast<double>(peak),
-                                    st + " peak " + std::to_string(peak) + " on " + host};
-                          }));
-    }
-    for (const auto& [state, limit] : e.states_min) {
-      const std::string st = state;
-      const int64_t lim = limit;
-      out.push_back(judge(runs, "states_min " + st + " " + std::to_string(lim) + " (" + host + ")",
-                          p + "/states_min/" + st, [&](const json& run) -> RunVerdict {
-                            int64_t peak = peak_of(run, host, st);
-                            return {peak >= lim, -static_cast<double>(peak),
-                                    st + " peak " + std::to_string(peak) + " on " + host};
-                          }));
+    // states_max / states_min: one check per state, on the state's peak.
+    for (bool is_max : {true, false}) {
+      for (const auto& [state, limit] : is_max ? e.states_max : e.states_min) {
+        const std::string st = state;
+        const int64_t lim = limit;
+        const std::string key = is_max ? "states_max" : "states_min";
+        out.push_back(judge(runs, key + " " + st + " " + std::to_string(lim) + " (" + host + ")",
+                            p + "/" + key + "/" + st, [&](const json& run) -> RunVerdict {
+                              int64_t peak = peak_of(run, host, st);
+                              return {is_max ? peak <= lim : peak >= lim,
+                                      is_max ? static_cast<double>(peak) : -static_cast<double>(peak),
+                                      st + " peak " + std::to_string(peak) + " on " + host};
+                            }));
+      }
     }
     auto cleared_text = [&](const json& run) -> std::string {
       if (peak_of(run, host, "TIME_WAIT") == 0) return "no TIME_WAIT on " + host;
