@@ -86,6 +86,15 @@ Result<Topology> Topology::build(const Scenario& scenario) {
     if (!ns.ok()) return Error{"create namespace for host " + hp.name + ": " + ns.error().message, ns.error().err};
     topo.hosts_.push_back(Host{hp.name, std::move(ns.value()), hp.interfaces});
   }
+  // The steering mask is read when a device is made: a scenario's own value must be in place
+  // before the veths (every other sysctl is written once the links are up).
+  for (const auto& hs : scenario.hosts) {
+    for (const auto& [key, value] : hs.sysctl) {
+      if (key != "net.core.rps_default_mask") continue;
+      if (auto st = netns::set_sysctl(topo.host(hs.name).ns, key, value); !st.ok())
+        return Error{"host " + hs.name + ": " + st.error().message, st.error().err};
+    }
+  }
   std::vector<netns::RouteSocket> socks;
   for (auto& h : topo.hosts_) {
     auto s = netns::RouteSocket::open(h.ns);

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -109,9 +110,33 @@ Result<NetNs> NetNs::create() {
     }();
     for (const auto& [key, value] : inherited) (void)set_sysctl(ns, key, value.substr(0, value.find('\n')));
   }
+  // Receive packet steering for every device made in the namespace from now on (the veths):
+  // see flow_steering_mask(). A kernel without the per-namespace key keeps veth's default.
+  (void)set_sysctl(ns, "net.core.rps_default_mask", flow_steering_mask());
   auto up = set_link_up(ns, "lo", true);
   if (!up.ok()) return Error{"bring lo up: " + up.error().message, up.error().err};
   return ns;
+}
+
+std::string flow_steering_mask() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return "1";
+  int highest = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) highest = cpu;
+  // The kernel's bitmap text: 32-bit groups in hex, most significant first, comma-separated.
+  std::string text;
+  for (int group = highest / 32; group >= 0; --group) {
+    uint32_t bits = 0;
+    for (int b = 0; b < 32; ++b)
+      if (CPU_ISSET(group * 32 + b, &set)) bits |= 1u << b;
+    char chunk[16];
+    std::snprintf(chunk, sizeof chunk, text.empty() ? "%x" : "%08x", bits);
+    if (!text.empty()) text += ',';
+    text += chunk;
+  }
+  return text;
 }
 
 Result<NetNs> NetNs::current() {

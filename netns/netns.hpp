@@ -80,4 +80,15 @@ Status set_sysctl(const NetNs& ns, const std::string& key, const std::string& va
 Result<std::string> get_sysctl(const NetNs& ns, const std::string& key);
 bool is_valid_sysctl_key(const std::string& key);
 
+// The CPUs this process may run on, in the kernel's bitmap text ("3", "ff,ffffffff"): the
+// net.core.rps_default_mask every namespace gets at creation. A veth hands each packet to the
+// backlog of the CPU that sent it, so two segments of one flow sent from different CPUs (a
+// delayed-ACK timer on one, close() on the other) can be received out of order; a wire or a
+// NIC with RSS never does that. With receive packet steering on, each flow's packets are
+// queued on one CPU chosen by the flow hash, in the order they were sent, and different flows
+// still spread over all CPUs. Without it, a reordered ACK reaching a TIME_WAIT socket draws a
+// duplicate ACK, the peer (already closed) answers with a RST, and the RST kills the
+// TIME_WAIT (net.ipv4.tcp_rfc1337=0): flat-out probe loops lost up to 1% of their TIME_WAIT.
+std::string flow_steering_mask();
+
 }  // namespace sockchaos::netns

@@ -4,6 +4,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "harness/faults.hpp"
 #include "harness/topology.hpp"
 #include "netns/census.hpp"
@@ -220,4 +223,37 @@ TEST(NetNs, CellNamespacesInheritTheHostsTimeWaitAndSynBacklogLimits) {
     host = host.substr(0, host.find('\n'));
     EXPECT_EQ(netns::get_sysctl(*ns, key).value(), host) << key;
   }
+}
+
+namespace {
+// rps_cpus of a device, read through a sysfs mounted inside the namespace (sysfs shows the
+// devices of the namespace that mounts it), with leading zeros and commas dropped.
+std::string rps_cpus(const netns::NetNs& ns, const std::string& dev) {
+  std::string text = sh(in_ns(ns, "unshare -m sh -c 'mount -t sysfs sysfs /sys && cat /sys/class/net/" +
+                                   dev + "/queues/rx-0/rps_cpus'"));
+  std::string digits;
+  for (char c : text)
+    if (std::isxdigit(static_cast<unsigned char>(c))) digits += c;
+  const auto first = digits.find_first_not_of('0');
+  return first == std::string::npos ? "0" : digits.substr(first);
+}
+}  // namespace
+
+TEST(Topology, VethsSteerEachFlowToOneCpuSoItsPacketsStayInOrder) {
+  SKIP_UNLESS_ROOT();
+  const std::string host_mask = sh("cat /proc/sys/net/core/rps_default_mask");
+  harness::Scenario s = two_hosts();
+  s.hosts[1].sysctl = {{"net.core.rps_default_mask", "0"}};  // a scenario may turn it off
+  {
+    auto topo = harness::Topology::build(s);
+    ASSERT_TRUE(topo.ok()) << topo.error().str();
+    const std::string mask = netns::flow_steering_mask();
+    std::string expected;
+    for (char c : mask)
+      if (c != ',') expected += c;
+    expected = expected.substr(std::min(expected.find_first_not_of('0'), expected.size() - 1));
+    EXPECT_EQ(rps_cpus(topo->host("client").ns, "sc0"), expected);
+    EXPECT_EQ(rps_cpus(topo->host("server").ns, "sc0"), "0");
+  }
+  EXPECT_EQ(sh("cat /proc/sys/net/core/rps_default_mask"), host_mask);
 }
