@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/agent.hpp"
+#include "common/limits.hpp"
 
 int main(int argc, char** argv) {
   using namespace sockchaos;
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     if (std::to_string(getppid()) != parent) _exit(agent::kExitOrphaned);
   }
   signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
   // Fault in the whole binary and its libraries now, so the first accept or connect is not
   // delayed by page faults on a slow disk (timings start at once). Best effort.
   if (!(argc >= 2 && std::string(argv[1]) == "exec")) mlockall(MCL_CURRENT);

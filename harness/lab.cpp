@@ -1,5 +1,7 @@
 #include "harness/lab.hpp"
 
+#include "common/limits.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -182,7 +184,7 @@ struct Lab::Impl {
   }
 };
 
-Lab::Lab(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Lab::Lab(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { raise_open_file_limit(); }
 
 Lab::~Lab() {
   if (impl_) impl_->shutdown();

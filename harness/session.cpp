@@ -4,12 +4,14 @@
 #include <regex>
 #include <stdexcept>
 
+#include "common/limits.hpp"
 #include "harness/process.hpp"
 #include "harness/results.hpp"
 
 namespace sockchaos::harness {
 
 json run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options) {
+  raise_open_file_limit();
   std::optional<std::regex> re;
   if (!options.filter.empty()) {
     try {

@@ -88,6 +88,16 @@ const char* kRcvtimeo = R"({
   "deadline": "10s"
 })";
 
+// 1500 connections the server never closes: more than the 1024 open files a shell often
+// allows (the run below starts with that soft limit).
+const char* kHoldMany = R"({
+  "name": "hold-many",
+  "server": { "on": "server", "port": 7000, "behavior": "hold" },
+  "client": { "on": "client", "connect": "server:7000",
+              "workload": { "kind": "probe", "count": 1500, "rate": 3000 } },
+  "deadline": "20s"
+})";
+
 class CliScenarios : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -102,8 +112,11 @@ class CliScenarios : public ::testing::Test {
     write_text(sc / "kill.json", kKillServer);
     write_text(sc / "syn.json", kSynBlackhole);
     write_text(sc / "rcvtimeo.json", kRcvtimeo);
+    write_text(sc / "hold.json", kHoldMany);
     before_ = sockchaos::testing::HostNetworkSnapshot::take();
-    std::string cmd = std::string(SOCKCHAOS_CLI) + " run " + sc.string() + " -o " + (dir_ / "out").string() +
+    // Started with a soft limit of 1024 open files where the hard limit allows more.
+    std::string cmd = "[ \"$(ulimit -Hn)\" = unlimited ] || [ \"$(ulimit -Hn)\" -gt 4096 ] && ulimit -Sn 1024; " +
+                      std::string(SOCKCHAOS_CLI) + " run " + sc.string() + " -o " + (dir_ / "out").string() +
                       " > " + (dir_ / "stdout.txt").string() + " 2> " + (dir_ / "stderr.txt").string();
     sh(cmd, &exit_code_);
     results_ = json::parse(read_text(dir_ / "out" / "results.json"), nullptr, false);
@@ -137,7 +150,7 @@ TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
   EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stderr.txt");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "report.html"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "junit.xml"));
-  EXPECT_EQ(results_["summary"]["cells"], 8);
+  EXPECT_EQ(results_["summary"]["cells"], 9);
   EXPECT_EQ(results_["summary"]["errors"], 0);
   EXPECT_NE(results_["kernel"].get<std::string>(), "");
 }
@@ -189,6 +202,16 @@ TEST_F(CliScenarios, ThousandProbesLeaveThousandTimeWaitUnlessLingerZero) {
   json rst = run_of("probes", "linger=0s");
   EXPECT_EQ(rst["probes"]["succeeded"], 1000);
   EXPECT_EQ(rst["sockets"]["client"]["peak"].value("TIME_WAIT", 0), 0);
+}
+
+TEST_F(CliScenarios, AServerHoldsMoreConnectionsThanTheShellsOpenFileLimit) {
+  SKIP_UNLESS_ROOT();
+  if (sh("ulimit -Hn") != "unlimited\n" && std::stol(sh("ulimit -Hn")) <= 4096)
+    GTEST_SKIP() << "hard open-file limit too low to test raising the soft one";
+  json run = run_of("hold-many");
+  EXPECT_EQ(run["probes"]["succeeded"], 1500);
+  // Every accepted socket stays open in CLOSE_WAIT: the agent raised its soft limit.
+  EXPECT_EQ(run["sockets"]["server"]["peak"].value("CLOSE_WAIT", 0), 1500);
 }
 
 TEST_F(CliScenarios, KilledServerProcessClosesItsSocketsAndTheIdleClientSeesEof) {
