@@ -961,8 +961,26 @@ std::string infer_mechanism(const std::string& error, const std::string& syscall
     if (syscall == "connect" && kind != "request") return user_timeout_ns > 0 ? "tcp_user_timeout" : "syn_retries";
     bool keepalive = sock.keepalive && sock.keepalive->enabled;
     if (kind == "idle" && keepalive) {
-      int64_t ka_ns = (sock.keepalive->idle.count() +
-                       sock.keepalive->interval.count() * sock.keepalive->count) * 1000 * kMs;
+      // What the socket did not set comes from the client host's sysctls (kernel defaults
+      // 7200 s, 75 s, 9 in a fresh namespace).
+      auto sysctl_or = [&](const char* key, int64_t fallback) {
+        for (const auto& h : scenario.hosts)
+          if (h.name == scenario.client.on)
+            for (const auto& [k, v] : h.sysctl)
+              if (k == key) {
+                try {
+                  return static_cast<int64_t>(std::stoll(v));
+                } catch (const std::exception&) {
+                }
+              }
+        return fallback;
+      };
+      const Keepalive& ka = *sock.keepalive;
+      const int64_t idle = ka.idle.count() > 0 ? ka.idle.count() : sysctl_or("net.ipv4.tcp_keepalive_time", 7200);
+      const int64_t intvl =
+          ka.interval.count() > 0 ? ka.interval.count() : sysctl_or("net.ipv4.tcp_keepalive_intvl", 75);
+      const int64_t cnt = ka.count > 0 ? ka.count : sysctl_or("net.ipv4.tcp_keepalive_probes", 9);
+      int64_t ka_ns = (idle + intvl * cnt) * 1000 * kMs;
       if (user_timeout_ns > 0 && user_timeout_ns < ka_ns) return "tcp_user_timeout";
       return "keepalive";
     }

@@ -54,7 +54,9 @@ std::optional<double> parse_byte_rate(const std::string& text, std::string* why 
 
 struct Keepalive {
   bool enabled = false;  // false: "off" (SO_KEEPALIVE 0)
-  std::chrono::seconds idle{0}, interval{0};  // kernel granularity is whole seconds
+  // 0: not set on the socket, the host's sysctl applies (tcp_keepalive_time, _intvl,
+  // _probes). Kernel granularity is whole seconds.
+  std::chrono::seconds idle{0}, interval{0};
   int count = 0;
 };
 

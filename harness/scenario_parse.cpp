@@ -686,20 +686,19 @@ SocketOptions parse_socket_options(const json& v, const std::string& p, std::vec
     std::string kp = child(p, "keepalive");
     if (k.is_string() && k == "off") {
       o.keepalive = Keepalive{};
+    } else if (k.is_string() && k == "on") {
+      // SO_KEEPALIVE alone: the host's net.ipv4.tcp_keepalive_time / _intvl / _probes apply.
+      o.keepalive = Keepalive{};
+      o.keepalive->enabled = true;
     } else if (!k.is_object()) {
-      ctx.add(kp, "expected \"off\" or an object {\"idle\": \"1s\", \"interval\": \"1s\", \"count\": 3}; got " +
-                      describe_json(k));
+      ctx.add(kp, "expected \"off\", \"on\" (the host's keepalive sysctls) or an object {\"idle\": \"1s\", "
+                  "\"interval\": \"1s\", \"count\": 3}; got " + describe_json(k));
     } else if (check_object(ctx, k, kp, {"idle", "interval", "count"}, "keepalive")) {
+      // Any of the three may be left out: that one comes from the host's sysctl
+      // (net.ipv4.tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes).
       Keepalive ka;
       ka.enabled = true;
       bool ok = true;
-      for (const char* key : {"idle", "interval", "count"})
-        if (!k.contains(key)) {
-          ctx.add(kp, std::string("expected a \"") + key +
-                          "\" key in keepalive (all of idle, interval and count are needed), e.g. {\"idle\": \"1s\", "
-                          "\"interval\": \"1s\", \"count\": 3}");
-          ok = false;
-        }
       if (k.contains("idle")) {
         if (auto d = get_duration(ctx, k["idle"], child(kp, "idle"), whole_seconds))
           ka.idle = std::chrono::duration_cast<std::chrono::seconds>(*d);

@@ -98,6 +98,18 @@ const char* kManyConnections = R"({
   "deadline": "15s"
 })";
 
+// SO_KEEPALIVE alone, or with only TCP_KEEPIDLE: the rest comes from the namespace's sysctls.
+const char* kKeepaliveSysctls = R"({
+  "name": "keepalive-sysctls",
+  "hosts": { "client": { "sysctl": { "net.ipv4.tcp_keepalive_time": 2, "net.ipv4.tcp_keepalive_intvl": 1,
+                                     "net.ipv4.tcp_keepalive_probes": 2 } }, "server": {} },
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "500ms" } ],
+  "deadline": "10s",
+  "matrix": { "/client/socket/keepalive": ["on", { "idle": "1s" }] }
+})";
+
 class CliScenarios : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -113,6 +125,7 @@ class CliScenarios : public ::testing::Test {
     write_text(sc / "syn.json", kSynBlackhole);
     write_text(sc / "rcvtimeo.json", kRcvtimeo);
     write_text(sc / "many.json", kManyConnections);
+    write_text(sc / "keepalive-sysctls.json", kKeepaliveSysctls);
     before_ = sockchaos::testing::HostNetworkSnapshot::take();
     // Started with a soft limit of 1024 open files where the hard limit allows more.
     std::string cmd = "[ \"$(ulimit -Hn)\" = unlimited ] || [ \"$(ulimit -Hn)\" -gt 4096 ] && ulimit -Sn 1024; " +
@@ -150,7 +163,7 @@ TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
   EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stderr.txt");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "report.html"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "junit.xml"));
-  EXPECT_EQ(results_["summary"]["cells"], 9);
+  EXPECT_EQ(results_["summary"]["cells"], 11);
   EXPECT_EQ(results_["summary"]["errors"], 0);
   EXPECT_NE(results_["kernel"].get<std::string>(), "");
 }
@@ -179,6 +192,23 @@ TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {
   double ms = run["detection_ms"].get<double>();
   EXPECT_GE(ms, 2950.0);
   EXPECT_LE(ms, 4200.0);
+}
+
+TEST_F(CliScenarios, KeepaliveValuesTheSocketLeavesOutComeFromTheHostsSysctls) {
+  SKIP_UNLESS_ROOT();
+  // tcp_keepalive_time 2 + intvl 1 * probes 2 = 4 s after the connect (the last packet), the
+  // fault 0.5 s after it: 3.5 s, plus timer slack.
+  json on = run_of("keepalive-sysctls", "keepalive=on");
+  EXPECT_EQ(on["error"], "ETIMEDOUT");
+  EXPECT_EQ(on["mechanism"], "keepalive");
+  EXPECT_GE(on["detection_ms"].get<double>(), 3400.0);
+  EXPECT_LE(on["detection_ms"].get<double>(), 4000.0);
+  // TCP_KEEPIDLE 1 s from the socket, the rest from the sysctls: 1 + 1 * 2 = 3 s, i.e. 2.5 s.
+  json idle = run_of("keepalive-sysctls", R"(keepalive={"idle":"1s"})");
+  EXPECT_EQ(idle["error"], "ETIMEDOUT");
+  EXPECT_EQ(idle["mechanism"], "keepalive");
+  EXPECT_GE(idle["detection_ms"].get<double>(), 2400.0);
+  EXPECT_LE(idle["detection_ms"].get<double>(), 3000.0);
 }
 
 TEST_F(CliScenarios, ResetIsDetectedWithin100ms) {
