@@ -94,7 +94,7 @@ const char* kManyConnections = R"({
   "name": "many-connections",
   "server": { "on": "server", "port": 7000, "behavior": "echo" },
   "client": { "on": "client", "connect": "server:7000",
-              "workload": { "kind": "request", "connections": 1500, "rate": 3000, "duration": "2s" } },
+              "workload": { "kind": "request", "connections": 1500, "rate": 1000, "duration": "2s" } },
   "deadline": "15s"
 })";
 
@@ -176,9 +176,10 @@ TEST_F(CliScenarios, BusySenderWithUserTimeout2sTimesOutAbout2sAfterTheFault) {
   EXPECT_EQ(run["mechanism"], "tcp_user_timeout");
   double ms = run["detection_ms"].get<double>();
   // The kernel counts the user timeout from the first retransmission, which follows a tail
-  // loss probe (<= 200 ms) and an RTO (>= 200 ms) after the first unacknowledged segment.
+  // loss probe (<= 200 ms more with one segment out) and an RTO (>= 200 ms; both grow with
+  // RTT variance on a loaded machine) after the first unacknowledged segment.
   EXPECT_GE(ms, 2000.0);
-  EXPECT_LE(ms, 2600.0);
+  EXPECT_LE(ms, 2800.0);
 }
 
 TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {
@@ -262,10 +263,12 @@ TEST_F(CliScenarios, SynBlackholedFromTheStartEndsConnectAfterSynRetries) {
   EXPECT_EQ(run["error"], "ETIMEDOUT");
   EXPECT_EQ(run["syscall"], "connect");
   EXPECT_EQ(run["mechanism"], "syn_retries");
-  // tcp_syn_retries=2 with the initial 1 s RTO: SYN at 0, 1 s, 3 s; given up at 7 s.
+  // tcp_syn_retries=2 with the initial 1 s RTO: SYN at 0, 1 s, 3 s; given up at 7 s. Each
+  // timer-wheel timer fires up to its level's granularity late (kernel/time/timer.c, HZ=250:
+  // 32 ms for the 1 s and 2 s timers, 256 ms for the 4 s one): at most 7.32 s, plus scheduling.
   double ms = run["detection_ms"].get<double>();
   EXPECT_GE(ms, 6900.0);
-  EXPECT_LE(ms, 7300.0);
+  EXPECT_LE(ms, 7450.0);
 }
 
 TEST_F(CliScenarios, RcvtimeoFiresWithEagainRegardlessOfThePeer) {
