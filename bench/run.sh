@@ -124,7 +124,7 @@ done
 
 # ---- scenario files (temporary, never in scenarios/) ------------------------------------------
 sc=$work/scenarios
-mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/waitlong-1s" "$sc/probe" "$sc/uto"
+mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/waitlong-1s" "$sc/probe" "$sc/probe-plain" "$sc/uto"
 # Cells of one matrix need distinct ids, nothing else: each cell has its own namespaces, so
 # they all share the port. The axis is `deadline` (N distinct values, "60s", "61s", ...),
 # which only counts after a fault, and these cells have none.
@@ -160,6 +160,10 @@ cat >"$sc/probe/probe.json" <<EOF
               "socket": { "linger": "0s" } },
   "deadline": "120s" }
 EOF
+# The same cell on plain veths (no receive flow steering, which every namespace gets by
+# default to keep each flow in order): what the steering costs a single flat-out flow.
+sed 's/"name": "bench-probe",/"name": "bench-probe-plain", "hosts": { "client": { "sysctl": { "net.core.rps_default_mask": "0" } }, "server": { "sysctl": { "net.core.rps_default_mask": "0" } } },/' \
+  "$sc/probe/probe.json" >"$sc/probe-plain/probe.json"
 uto_port=46000
 uto_values=(500ms 1s 2s 3s 4s 5s)
 for ((rep = 0; rep < uto_reps; rep++)); do
@@ -176,7 +180,7 @@ EOF
     uto_port=$((uto_port + 1))
   done
 done
-"$cli" validate "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/uto" >/dev/null
+"$cli" validate "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/probe-plain" "$sc/uto" >/dev/null
 
 run_cli() {  # out_dir args... ; wall time in seconds to out_dir/wall
   local out=$1
@@ -212,9 +216,16 @@ sampled_run() {  # name dir [prefix command...]
   sampler=""
   echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
 }
+# The kernel tears down the previous step's namespaces after their last fd closes (cleanup_net,
+# in a workqueue, holding RTNL while it unregisters their devices). A run started meanwhile waits
+# for RTNL to bring its own links up: measured 1.7 s added to one cell of 64 when two 64-cell
+# runs go back to back. Each timed matrix run starts after a pause long enough for that.
+settle() { sleep 5; }
 log "64 cells × 2 s, -j 64"
+settle
 sampled_run wait2 "$sc/wait2"
 log "64 cells × $wait_long, -j 64 (CPU while every cell waits)"
+settle
 sampled_run waitlong "$sc/waitlong"
 # Where that CPU goes (diagnosis, same cells): with the census every 1 s instead of 100 ms, and
 # with the cells' namespaces created inside a parent namespace whose tcp_child_ehash_entries
@@ -230,6 +241,7 @@ sampled_run waitlong-ehash "$sc/waitlong" \
 log "probe rate ($rounds rounds × $probe_n probes each)"
 for ((r = 0; r < rounds; r++)); do
   run_cli "$work/probe-$r" -j 1 "$sc/probe"
+  run_cli "$work/probeplain-$r" -j 1 "$sc/probe-plain"
   "$netbench" probe-baseline "$agent" "$bare" 49000 "$probe_n" >>"$work/probe_bare.jsonl"
 done
 
