@@ -93,7 +93,7 @@ fi
   echo "\"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
   echo "\"debian\": \"$(cat /etc/debian_version)\","
   echo "\"sockchaos\": \"$("$cli" --version 2>/dev/null | head -1)\","
-  echo "\"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo +dirty)\","
+  echo "\"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- . ':(exclude)bench/RESULTS.md' 2>/dev/null || echo +dirty)\","
   echo "\"mininet\": \"$(dpkg-query -W -f='${Version}' mininet 2>/dev/null)\","
   echo "\"tcp_ehash_entries\": $(cat /proc/sys/net/ipv4/tcp_ehash_entries 2>/dev/null || echo 0),"
   echo "\"quick\": $quick"
