@@ -7,6 +7,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -78,6 +80,7 @@ struct Lab::Impl {
   std::optional<Topology> topo;
   std::map<std::string, netns::Census> census;
   std::vector<ChildProcess> servers;
+  std::string scratch;  // {tmp} of command servers, made on first use, removed at close
   std::optional<FaultInjector> injector;
   std::vector<LabFault> faults;
   mutable std::mutex mutex;
@@ -152,6 +155,68 @@ struct Lab::Impl {
     wake_fd = -1;
   }
 
+  // The user's own server, as in a scenario: argv through the agent's exec wrapper (PID 1 of
+  // its own PID namespace), {port} {server} {dir} {tmp} expanded; ready when its port listens.
+  void start_command_server(const ServerSpec& spec) {
+    if (scratch.empty()) {
+      char tmpl[] = "/tmp/sockchaos-lab.XXXXXX";
+      if (!::mkdtemp(tmpl)) throw std::runtime_error(Error::system("mkdtemp").str());
+      scratch = tmpl;
+    }
+    std::error_code ec;
+    const std::string dir = std::filesystem::current_path(ec).string();
+    const std::map<std::string, std::string> values = {{"{port}", std::to_string(spec.port)},
+                                                       {"{server}", topo->address_for(spec.on, "client")},
+                                                       {"{dir}", dir},
+                                                       {"{tmp}", scratch}};
+    std::vector<std::string> argv{agent_path, "exec", "--"};
+    for (const auto& arg : spec.command) {
+      std::string out;
+      for (size_t i = 0; i < arg.size();) {
+        bool replaced = false;
+        for (const auto& [key, value] : values)
+          if (arg.compare(i, key.size(), key) == 0) {
+            out += value;
+            i += key.size();
+            replaced = true;
+            break;
+          }
+        if (!replaced) out += arg[i++];
+      }
+      argv.push_back(std::move(out));
+    }
+    auto child = ChildProcess::spawn(host(spec.on).ns, argv, scratch);
+    if (!child.ok()) throw std::runtime_error("cannot start the server command: " + child.error().str());
+    ChildProcess proc = std::move(child.value());
+    auto c = census.find(spec.on);
+    if (c == census.end()) {
+      auto opened = netns::Census::open(host(spec.on).ns);
+      if (!opened.ok()) throw std::runtime_error("socket census in host " + spec.on + ": " + opened.error().str());
+      c = census.emplace(spec.on, std::move(opened.value())).first;
+    }
+    const int64_t until = monotonic_ns() + 10000 * kMs;
+    for (;;) {
+      auto counts = c->second.count();
+      if (counts.ok())
+        for (auto port : counts->listening_ports)
+          if (port == spec.port) {
+            add_drain(proc.stdout_fd());
+            add_drain(proc.stderr_fd());
+            servers.push_back(std::move(proc));
+            return;
+          }
+      if (!proc.running()) {
+        std::string err = proc.drain_stderr();
+        throw std::runtime_error("server command exited before listening on port " + std::to_string(spec.port) +
+                                 " (status " + std::to_string(proc.exit_code()) + ")" + (err.empty() ? "" : ": " + err));
+      }
+      if (monotonic_ns() >= until)
+        throw std::runtime_error("server command did not listen on port " + std::to_string(spec.port) + " within 10 s");
+      pollfd p{proc.pidfd(), POLLIN, 0};
+      ::poll(&p, 1, 20);
+    }
+  }
+
   void check_open() const {
     if (closed) throw std::runtime_error("the lab is closed");
   }
@@ -181,6 +246,11 @@ struct Lab::Impl {
     injector.reset();
     census.clear();
     topo.reset();
+    if (!scratch.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(scratch, ec);
+      scratch.clear();
+    }
   }
 };
 
@@ -221,11 +291,13 @@ void Lab::start_server(const json& server) {
     doc["client"]["connect"] = "server:" + std::to_string(part["port"].get<int>());
   Scenario s = load_part(doc, "/server", "<lab.server>");
   const ServerSpec& spec = s.server;
-  if (spec.behavior == "command")
-    throw std::runtime_error("server behavior \"command\" is not supported by this build yet");
   if (::access(impl_->agent_path.c_str(), X_OK) != 0)
     throw EnvironmentError("sockchaos-agent not found at " + impl_->agent_path,
                            "build it (cmake --build build) or set SOCKCHAOS_AGENT to its path");
+  if (spec.behavior == "command") {
+    impl_->start_command_server(spec);
+    return;
+  }
   std::string upstream_address;
   if (spec.behavior == "proxy") {
     auto colon = spec.upstream.rfind(':');

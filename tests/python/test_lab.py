@@ -139,6 +139,44 @@ def test_pause_and_kill_act_on_the_server_agent(sockchaos_lab):
         time.sleep(0.05)
 
 
+def test_command_server_is_the_users_program_and_faults_reach_it(sockchaos_lab):
+    lab = sockchaos_lab
+    # A real program from Debian as the server: python3's http.server, serving the lab's {tmp}.
+    lab.server(7500, behavior="command",
+               command=["/usr/bin/python3", "-m", "http.server", "{port}", "--bind", "0.0.0.0",
+                        "--directory", "{tmp}"])
+    assert lab.sockets("server").get("LISTEN", 0) >= 1
+    with lab.inside("client"):
+        with socket.create_connection((lab.address("server"), 7500), timeout=2) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert s.recv(12).startswith(b"HTTP/1.0 200")
+        # An idle keep-open connection, then the server's host is blackholed: a user timeout
+        # of 1000 ms ends the client's pending send with ETIMEDOUT, as with an agent server.
+        s = socket.create_connection((lab.address("server"), 7500), timeout=5)
+    with s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 1000)
+        fault = lab.fault("blackhole", on="server")
+        s.sendall(b"GET / HTTP/1.0\r\n")
+        with pytest.raises(OSError) as e:
+            s.recv(1)
+        assert e.value.errno == errno.ETIMEDOUT
+        assert 1.0 <= time.monotonic() - fault.installed_at < 1.8
+    # kill acts on the command (its PID namespace goes with it): nothing listens any more.
+    lab.fault("kill", on="server")
+    for _ in range(40):
+        if lab.sockets("server").get("LISTEN", 0) == 0:
+            break
+        time.sleep(0.05)
+    assert lab.sockets("server").get("LISTEN", 0) == 0
+
+
+def test_command_server_that_exits_early_names_its_status():
+    require_root()
+    with sockchaos.Lab() as lab:
+        with pytest.raises(RuntimeError, match=r"exited before listening on port 7501 \(status 3\)"):
+            lab.server(7501, behavior="command", command=["/bin/sh", "-c", "exit 3"])
+
+
 def test_crash_then_heal_the_host_comes_back_empty(sockchaos_lab):
     lab = sockchaos_lab
     lab.server(7450, behavior="echo")

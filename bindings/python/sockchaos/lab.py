@@ -107,7 +107,10 @@ class Lab:
         """Starts a server agent on the server host, listening on `port` on every address, and
         returns once it listens. behavior and socket options as in a scenario's "server"
         (echo, sink, stall, hold, respond; other keys such as close="after-response" or
-        response="..." go in **options)."""
+        response="..." go in **options). behavior="command" with command=[argv...] runs your
+        own server program instead ({port}, {server}, {dir} = the current directory and
+        {tmp} = a scratch directory of the lab are expanded; never through a shell) and
+        returns once its port listens (at most 10 s)."""
         from . import _check_agent
         spec = {"port": port, "behavior": behavior}
         if socket is not None:
