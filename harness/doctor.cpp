@@ -66,6 +66,16 @@ std::vector<DoctorCheck> run_doctor(const std::string& agent_path) {
   out.push_back({"per-namespace sysctls", sysctl.ok(), true, sysctl.ok() ? "set net.ipv4.tcp_retries2 inside a namespace" : sysctl.error().str(),
                  "mount /proc read-write; run with CAP_NET_ADMIN over the namespace"});
 
+  // Not essential: without it veths may reorder a flow whose packets leave from two CPUs.
+  auto mask = netns::get_sysctl(*a, "net.core.rps_default_mask");
+  bool steering = mask.ok() && mask.value().find_first_not_of("0,") != std::string::npos;
+  out.push_back({"per-flow packet order (receive flow steering)", steering, false,
+                 steering ? "net.core.rps_default_mask " + mask.value() + " in every namespace"
+                          : (mask.ok() ? "net.core.rps_default_mask stays 0" : "no per-namespace net.core.rps_default_mask"),
+                 "use a kernel with a per-namespace net.core.rps_default_mask (Linux 6.x); without it, a flow's "
+                 "packets sent from two CPUs may arrive reordered and a flat-out probe loop can lose a few "
+                 "TIME_WAIT entries to RSTs"});
+
   int pfd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
   if (pfd >= 0) ::close(pfd);
   out.push_back({"pidfd_open", pfd >= 0, true, pfd >= 0 ? "available" : "not available",

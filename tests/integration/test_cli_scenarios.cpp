@@ -408,6 +408,11 @@ TEST(CliExitCodes, DoctorPassesAsRoot) {
   std::string out = sh(std::string(SOCKCHAOS_CLI) + " doctor 2>&1", &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("ok      nftables"), std::string::npos) << out;
+  // The steering line reports what a namespace really got (compared with /proc in a fresh one).
+  const bool per_ns_mask =
+      sh("unshare -n sh -c 'test -e /proc/sys/net/core/rps_default_mask && echo yes'") == "yes\n";
+  EXPECT_NE(out.find(std::string(per_ns_mask ? "ok      " : "warning ") + "per-flow packet order"), std::string::npos)
+      << out;
   EXPECT_EQ(sh("nft list ruleset"), "") << "doctor must test nftables inside a namespace only";
 }
 
