@@ -1,6 +1,7 @@
 #include "harness/lab.hpp"
 
 #include "common/limits.hpp"
+#include "harness/user_command.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -8,7 +9,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -164,57 +164,31 @@ struct Lab::Impl {
       scratch = tmpl;
     }
     std::error_code ec;
-    const std::string dir = std::filesystem::current_path(ec).string();
-    const std::map<std::string, std::string> values = {{"{port}", std::to_string(spec.port)},
-                                                       {"{server}", topo->address_for(spec.on, "client")},
-                                                       {"{dir}", dir},
-                                                       {"{tmp}", scratch}};
-    std::vector<std::string> argv{agent_path, "exec", "--"};
-    for (const auto& arg : spec.command) {
-      std::string out;
-      for (size_t i = 0; i < arg.size();) {
-        bool replaced = false;
-        for (const auto& [key, value] : values)
-          if (arg.compare(i, key.size(), key) == 0) {
-            out += value;
-            i += key.size();
-            replaced = true;
-            break;
-          }
-        if (!replaced) out += arg[i++];
-      }
-      argv.push_back(std::move(out));
-    }
-    auto child = ChildProcess::spawn(host(spec.on).ns, argv, scratch);
+    Placeholders values{topo->address_for(spec.on, "client"), std::to_string(spec.port),
+                        std::filesystem::current_path(ec).string(), scratch};
+    auto child = ChildProcess::spawn(host(spec.on).ns, exec_argv(agent_path, spec.command, values), scratch);
     if (!child.ok()) throw std::runtime_error("cannot start the server command: " + child.error().str());
     ChildProcess proc = std::move(child.value());
-    auto c = census.find(spec.on);
-    if (c == census.end()) {
-      auto opened = netns::Census::open(host(spec.on).ns);
-      if (!opened.ok()) throw std::runtime_error("socket census in host " + spec.on + ": " + opened.error().str());
-      c = census.emplace(spec.on, std::move(opened.value())).first;
+    std::string err;
+    auto ready = wait_until_listening(proc, census_of(spec.on), spec.port, 10000 * kMs, [&] {
+      err += proc.drain_stderr();
+      return err;
+    });
+    if (!ready.ok()) throw std::runtime_error(ready.error().str());
+    add_drain(proc.stdout_fd());
+    add_drain(proc.stderr_fd());
+    servers.push_back(std::move(proc));
+  }
+
+  // A host's inet_diag census, opened on first use.
+  netns::Census& census_of(const std::string& name) {
+    auto it = census.find(name);
+    if (it == census.end()) {
+      auto c = netns::Census::open(host(name).ns);
+      if (!c.ok()) throw std::runtime_error("socket census (inet_diag) in host " + name + ": " + c.error().str());
+      it = census.emplace(name, std::move(c.value())).first;
     }
-    const int64_t until = monotonic_ns() + 10000 * kMs;
-    for (;;) {
-      auto counts = c->second.count();
-      if (counts.ok())
-        for (auto port : counts->listening_ports)
-          if (port == spec.port) {
-            add_drain(proc.stdout_fd());
-            add_drain(proc.stderr_fd());
-            servers.push_back(std::move(proc));
-            return;
-          }
-      if (!proc.running()) {
-        std::string err = proc.drain_stderr();
-        throw std::runtime_error("server command exited before listening on port " + std::to_string(spec.port) +
-                                 " (status " + std::to_string(proc.exit_code()) + ")" + (err.empty() ? "" : ": " + err));
-      }
-      if (monotonic_ns() >= until)
-        throw std::runtime_error("server command did not listen on port " + std::to_string(spec.port) + " within 10 s");
-      pollfd p{proc.pidfd(), POLLIN, 0};
-      ::poll(&p, 1, 20);
-    }
+    return it->second;
   }
 
   void check_open() const {
@@ -406,13 +380,7 @@ int Lab::netns_fd(const std::string& host) const {
 netns::StateCounts Lab::sockets(const std::string& host) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->check_open();
-  auto it = impl_->census.find(host);
-  if (it == impl_->census.end()) {
-    auto c = netns::Census::open(impl_->host(host).ns);
-    if (!c.ok()) throw std::runtime_error("socket census (inet_diag) in host " + host + ": " + c.error().str());
-    it = impl_->census.emplace(host, std::move(c.value())).first;
-  }
-  auto counts = it->second.count();
+  auto counts = impl_->census_of(host).count();
   if (!counts.ok()) throw std::runtime_error("socket census in host " + host + ": " + counts.error().str());
   return counts.value();
 }

@@ -1,4 +1,5 @@
 #include "harness/runner.hpp"
+#include "harness/user_command.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -115,7 +116,6 @@ class CellRun {
   bool server_command_ = false, client_command_ = false;
   std::string client_out_, client_err_, server_out_, server_err_;
   std::string scratch_dir_;
-  std::string expand(const std::string& arg) const;
   std::vector<std::string> command_argv(const std::vector<std::string>& command) const;
   bool server_listening_ = false;
   bool server_expected_gone_ = false, client_expected_gone_ = false;
@@ -155,38 +155,15 @@ std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
   return v;
 }
 
-// {server} {port}: where the client connects; {dir}: the scenario file's folder (configs
-// shipped beside it); {tmp}: a scratch folder of this run, removed afterwards.
-std::string CellRun::expand(const std::string& arg) const {
-  std::string server_address =
-      topo_->has_host(s_.client.connect_host) ? topo_->address_for(s_.client.connect_host, s_.client.on) : "";
-  std::string dir = std::filesystem::absolute(std::filesystem::path(s_.file).parent_path()).string();
-  if (s_.file.empty() || s_.file == "<dict>") dir = std::filesystem::current_path().string();
-  std::string out;
-  for (size_t i = 0; i < arg.size();) {
-    auto sub = [&](const char* key, const std::string& value) {
-      size_t n = std::strlen(key);
-      if (arg.compare(i, n, key) == 0) {
-        out += value;
-        i += n;
-        return true;
-      }
-      return false;
-    };
-    if (sub("{server}", server_address) || sub("{port}", std::to_string(s_.client.connect_port)) ||
-        sub("{dir}", dir) || sub("{tmp}", scratch_dir_))
-      continue;
-    out += arg[i++];
-  }
-  return out;
-}
-
 std::vector<std::string> CellRun::command_argv(const std::vector<std::string>& command) const {
-  // Through the agent's exec wrapper: the command runs as PID 1 of its own PID namespace,
-  // so nothing it forks can outlive the run.
-  std::vector<std::string> argv{opt_.agent_path, "exec", "--"};
-  for (const auto& a : command) argv.push_back(expand(a));
-  return argv;
+  Placeholders values;
+  values.server =
+      topo_->has_host(s_.client.connect_host) ? topo_->address_for(s_.client.connect_host, s_.client.on) : "";
+  values.port = std::to_string(s_.client.connect_port);
+  values.dir = std::filesystem::absolute(std::filesystem::path(s_.file).parent_path()).string();
+  if (s_.file.empty() || s_.file == "<dict>") values.dir = std::filesystem::current_path().string();
+  values.tmp = scratch_dir_;
+  return exec_argv(opt_.agent_path, command, values);
 }
 
 Status CellRun::start_server() {
@@ -196,28 +173,13 @@ Status CellRun::start_server() {
     auto child = ChildProcess::spawn(host.ns, command_argv(s_.server.command), scratch_dir_);
     if (!child.ok()) return child.error();
     server_.emplace(std::move(child.value()));
-    // A user's server says nothing to us: it is ready when its port is listening.
-    auto& census = census_.at(s_.server.on);
-    int64_t until = monotonic_ns() + 10000 * kMs;
-    for (;;) {
-      auto counts = census.count();
-      if (counts.ok())
-        for (auto port : counts->listening_ports)
-          if (port == s_.server.port) {
-            events_.push_back({monotonic_ns(), "server-listening", "command"});
-            return {};
-          }
+    auto ready = wait_until_listening(*server_, census_.at(s_.server.on), s_.server.port, 10000 * kMs, [this] {
       server_->capture(server_out_, server_err_);
-      if (!server_->running())
-        return Error::plain("server command exited before listening on port " + std::to_string(s_.server.port) +
-                            " (status " + std::to_string(server_->exit_code()) + ")" +
-                            (server_err_.empty() ? "" : ": " + server_err_));
-      if (monotonic_ns() >= until)
-        return Error::plain("server command did not listen on port " + std::to_string(s_.server.port) +
-                            " within 10 s");
-      pollfd p{server_->pidfd(), POLLIN, 0};
-      ::poll(&p, 1, 20);
-    }
+      return server_err_;
+    });
+    if (!ready.ok()) return ready;
+    events_.push_back({monotonic_ns(), "server-listening", "command"});
+    return {};
   }
   std::string upstream_address;
   if (s_.server.behavior == "proxy") {

@@ -1,6 +1,7 @@
 // Durations, byte rates, cell value formatting, JSONC parsing and line numbers.
 #include <gtest/gtest.h>
 
+#include "harness/user_command.hpp"
 #include "harness/scenario.hpp"
 #include "scenario_test_util.hpp"
 
@@ -154,4 +155,14 @@ TEST(Issues, StrFormatIsFileLinePointerMessage) {
 }
 
 }  // namespace
+}  // namespace sockchaos::harness
+
+namespace sockchaos::harness {
+TEST(Placeholders, ExpandEveryOccurrenceAndLeaveOtherBracesAlone) {
+  const Placeholders values{"198.18.0.2", "8080", "/srv/conf", "/tmp/x"};
+  EXPECT_EQ(expand_placeholders("http://{server}:{port}/{port}", values), "http://198.18.0.2:8080/8080");
+  EXPECT_EQ(expand_placeholders("{dir}/nginx.conf {tmp} {other} {", values), "/srv/conf/nginx.conf /tmp/x {other} {");
+  EXPECT_EQ(exec_argv("/a/agent", {"curl", "{server}"}, values),
+            (std::vector<std::string>{"/a/agent", "exec", "--", "curl", "198.18.0.2"}));
+}
 }  // namespace sockchaos::harness
