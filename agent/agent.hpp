@@ -32,22 +32,19 @@
 #include <string>
 #include <vector>
 
-#include "harness/agent_protocol.hpp"
-#include "harness/agent_spec.hpp"
-#include "harness/socket_options.hpp"
+#include "harness/protocol/events.hpp"
+#include "harness/protocol/agent_spec.hpp"
+#include "harness/protocol/socket_options.hpp"
 
 namespace sockchaos::agent {
 
 using harness::json;
-using harness::monotonic_ns;
+using sockchaos::monotonic_ns;
 
 inline constexpr int kExitDone = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitFatal = 2;
 inline constexpr int kExitOrphaned = 3;
-
-inline constexpr int64_t kMillisecond = 1000000;
-inline constexpr int64_t kSecond = 1000000000;
 
 // "ETIMEDOUT" for ETIMEDOUT, "E123" when glibc has no name.
 std::string errno_name(int err);

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "harness/agent_spec.hpp"
-#include "harness/faults.hpp"
-#include "harness/process.hpp"
-#include "harness/scenario.hpp"
-#include "harness/topology.hpp"
+#include "harness/protocol/agent_spec.hpp"
+#include "harness/world/faults.hpp"
+#include "harness/world/process.hpp"
+#include "harness/model/load.hpp"
+#include "harness/world/topology.hpp"
 
 using namespace sockchaos;
 using harness::json;
@@ -64,7 +64,7 @@ int cmd_setup(int n) {
     double topology_ms = ms_since(t0);
     auto t1 = std::chrono::steady_clock::now();
     {
-      auto nft = harness::NftContext::open(topo->host("server").ns);
+      auto nft = netns::NftContext::open(topo->host("server").ns);
       if (!nft.ok()) {
         std::fprintf(stderr, "netbench: nftables: %s\n", nft.error().str().c_str());
         return 3;

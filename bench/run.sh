@@ -39,10 +39,9 @@ fi
 # ---- build ----------------------------------------------------------------------------------
 build=$root/build-bench
 log "building sockchaos (RelWithDebInfo) in $build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos_core >/dev/null
-cmake -S "$here" -B "$build/bench" -DSOCKCHAOS_BUILD="$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build/bench" -j"$(nproc)" >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF \
+  -DSOCKCHAOS_BENCH=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos-netbench sockchaos-bare-probe >/dev/null
 cli=$build/sockchaos
 agent=$build/sockchaos-agent
 netbench=$build/bench/sockchaos-netbench

@@ -22,14 +22,15 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include "harness/agent_protocol.hpp"
-#include "harness/doctor.hpp"
-#include "harness/lab.hpp"
-#include "harness/process.hpp"
-#include "harness/results.hpp"
-#include "harness/runner.hpp"
-#include "harness/scenario.hpp"
-#include "harness/session.hpp"
+#include "harness/protocol/events.hpp"
+#include "harness/world/doctor.hpp"
+#include "harness/world/environment.hpp"
+#include "harness/lab/lab.hpp"
+#include "harness/world/process.hpp"
+#include "harness/verdict/results.hpp"
+#include "harness/run/runner.hpp"
+#include "harness/model/load.hpp"
+#include "harness/session/session.hpp"
 #include "netns/netns.hpp"
 #include "reports/html.hpp"
 #include "reports/merge.hpp"
@@ -257,14 +258,14 @@ class PyLab {
   std::string address(const std::string& host) const { return lab_->address(host); }
   int netns_fd(const std::string& host) const { return lab_->netns_fd(host); }
   py::dict sockets(const std::string& host) {
-    netns::StateCounts counts;
+    StateCounts counts;
     {
       py::gil_scoped_release nogil;
       counts = lab_->sockets(host);
     }
     py::dict out;
     for (int i = 1; i < static_cast<int>(counts.by_state.size()); ++i)
-      if (counts.by_state[i] > 0) out[netns::tcp_state_name(i)] = counts.by_state[i];
+      if (counts.by_state[i] > 0) out[tcp_state_name(i)] = counts.by_state[i];
     return out;
   }
   std::vector<std::string> hosts() const { return lab_->host_names(); }
@@ -325,7 +326,7 @@ PYBIND11_MODULE(_sockchaos, m) {
 
   m.def("version", &harness::tool_version);
   m.def("find_agent_path", &harness::find_agent_path);
-  m.def("monotonic_ns", &harness::monotonic_ns);
+  m.def("monotonic_ns", &sockchaos::monotonic_ns);
   m.def("validate", &validate, py::arg("paths"), py::arg("text"),
         "Validates scenario files/folders (paths) or one scenario's JSON text; returns JSON text.");
   m.def("run", &run, py::arg("paths"), py::arg("text"), py::arg("jobs") = 0, py::arg("agent_path") = "",

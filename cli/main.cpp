@@ -13,13 +13,14 @@
 #include <mutex>
 #include <sstream>
 
-#include "harness/doctor.hpp"
-#include "harness/process.hpp"
-#include "harness/results.hpp"
-#include "harness/runner.hpp"
-#include "harness/scenario.hpp"
-#include "harness/scheduler.hpp"
-#include "harness/session.hpp"
+#include "harness/world/doctor.hpp"
+#include "harness/world/environment.hpp"
+#include "harness/world/process.hpp"
+#include "harness/verdict/results.hpp"
+#include "harness/run/runner.hpp"
+#include "harness/model/load.hpp"
+#include "harness/session/scheduler.hpp"
+#include "harness/session/session.hpp"
 #include "reports/console.hpp"
 #include "reports/html.hpp"
 #include "reports/junit.hpp"

@@ -11,10 +11,6 @@
 namespace sockchaos::netns {
 
 namespace {
-constexpr const char* kStateNames[13] = {
-    nullptr,      "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
-    "CLOSE",      "CLOSE_WAIT",  "LAST_ACK",   "LISTEN",   "CLOSING",   "NEW_SYN_RECV"};
-
 struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
 
 int count_message(nl_msg* msg, void* arg) {
@@ -28,27 +24,6 @@ int count_message(nl_msg* msg, void* arg) {
 }
 }  // namespace
 
-int64_t StateCounts::total() const {
-  int64_t t = 0;
-  for (auto c : by_state) t += c;
-  return t;
-}
-
-int64_t StateCounts::get(const std::string& state_name) const {
-  int s = tcp_state_from_name(state_name);
-  return s < 0 ? 0 : by_state[static_cast<size_t>(s)];
-}
-
-const char* tcp_state_name(int state) {
-  if (state < 1 || state > 12) return nullptr;
-  return kStateNames[state];
-}
-
-int tcp_state_from_name(const std::string& name) {
-  for (int i = 1; i <= 12; ++i)
-    if (name == kStateNames[i]) return i;
-  return -1;
-}
 
 struct Census::Impl {
   std::unique_ptr<nl_sock, SockDel> sock;

@@ -9,21 +9,10 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/tcp_state.hpp"
 #include "netns/netns.hpp"
 
 namespace sockchaos::netns {
-
-// Indexed by the kernel's TCP state numbers (TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11,
-// TCP_NEW_SYN_RECV = 12).
-struct StateCounts {
-  std::array<int64_t, 13> by_state{};
-  std::vector<uint16_t> listening_ports;  // local ports of LISTEN sockets
-  int64_t total() const;
-  int64_t get(const std::string& state_name) const;  // "TIME_WAIT" -> count, unknown -> 0
-};
-
-const char* tcp_state_name(int state);  // 1 -> "ESTABLISHED"; nullptr if out of range
-int tcp_state_from_name(const std::string& name);  // -1 if unknown
 
 class Census {
  public:

@@ -16,18 +16,6 @@
 
 namespace sockchaos::netns {
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 static Result<Fd> open_thread_netns() {
   int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error::system("open /proc/thread-self/ns/net");

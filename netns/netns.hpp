@@ -8,31 +8,10 @@
 #pragma once
 #include <string>
 
+#include "common/fd.hpp"
 #include "common/result.hpp"
 
 namespace sockchaos::netns {
-
-// An owned file descriptor (O_CLOEXEC everywhere); closes on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd();
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 class NetNs {
  public:

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "harness/faults.hpp"
-#include "harness/topology.hpp"
+#include "harness/world/faults.hpp"
+#include "harness/world/topology.hpp"
 #include "netns/census.hpp"
 #include "netns/link.hpp"
 #include "netns/netns.hpp"
@@ -178,7 +178,7 @@ TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
   EXPECT_EQ((*plan)[1].host, "client");
   for (const auto& r : *plan) {
     // The context is created inside the namespace, then used from this (initial-ns) thread.
-    auto ctx = harness::NftContext::open(topo->host(r.host).ns);
+    auto ctx = netns::NftContext::open(topo->host(r.host).ns);
     ASSERT_TRUE(ctx.ok()) << ctx.error().str();
     auto st = ctx->run(r.install);
     ASSERT_TRUE(st.ok()) << st.error().str();
@@ -193,7 +193,7 @@ TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
   EXPECT_EQ(sh("nft list ruleset"), host_rules_before);
   // Healing deletes the fault's chains.
   for (const auto& r : *plan) {
-    auto ctx = harness::NftContext::open(topo->host(r.host).ns);
+    auto ctx = netns::NftContext::open(topo->host(r.host).ns);
     ASSERT_TRUE(ctx->run(r.remove).ok());
   }
   EXPECT_EQ(sh(in_ns(topo->host("server").ns, "nft list ruleset")).find("drop"), std::string::npos);

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/scenario.hpp"
+#include "harness/model/load.hpp"
 
 namespace sockchaos::harness::testing {
 

@@ -1,8 +1,8 @@
 // Expectations evaluated against results.json runs.
 #include <gtest/gtest.h>
 
-#include "harness/expectations.hpp"
-#include "harness/scenario.hpp"
+#include "harness/verdict/expectations.hpp"
+#include "harness/model/load.hpp"
 
 namespace sockchaos::harness {
 namespace {

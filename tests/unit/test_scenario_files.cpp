@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/scenario.hpp"
+#include "harness/model/load.hpp"
 
 namespace sockchaos::harness {
 namespace {

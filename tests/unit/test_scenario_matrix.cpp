@@ -2,7 +2,7 @@
 // expect/where checks.
 #include <gtest/gtest.h>
 
-#include "harness/scenario.hpp"
+#include "harness/model/load.hpp"
 #include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {

@@ -2,7 +2,7 @@
 // are collected, defaults and typed values are right.
 #include <gtest/gtest.h>
 
-#include "harness/scenario.hpp"
+#include "harness/model/load.hpp"
 #include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {

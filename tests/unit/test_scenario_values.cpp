@@ -1,8 +1,8 @@
 // Durations, byte rates, cell value formatting, JSONC parsing and line numbers.
 #include <gtest/gtest.h>
 
-#include "harness/user_command.hpp"
-#include "harness/scenario.hpp"
+#include "harness/world/user_command.hpp"
+#include "harness/model/load.hpp"
 #include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {

@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "harness/scenario.hpp"
-#include "harness/scenario_internal.hpp"
+#include "harness/model/load.hpp"
+#include "harness/model/pointer.hpp"
 #include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {

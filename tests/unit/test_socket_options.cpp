@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/agent_spec.hpp"
-#include "harness/socket_options.hpp"
+#include "harness/protocol/agent_spec.hpp"
+#include "harness/protocol/socket_options.hpp"
 
 namespace sockchaos::harness {
 namespace {

@@ -2,8 +2,8 @@
 // states_min, upstream_server, app_timeout "off".
 #include <gtest/gtest.h>
 
-#include "harness/expectations.hpp"
-#include "harness/scenario.hpp"
+#include "harness/verdict/expectations.hpp"
+#include "harness/model/load.hpp"
 #include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {

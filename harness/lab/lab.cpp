@@ -1,0 +1,410 @@
+#include "harness/lab/lab.hpp"
+
+#include "common/limits.hpp"
+#include "harness/world/user_command.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "harness/protocol/events.hpp"
+#include "harness/protocol/agent_spec.hpp"
+#include "harness/world/fault_injector.hpp"
+#include "harness/world/faults.hpp"
+#include "harness/world/process.hpp"
+#include "harness/run/runner.hpp"
+#include "harness/world/environment.hpp"
+#include "harness/world/topology.hpp"
+#include "netns/link.hpp"
+
+namespace sockchaos::harness {
+
+namespace {
+
+
+// The scenario a lab part is validated in: the default two hosts, an idle client, a server.
+json lab_document(const json& hosts) {
+  json doc = json::object();
+  doc["name"] = "lab";
+  doc["hosts"] = hosts;
+  doc["server"] = {{"on", "server"}, {"port", 7000}, {"behavior", "echo"}};
+  doc["client"] = {{"on", "client"}, {"connect", "server:7000"}, {"workload", {{"kind", "idle"}}}};
+  return doc;
+}
+
+// Loads `doc`; issues under `prefix` are reported relative to it, in file `label`.
+Scenario load_part(const json& doc, const std::string& prefix, const std::string& label) {
+  try {
+    return load_scenario_json(doc, label);
+  } catch (const ScenarioError& e) {
+    std::vector<InputIssue> issues;
+    for (auto issue : e.issues()) {
+      if (issue.pointer.rfind(prefix, 0) == 0 &&
+          (issue.pointer.size() == prefix.size() || issue.pointer[prefix.size()] == '/'))
+        issue.pointer = issue.pointer.substr(prefix.size());
+      issue.file = label;
+      issue.line = 0;
+      issues.push_back(std::move(issue));
+    }
+    throw ScenarioError(std::move(issues));
+  }
+}
+
+[[noreturn]] void throw_issue(const std::string& label, const std::string& pointer, const std::string& message) {
+  throw ScenarioError({InputIssue{label, pointer, 0, message}});
+}
+
+struct LabFault {
+  Fault fault;
+  int index = 0;
+  int64_t installed = -1, healed = -1;
+  FaultInjector::Installed applied;
+};
+
+}  // namespace
+
+struct Lab::Impl {
+  json hosts;
+  std::string agent_path;
+  Scenario scenario;
+  std::optional<Topology> topo;
+  std::map<std::string, netns::Census> census;
+  std::vector<ChildProcess> servers;
+  std::string scratch;  // {tmp} of command servers, made on first use, removed at close
+  std::optional<FaultInjector> injector;
+  std::vector<LabFault> faults;
+  mutable std::mutex mutex;
+  bool closed = false;
+
+  // Agents write events to a pipe with blocking writes: keep reading (and discarding) them
+  // so a long-lived server never stalls on a full pipe.
+  std::thread drain;
+  int wake_fd = -1;
+  std::mutex drain_mutex;
+  std::vector<int> drain_fds;
+  bool drain_stop = false;
+
+  void start_drain() {
+    wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd < 0) throw std::runtime_error(Error::system("eventfd").str());
+    drain = std::thread([this] { drain_loop(); });
+  }
+
+  void drain_loop() {
+    for (;;) {
+      std::vector<pollfd> fds;
+      {
+        std::lock_guard<std::mutex> lock(drain_mutex);
+        if (drain_stop) return;
+        for (int fd : drain_fds) fds.push_back({fd, POLLIN, 0});
+      }
+      fds.push_back({wake_fd, POLLIN, 0});
+      int rc = ::poll(fds.data(), fds.size(), 250);
+      if (rc <= 0) continue;
+      for (size_t i = 0; i + 1 < fds.size(); ++i) {
+        if (!fds[i].revents) continue;
+        char buf[4096];
+        bool eof = false;
+        for (int n = 0; n < 64; ++n) {  // bounded: at most 256 KiB per wake
+          ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+          if (r > 0) continue;
+          eof = r == 0 || (errno != EAGAIN && errno != EINTR);
+          break;
+        }
+        if (eof) {
+          std::lock_guard<std::mutex> lock(drain_mutex);
+          std::erase(drain_fds, fds[i].fd);
+        }
+      }
+      if (fds.back().revents) {
+        uint64_t v;
+        (void)!::read(wake_fd, &v, sizeof v);
+      }
+    }
+  }
+
+  void add_drain(int fd) {
+    std::lock_guard<std::mutex> lock(drain_mutex);
+    drain_fds.push_back(fd);
+    uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof one);
+  }
+
+  void stop_drain() {
+    if (drain.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(drain_mutex);
+        drain_stop = true;
+        drain_fds.clear();
+      }
+      uint64_t one = 1;
+      (void)!::write(wake_fd, &one, sizeof one);
+      drain.join();
+    }
+    if (wake_fd >= 0) ::close(wake_fd);
+    wake_fd = -1;
+  }
+
+  // The user's own server, as in a scenario: argv through the agent's exec wrapper (PID 1 of
+  // its own PID namespace), {port} {server} {dir} {tmp} expanded; ready when its port listens.
+  void start_command_server(const ServerSpec& spec) {
+    if (scratch.empty()) {
+      char tmpl[] = "/tmp/sockchaos-lab.XXXXXX";
+      if (!::mkdtemp(tmpl)) throw std::runtime_error(Error::system("mkdtemp").str());
+      scratch = tmpl;
+    }
+    std::error_code ec;
+    Placeholders values{topo->address_for(spec.on, "client"), std::to_string(spec.port),
+                        std::filesystem::current_path(ec).string(), scratch};
+    auto child = ChildProcess::spawn(host(spec.on).ns, exec_argv(agent_path, spec.command, values), scratch);
+    if (!child.ok()) throw std::runtime_error("cannot start the server command: " + child.error().str());
+    ChildProcess proc = std::move(child.value());
+    std::string err;
+    auto ready = wait_until_listening(proc, census_of(spec.on), spec.port, 10000 * kMillisecond, [&] {
+      err += proc.drain_stderr();
+      return err;
+    });
+    if (!ready.ok()) throw std::runtime_error(ready.error().str());
+    add_drain(proc.stdout_fd());
+    add_drain(proc.stderr_fd());
+    servers.push_back(std::move(proc));
+  }
+
+  // A host's inet_diag census, opened on first use.
+  netns::Census& census_of(const std::string& name) {
+    auto it = census.find(name);
+    if (it == census.end()) {
+      auto c = netns::Census::open(host(name).ns);
+      if (!c.ok()) throw std::runtime_error("socket census (inet_diag) in host " + name + ": " + c.error().str());
+      it = census.emplace(name, std::move(c.value())).first;
+    }
+    return it->second;
+  }
+
+  void check_open() const {
+    if (closed) throw std::runtime_error("the lab is closed");
+  }
+
+  const Host& host(const std::string& name) const {
+    if (!topo->has_host(name)) {
+      std::string known;
+      for (const auto& h : topo->plan().hosts) known += (known.empty() ? "\"" : ", \"") + h.name + "\"";
+      throw std::invalid_argument("unknown host \"" + name + "\": the lab has " + known);
+    }
+    return topo->host(name);
+  }
+
+  std::vector<ChildProcess*> processes_on(const std::string& name) {
+    std::vector<ChildProcess*> v;
+    if (name == scenario.server.on)
+      for (auto& s : servers) v.push_back(&s);
+    return v;
+  }
+
+  void shutdown() {
+    if (closed) return;
+    closed = true;
+    stop_drain();
+    for (auto& s : servers) s.kill_and_reap();
+    servers.clear();
+    injector.reset();
+    census.clear();
+    topo.reset();
+    if (!scratch.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(scratch, ec);
+      scratch.clear();
+    }
+  }
+};
+
+Lab::Lab(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { raise_open_file_limit(); }
+
+Lab::~Lab() {
+  if (impl_) impl_->shutdown();
+}
+
+std::unique_ptr<Lab> Lab::create(const json& hosts, const std::string& agent_path) {
+  auto impl = std::make_unique<Impl>();
+  impl->agent_path = agent_path;
+  impl->hosts = hosts;
+  impl->scenario = load_part(lab_document(hosts), "/hosts", "<Lab sysctl>");
+  auto topo = Topology::build(impl->scenario);
+  if (!topo.ok()) {
+    if (is_privilege_error(topo.error()))
+      throw EnvironmentError("cannot build the lab's network: " + topo.error().str(), kPrivilegeAdvice);
+    throw std::runtime_error("cannot build the lab's network: " + topo.error().str());
+  }
+  impl->topo.emplace(std::move(topo.value()));
+  Impl* raw = impl.get();
+  impl->injector.emplace(*impl->topo, [raw](const std::string& host) { return raw->processes_on(host); });
+  impl->start_drain();
+  return std::unique_ptr<Lab>(new Lab(std::move(impl)));
+}
+
+void Lab::start_server(const json& server) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  if (!server.is_object()) throw_issue("<lab.server>", "", "expected a server object");
+  json part = server;
+  if (part.contains("on")) throw_issue("<lab.server>", "/on", "a lab's servers always run on host \"server\"");
+  part["on"] = "server";
+  json doc = lab_document(impl_->hosts);
+  doc["server"] = part;
+  if (part.contains("port") && part["port"].is_number_integer())
+    doc["client"]["connect"] = "server:" + std::to_string(part["port"].get<int>());
+  Scenario s = load_part(doc, "/server", "<lab.server>");
+  const ServerSpec& spec = s.server;
+  if (::access(impl_->agent_path.c_str(), X_OK) != 0)
+    throw EnvironmentError("sockchaos-agent not found at " + impl_->agent_path,
+                           "build it (cmake --build build) or set SOCKCHAOS_AGENT to its path");
+  if (spec.behavior == "command") {
+    impl_->start_command_server(spec);
+    return;
+  }
+  std::string upstream_address;
+  if (spec.behavior == "proxy") {
+    auto colon = spec.upstream.rfind(':');
+    std::string up_host = spec.upstream.substr(0, colon);
+    impl_->host(up_host);
+    upstream_address = impl_->topo->address_for(up_host, spec.on);
+  }
+  json agent_spec = make_server_agent_spec(spec, "0.0.0.0", upstream_address);
+  auto child = ChildProcess::spawn(impl_->host(spec.on).ns, {impl_->agent_path, agent_spec.dump()});
+  if (!child.ok()) throw std::runtime_error("cannot start the server agent: " + child.error().str());
+  ChildProcess proc = std::move(child.value());
+
+  // Wait (bounded) for "listening", like a scenario cell.
+  const int64_t until = monotonic_ns() + 5000 * kMillisecond;
+  bool listening = false;
+  while (!listening) {
+    int64_t now = monotonic_ns();
+    if (now >= until) throw std::runtime_error("server agent did not start listening within 5 s");
+    pollfd p[2] = {{proc.stdout_fd(), POLLIN, 0}, {proc.pidfd(), POLLIN, 0}};
+    ::poll(p, 2, static_cast<int>((until - now) / kMillisecond) + 1);
+    std::vector<std::string> lines;
+    proc.read_lines(lines);
+    for (const auto& line : lines) {
+      json ev = json::parse(line, nullptr, false);
+      if (ev.is_discarded() || !ev.is_object()) continue;
+      std::string kind = ev.value("ev", "");
+      if (kind == "listening") listening = true;
+      if (kind == "fatal") throw std::runtime_error("server: " + ev.value("message", std::string("fatal error")));
+    }
+    if (!listening && (p[1].revents & POLLIN)) {
+      proc.try_reap();
+      std::string err = proc.drain_stderr();
+      throw std::runtime_error("server agent exited before listening (status " + std::to_string(proc.exit_code()) +
+                               ")" + (err.empty() ? "" : ": " + err));
+    }
+  }
+  impl_->add_drain(proc.stdout_fd());
+  impl_->add_drain(proc.stderr_fd());
+  impl_->servers.push_back(std::move(proc));
+}
+
+int Lab::install_fault(const json& fault, int64_t* installed_ns) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  const std::string label = "<lab.fault>";
+  if (!fault.is_object()) throw_issue(label, "", "expected a fault object");
+  for (const char* key : {"at", "until"})
+    if (fault.contains(key))
+      throw_issue(label, std::string("/") + key,
+                  std::string("\"") + key + "\" does not apply to a lab fault: it is installed when lab.fault() is "
+                  "called and removed by its heal()");
+  json part = fault;
+  part["at"] = "0s";
+  // A scenario's pause needs its SIGCONT time; a lab's pause lasts until heal().
+  if (part.value("kind", json()) == "pause") part["until"] = "1h";
+  json doc = lab_document(impl_->hosts);
+  doc["faults"] = json::array({part});
+  Scenario s = load_part(doc, "/faults/0", label);
+  LabFault f;
+  f.fault = s.faults.at(0);
+  f.index = static_cast<int>(impl_->faults.size());
+  const Fault& ft = f.fault;
+  if ((ft.kind == "kill" || ft.kind == "pause") && impl_->processes_on(ft.on).empty())
+    throw std::runtime_error(ft.kind + " acts on the lab's server agents, and none runs on host \"" + ft.on +
+                             "\": start one with lab.server(port)");
+
+  auto done = impl_->injector->install(ft, f.index);
+  if (!done.ok()) throw std::runtime_error("install " + ft.label() + ": " + done.error().str());
+  const int64_t stamp = done->at_ns;
+  f.applied = std::move(done.value());
+  f.installed = stamp;
+  *installed_ns = stamp;
+  impl_->faults.push_back(std::move(f));
+  return static_cast<int>(impl_->faults.size()) - 1;
+}
+
+int64_t Lab::heal_fault(int id) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  if (impl_->closed) return -1;  // everything went with the lab
+  LabFault& f = impl_->faults.at(static_cast<size_t>(id));
+  if (f.healed >= 0) return -1;
+  const Fault& ft = f.fault;
+  auto healed = impl_->injector->heal(ft, f.applied);
+  if (!healed.ok()) throw std::runtime_error("heal " + ft.label() + ": " + healed.error().str());
+  f.healed = *healed;
+  return f.healed;
+}
+
+std::string Lab::fault_label(int id) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->faults.at(static_cast<size_t>(id)).fault.label();
+}
+
+std::string Lab::address(const std::string& host) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  return impl_->host(host).address();
+}
+
+int Lab::netns_fd(const std::string& host) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  return impl_->host(host).ns.fd();
+}
+
+StateCounts Lab::sockets(const std::string& host) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  auto counts = impl_->census_of(host).count();
+  if (!counts.ok()) throw std::runtime_error("socket census in host " + host + ": " + counts.error().str());
+  return counts.value();
+}
+
+std::vector<std::string> Lab::host_names() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> names;
+  if (impl_->topo)
+    for (const auto& h : impl_->topo->plan().hosts) names.push_back(h.name);
+  return names;
+}
+
+std::vector<int> Lab::server_pids() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<int> pids;
+  for (const auto& s : impl_->servers) pids.push_back(s.pid());
+  return pids;
+}
+
+void Lab::close() {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->shutdown();
+}
+
+bool Lab::closed() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->closed;
+}
+
+}  // namespace sockchaos::harness

@@ -1,0 +1,355 @@
+// JSON with // and /* */ comments -> ordered_json plus a map of JSON Pointer -> 1-based line.
+//
+// A small recursive-descent parser of our own, so every value's line is known exactly and
+// syntax errors say what was expected at which line. Numbers are handed to nlohmann for
+// conversion so integers stay integers and floats round-trip like everywhere else.
+#include <cctype>
+#include <string>
+
+#include "harness/model/load.hpp"
+#include "harness/model/pointer.hpp"
+
+namespace sockchaos::harness {
+namespace {
+
+constexpr int kMaxDepth = 200;
+
+class JsoncParser {
+ public:
+  JsoncParser(const std::string& text, const std::string& file, Document& doc)
+      : text_(text), file_(file), doc_(doc) {}
+
+  void parse() {
+    skip_space();
+    if (at_end()) fail("expected a JSON object; the file is empty");
+    doc_.value = parse_value("", 0);
+    skip_space();
+    if (!at_end()) fail("expected the end of the document after the top-level value; got " + describe_here());
+  }
+
+ private:
+  const std::string& text_;
+  const std::string& file_;
+  Document& doc_;
+  size_t pos_ = 0;
+  int line_ = 1;
+
+  bool at_end() const { return pos_ >= text_.size(); }
+  char peek() const { return at_end() ? '\0' : text_[pos_]; }
+
+  char advance() {
+    char c = text_[pos_++];
+    if (c == '\n') ++line_;
+    return c;
+  }
+
+  [[noreturn]] void fail(const std::string& message, int line = 0) const {
+    throw ScenarioError({InputIssue{file_, "", line ? line : line_, message}});
+  }
+
+  std::string describe_here() const {
+    if (at_end()) return "the end of the file";
+    char c = peek();
+    if (c == '\n' || c == '\r') return "the end of the line";
+    if (static_cast<unsigned char>(c) < 0x20) return "a control character";
+    // Show the token-ish text at this position, at most 20 characters.
+    size_t end = pos_;
+    while (end < text_.size() && end - pos_ < 20 && !std::isspace(static_cast<unsigned char>(text_[end])) &&
+           (end == pos_ || std::string(",:{}[]\"").find(text_[end]) == std::string::npos))
+      ++end;
+    return "'" + text_.substr(pos_, end - pos_) + "'";
+  }
+
+  void skip_space() {
+    while (!at_end()) {
+      char c = peek();
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        advance();
+      } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
+        while (!at_end() && peek() != '\n') advance();
+      } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '*') {
+        int start_line = line_;
+        advance();
+        advance();
+        while (true) {
+          if (at_end()) fail("expected '*/' to close the comment opened here; got the end of the file", start_line);
+          if (peek() == '*' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
+            advance();
+            advance();
+            break;
+          }
+          advance();
+        }
+      } else if (c == '/') {
+        fail("expected '//' or '/*' to start a comment; got a single '/'");
+      } else if (static_cast<unsigned char>(c) == 0xEF && pos_ == 0 && text_.compare(0, 3, "\xEF\xBB\xBF") == 0) {
+        pos_ += 3;  // UTF-8 byte order mark
+      } else {
+        break;
+      }
+    }
+  }
+
+  json parse_value(const std::string& pointer, int depth) {
+    if (depth > kMaxDepth) fail("expected at most " + std::to_string(kMaxDepth) + " levels of nesting");
+    skip_space();
+    doc_.lines[pointer] = line_;
+    char c = peek();
+    if (c == '{') return parse_object(pointer, depth);
+    if (c == '[') return parse_array(pointer, depth);
+    if (c == '"') return json(parse_string());
+    if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
+    if (text_.compare(pos_, 4, "true") == 0 && !ident_char_at(pos_ + 4)) return literal(4, json(true));
+    if (text_.compare(pos_, 5, "false") == 0 && !ident_char_at(pos_ + 5)) return literal(5, json(false));
+    if (text_.compare(pos_, 4, "null") == 0 && !ident_char_at(pos_ + 4)) return literal(4, json(nullptr));
+    if (c == '\'') fail("expected a value; strings use double quotes \"...\", not single quotes");
+    if (c == '}' || c == ']') fail("expected a value; got " + describe_here() + " (a trailing comma?)");
+    fail("expected a value (object, list, string, number, true, false or null); got " + describe_here());
+  }
+
+  bool ident_char_at(size_t p) const {
+    return p < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[p])) || text_[p] == '_');
+  }
+
+  json literal(size_t length, json value) {
+    pos_ += length;
+    return value;
+  }
+
+  json parse_object(const std::string& pointer, int depth) {
+    int open_line = line_;
+    advance();  // {
+    json object = json::object();
+    skip_space();
+    if (peek() == '}') {
+      advance();
+      return object;
+    }
+    while (true) {
+      skip_space();
+      if (peek() == '}') fail("expected a key in double quotes; got '}' (JSON does not allow a trailing comma)");
+      if (peek() != '"') {
+        if (at_end()) fail("expected a key or '}' to close the object opened on line " + std::to_string(open_line));
+        fail("expected a key in double quotes; got " + describe_here());
+      }
+      int key_line = line_;
+      std::string key = parse_string();
+      if (object.contains(key)) fail("duplicate key \"" + key + "\" in this object; expected each key once", key_line);
+      skip_space();
+      if (peek() != ':') fail("expected ':' after the key \"" + key + "\"; got " + describe_here());
+      advance();
+      std::string child = pointer + "/" + escape_pointer_token(key);
+      object[key] = parse_value(child, depth + 1);
+      skip_space();
+      if (peek() == ',') {
+        advance();
+        continue;
+      }
+      if (peek() == '}') {
+        advance();
+        return object;
+      }
+      if (at_end()) fail("expected ',' or '}' to close the object opened on line " + std::to_string(open_line) + "; got the end of the file");
+      fail("expected ',' or '}' after the value of \"" + key + "\"; got " + describe_here());
+    }
+  }
+
+  json parse_array(const std::string& pointer, int depth) {
+    int open_line = line_;
+    advance();  // [
+    json array = json::array();
+    skip_space();
+    if (peek() == ']') {
+      advance();
+      return array;
+    }
+    while (true) {
+      skip_space();
+      if (peek() == ']') fail("expected a value; got ']' (JSON does not allow a trailing comma)");
+      std::string child = pointer + "/" + std::to_string(array.size());
+      array.push_back(parse_value(child, depth + 1));
+      skip_space();
+      if (peek() == ',') {
+        advance();
+        continue;
+      }
+      if (peek() == ']') {
+        advance();
+        return array;
+      }
+      if (at_end()) fail("expected ',' or ']' to close the list opened on line " + std::to_string(open_line) + "; got the end of the file");
+      fail("expected ',' or ']' in the list; got " + describe_here());
+    }
+  }
+
+  static void append_utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  uint32_t parse_hex4() {
+    if (pos_ + 4 > text_.size()) fail("expected 4 hex digits after \\u");
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char h = text_[pos_++];
+      v <<= 4;
+      if (h >= '0' && h <= '9') v |= h - '0';
+      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
+      else fail("expected 4 hex digits after \\u");
+    }
+    return v;
+  }
+
+  std::string parse_string() {
+    int open_line = line_;
+    advance();  // "
+    std::string out;
+    while (true) {
+      if (at_end()) fail("expected '\"' to close the string opened on line " + std::to_string(open_line));
+      char c = peek();
+      if (c == '"') {
+        advance();
+        return out;
+      }
+      if (c == '\n') fail("expected '\"' to close the string before the end of the line (use \\n for a newline)");
+      if (static_cast<unsigned char>(c) < 0x20) fail("expected no control characters inside a string (escape them)");
+      if (c != '\\') {
+        out += advance();
+        continue;
+      }
+      advance();
+      if (at_end()) fail("expected an escape character after '\\'");
+      char e = advance();
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          uint32_t cp = parse_hex4();
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (text_.compare(pos_, 2, "\\u") != 0) fail("expected a low surrogate \\uDC00-\\uDFFF after a high surrogate");
+            pos_ += 2;
+            uint32_t low = parse_hex4();
+            if (low < 0xDC00 || low > 0xDFFF) fail("expected a low surrogate \\uDC00-\\uDFFF after a high surrogate");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            fail("expected a high surrogate before a low surrogate \\u escape");
+          }
+          append_utf8(out, cp);
+          break;
+        }
+        default:
+          fail(std::string("expected a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX); got '\\") + e + "'");
+      }
+    }
+  }
+
+  json parse_number() {
+    size_t start = pos_;
+    if (peek() == '-') ++pos_;
+    auto digits = [&] {
+      size_t n = 0;
+      while (!at_end() && std::isdigit(static_cast<unsigned char>(peek()))) ++pos_, ++n;
+      return n;
+    };
+    if (peek() == '0') {
+      ++pos_;
+      if (std::isdigit(static_cast<unsigned char>(peek()))) fail("expected a number without leading zeros");
+    } else if (digits() == 0) {
+      fail("expected digits after '-'");
+    }
+    if (peek() == '.') {
+      ++pos_;
+      if (digits() == 0) fail("expected digits after the decimal point");
+    }
+    if (peek() == 'e' || peek() == 'E') {
+      ++pos_;
+      if (peek() == '+' || peek() == '-') ++pos_;
+      if (digits() == 0) fail("expected digits in the exponent");
+    }
+    if (!at_end() && (std::isalpha(static_cast<unsigned char>(peek())))) {
+      size_t end = pos_;
+      while (end < text_.size() && std::isalnum(static_cast<unsigned char>(text_[end]))) ++end;
+      std::string token = text_.substr(start, end - start);
+      fail("expected a number or a quoted string; got " + token + " — did you mean \"" + token + "\"?");
+    }
+    return json::parse(text_.substr(start, pos_ - start));
+  }
+};
+
+}  // namespace
+
+std::string escape_pointer_token(const std::string& token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> split_pointer(const std::string& pointer) {
+  std::vector<std::string> tokens;
+  if (pointer.empty()) return tokens;
+  if (pointer[0] != '/') return std::nullopt;
+  std::string current;
+  for (size_t i = 1; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      tokens.push_back(current);
+      current.clear();
+      continue;
+    }
+    if (pointer[i] == '~') {
+      if (i + 1 >= pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1')) return std::nullopt;
+      current += pointer[i + 1] == '0' ? '~' : '/';
+      ++i;
+      continue;
+    }
+    current += pointer[i];
+  }
+  return tokens;
+}
+
+std::string join_pointer(const std::vector<std::string>& tokens, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count && i < tokens.size(); ++i) out += "/" + escape_pointer_token(tokens[i]);
+  return out;
+}
+
+Document parse_document(const std::string& text, const std::string& file) {
+  Document doc;
+  doc.file = file;
+  JsoncParser(text, file, doc).parse();
+  return doc;
+}
+
+int line_of(const std::map<std::string, int>& lines, std::string pointer) {
+  while (true) {
+    auto it = lines.find(pointer);
+    if (it != lines.end()) return it->second;
+    if (pointer.empty()) return 0;
+    pointer.erase(pointer.rfind('/'));
+  }
+}
+
+}  // namespace sockchaos::harness

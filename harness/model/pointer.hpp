@@ -1,0 +1,39 @@
+// Helpers shared by the scenario model's .cpp files (JSON Pointer handling, issue lines).
+// Not part of the public scenario API.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/model/load.hpp"
+
+namespace sockchaos::harness {
+
+// RFC 6901: "~" -> "~0", "/" -> "~1".
+std::string escape_pointer_token(const std::string& token);
+// "/a/b~1c" -> {"a", "b/c"}; "" -> {}; nullopt when not a valid pointer.
+std::optional<std::vector<std::string>> split_pointer(const std::string& pointer);
+// The first `count` tokens joined back into a pointer.
+std::string join_pointer(const std::vector<std::string>& tokens, size_t count = size_t(-1));
+// Line of the value at `pointer`, or of its nearest ancestor that has one; 0 if none.
+int line_of(const std::map<std::string, int>& lines, std::string pointer);
+
+// "the number 3", "the string \"x\"", "a list", "an object", "true", "null".
+std::string describe_json(const json& v);
+// JSON text of a value, for messages: "\"2s\"", "3", "{...}" (shortened when long).
+std::string quote_json(const json& v);
+
+// Validates one document's value (no matrix expansion); issues get file but no lines yet.
+// When `scenario` is non-null it is filled with the typed model as far as it is valid.
+void validate_scenario_value(const json& value, const std::string& file, std::vector<InputIssue>& issues,
+                             Scenario* scenario);
+
+// Sets `value` at `pointer` inside `doc`, creating missing parent objects.
+// Returns an empty string on success, else why it cannot be set.
+std::string set_at_pointer(json& doc, const std::string& pointer, const json& value);
+
+// Every issue message for an unknown key starts with this text.
+inline constexpr const char* kUnknownKeyPrefix = "unknown key \"";
+
+}  // namespace sockchaos::harness

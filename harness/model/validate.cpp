@@ -1,0 +1,1076 @@
+// Strict validation of a scenario document into the typed model (one document, no matrix).
+// Each check adds an InputIssue {file, pointer, message}; lines are attached by the caller
+// (validate_document) from the document's pointer -> line map.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <set>
+#include <string>
+
+#include "harness/model/load.hpp"
+#include "harness/model/pointer.hpp"
+
+namespace sockchaos::harness {
+namespace {
+
+using Keys = std::vector<std::string>;
+
+struct Ctx {
+  const std::string& file;
+  std::vector<InputIssue>& issues;
+  void add(const std::string& pointer, std::string message) {
+    issues.push_back(InputIssue{file, pointer, 0, std::move(message)});
+  }
+};
+
+std::string child(const std::string& pointer, const std::string& key) {
+  return pointer + "/" + escape_pointer_token(key);
+}
+std::string child(const std::string& pointer, size_t index) { return pointer + "/" + std::to_string(index); }
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggestion(const std::string& got, const Keys& candidates) {
+  std::string best;
+  size_t best_distance = std::numeric_limits<size_t>::max();
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(got, c);
+    if (d < best_distance) best_distance = d, best = c;
+  }
+  if (best.empty() || best_distance > std::max<size_t>(2, best.size() / 3)) return "";
+  return " — did you mean \"" + best + "\"?";
+}
+
+std::string join_quoted(const Keys& keys, const std::string& last_sep = " or ") {
+  std::string out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) out += (i + 1 == keys.size()) ? last_sep : ", ";
+    out += "\"" + keys[i] + "\"";
+  }
+  return out;
+}
+
+std::string join_plain(const Keys& keys) {
+  std::string out;
+  for (size_t i = 0; i < keys.size(); ++i) out += (i ? ", " : "") + keys[i];
+  return out;
+}
+
+// An object whose keys are all in `allowed`; every other key is an issue at its own pointer.
+bool check_object(Ctx& ctx, const json& v, const std::string& pointer, const Keys& allowed, const std::string& what) {
+  if (!v.is_object()) {
+    ctx.add(pointer, "expected an object (" + what + "); got " + describe_json(v));
+    return false;
+  }
+  for (const auto& [key, value] : v.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    ctx.add(child(pointer, key), std::string(kUnknownKeyPrefix) + key + "\" in " + what + "; expected one of: " +
+                                     join_plain(allowed) + suggestion(key, allowed));
+  }
+  return true;
+}
+
+std::optional<std::string> get_string(Ctx& ctx, const json& v, const std::string& pointer, const std::string& what,
+                                      bool allow_empty = true) {
+  if (!v.is_string()) {
+    ctx.add(pointer, "expected a string (" + what + "); got " + describe_json(v));
+    return std::nullopt;
+  }
+  if (!allow_empty && v.get<std::string>().empty()) {
+    ctx.add(pointer, "expected a non-empty string (" + what + ")");
+    return std::nullopt;
+  }
+  return v.get<std::string>();
+}
+
+std::optional<bool> get_bool(Ctx& ctx, const json& v, const std::string& pointer) {
+  if (!v.is_boolean()) {
+    std::string hint;
+    if (v.is_string() && (v == "true" || v == "false")) hint = " — write " + v.get<std::string>() + " without quotes";
+    ctx.add(pointer, "expected true or false; got " + describe_json(v) + hint);
+    return std::nullopt;
+  }
+  return v.get<bool>();
+}
+
+std::optional<int64_t> get_int(Ctx& ctx, const json& v, const std::string& pointer, int64_t lo, int64_t hi) {
+  std::string range = hi == std::numeric_limits<int64_t>::max()
+                          ? "of at least " + std::to_string(lo)
+                          : "from " + std::to_string(lo) + " to " + std::to_string(hi);
+  std::optional<int64_t> value;
+  if (v.is_number_integer()) {
+    value = v.get<int64_t>();
+  } else if (v.is_number_unsigned()) {
+    // Above int64 range: surely out of range.
+    ctx.add(pointer, "expected a whole number " + range + "; got " + describe_json(v));
+    return std::nullopt;
+  }
+  if (!value) {
+    std::string hint;
+    if (v.is_string()) {
+      const std::string& s = v.get_ref<const std::string&>();
+      if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        hint = " — write " + s + " without quotes";
+    }
+    ctx.add(pointer, "expected a whole number " + range + "; got " + describe_json(v) + hint);
+    return std::nullopt;
+  }
+  if (*value < lo || *value > hi) {
+    ctx.add(pointer, "expected a whole number " + range + "; got " + describe_json(v));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::string> get_enum(Ctx& ctx, const json& v, const std::string& pointer, const Keys& allowed,
+                                    const std::string& what) {
+  if (!v.is_string() || std::find(allowed.begin(), allowed.end(), v.get<std::string>()) == allowed.end()) {
+    std::string hint = v.is_string() ? suggestion(v.get<std::string>(), allowed) : "";
+    ctx.add(pointer, "expected " + what + ": " + join_quoted(allowed) + "; got " + describe_json(v) + hint);
+    return std::nullopt;
+  }
+  return v.get<std::string>();
+}
+
+std::string number_as_duration_hint(const json& v) {
+  std::string n = v.dump();
+  return " — write \"" + n + "s\"";
+}
+
+struct DurationRule {
+  Nanos min{0};
+  std::optional<Nanos> max = std::nullopt;
+  Nanos granularity{1};  // the value must be a multiple of this
+  std::string granularity_reason = "";
+  bool allow_off = false;
+};
+
+// A duration string, or "off" when the rule allows it (returned as Nanos(-1)).
+std::optional<Nanos> get_duration(Ctx& ctx, const json& v, const std::string& pointer, const DurationRule& rule = {}) {
+  std::string off = rule.allow_off ? "\"off\" or " : "";
+  if (v.is_number()) {
+    ctx.add(pointer, "expected " + off + "a duration string like \"250ms\" or \"3s\"; got the number " + v.dump() +
+                         number_as_duration_hint(v));
+    return std::nullopt;
+  }
+  if (!v.is_string()) {
+    ctx.add(pointer, "expected " + off + "a duration string like \"250ms\" or \"3s\"; got " + describe_json(v));
+    return std::nullopt;
+  }
+  const std::string& text = v.get_ref<const std::string&>();
+  if (rule.allow_off && text == "off") return Nanos(-1);
+  std::string why;
+  auto d = parse_duration(text, &why);
+  if (!d) {
+    ctx.add(pointer, rule.allow_off ? "expected \"off\" or " + why.substr(std::strlen("expected ")) : why);
+    return std::nullopt;
+  }
+  if (*d < rule.min) {
+    ctx.add(pointer, "expected a duration of at least " + format_duration(rule.min) + "; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  if (rule.max && *d > *rule.max) {
+    ctx.add(pointer, "expected a duration of at most " + format_duration(*rule.max) + "; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  if (d->count() % rule.granularity.count() != 0) {
+    ctx.add(pointer, "expected " + rule.granularity_reason + "; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<std::vector<std::string>> get_argv(Ctx& ctx, const json& v, const std::string& pointer) {
+  const std::string what = "a command as a list of strings, e.g. [\"curl\", \"-sS\", \"http://{server}:{port}/\"] (argv, never a shell)";
+  if (v.is_string()) {
+    ctx.add(pointer, "expected " + what + "; got a single string — split it into its arguments");
+    return std::nullopt;
+  }
+  if (!v.is_array() || v.empty()) {
+    ctx.add(pointer, "expected " + what + "; got " + (v.is_array() ? std::string("an empty list") : describe_json(v)));
+    return std::nullopt;
+  }
+  std::vector<std::string> argv;
+  bool ok = true;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string()) {
+      ctx.add(child(pointer, i), "expected a string argument; got " + describe_json(v[i]));
+      ok = false;
+      continue;
+    }
+    argv.push_back(v[i].get<std::string>());
+  }
+  if (ok && argv[0].empty()) {
+    ctx.add(child(pointer, size_t(0)), "expected the program name; got an empty string");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return argv;
+}
+
+bool valid_host_name(const std::string& name) {
+  if (name.empty() || name.size() > 15 || !(name[0] >= 'a' && name[0] <= 'z')) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+// "server:7000" -> {host, port}; the host's existence is checked by the caller.
+std::optional<std::pair<std::string, int>> get_host_port(Ctx& ctx, const json& v, const std::string& pointer) {
+  const std::string what = "\"host:port\" naming a declared host, e.g. \"server:7000\"";
+  if (!v.is_string()) {
+    ctx.add(pointer, "expected " + what + "; got " + describe_json(v));
+    return std::nullopt;
+  }
+  const std::string& s = v.get_ref<const std::string&>();
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+    ctx.add(pointer, "expected " + what + "; got \"" + s + "\"");
+    return std::nullopt;
+  }
+  std::string host = s.substr(0, colon), port_text = s.substr(colon + 1);
+  if (!std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      port_text.size() > 5 || std::stoi(port_text) < 1 || std::stoi(port_text) > 65535) {
+    ctx.add(pointer, "expected " + what + " with a port from 1 to 65535; got \"" + s + "\"");
+    return std::nullopt;
+  }
+  if (!valid_host_name(host)) {
+    ctx.add(pointer, "expected " + what + " (host names are scenario host names like \"server\", not addresses); got \"" +
+                         s + "\"");
+    return std::nullopt;
+  }
+  return std::make_pair(host, std::stoi(port_text));
+}
+
+// A rate per second: a number > 0 or "max" (as fast as possible, returned as 0).
+std::optional<double> get_per_second(Ctx& ctx, const json& v, const std::string& pointer) {
+  if (v.is_string() && v == "max") return 0.0;
+  if (v.is_number() && v.get<double>() > 0 && std::isfinite(v.get<double>())) return v.get<double>();
+  std::string hint;
+  if (v.is_string() && v.get<std::string>().find("/s") != std::string::npos)
+    hint = " — write the number per second without units, e.g. 100";
+  ctx.add(pointer, "expected a number of operations per second above 0, or \"max\" for as fast as possible; got " +
+                       describe_json(v) + hint);
+  return std::nullopt;
+}
+
+const Keys kWorkloadKinds = {"idle", "stream", "request", "probe", "command"};
+
+Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
+  Workload w;
+  if (!v.is_object()) {
+    ctx.add(p, "expected an object (the client workload) like {\"kind\": \"stream\", \"rate\": \"100KiB/s\"}; got " +
+                   describe_json(v));
+    return w;
+  }
+  if (!v.contains("kind")) {
+    ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(kWorkloadKinds));
+    check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command"},
+                 "the workload");
+    return w;
+  }
+  auto kind = get_enum(ctx, v["kind"], child(p, "kind"), kWorkloadKinds, "a workload kind");
+  if (!kind) {
+    check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command"},
+                 "the workload");
+    return w;
+  }
+  w.kind = *kind;
+  Keys allowed = {"kind"};
+  if (w.kind == "stream") allowed = {"kind", "rate", "duration"};
+  if (w.kind == "probe") allowed = {"kind", "count", "rate", "request"};
+  if (w.kind == "request") allowed = {"kind", "connections", "rate", "duration", "request"};
+  if (w.kind == "command") allowed = {"kind", "command"};
+  check_object(ctx, v, p, allowed, "a \"" + w.kind + "\" workload");
+  auto has = [&](const char* key) {
+    return v.contains(key) && std::find(allowed.begin(), allowed.end(), key) != allowed.end();
+  };
+  DurationRule bounded{Nanos(1), std::chrono::hours(24), Nanos(1), "", false};
+  if (w.kind == "stream") {
+    if (has("rate")) {
+      const auto& r = v["rate"];
+      std::string why;
+      if (!r.is_string()) {
+        ctx.add(child(p, "rate"), "expected a byte rate string like \"100KiB/s\"; got " + describe_json(r));
+      } else if (auto rate = parse_byte_rate(r.get<std::string>(), &why)) {
+        w.bytes_per_second = *rate;
+      } else {
+        ctx.add(child(p, "rate"), why);
+      }
+    }
+    if (has("duration"))
+      if (auto d = get_duration(ctx, v["duration"], child(p, "duration"), bounded)) w.duration = *d;
+  }
+  if (w.kind == "probe") {
+    if (!v.contains("count")) ctx.add(p, "expected a \"count\" key (number of probes, 1 to 1000000) for a probe workload");
+    else if (auto c = get_int(ctx, v["count"], child(p, "count"), 1, 1000000)) w.count = static_cast<int>(*c);
+    if (has("rate"))
+      if (auto r = get_per_second(ctx, v["rate"], child(p, "rate"))) w.per_second = *r;
+    if (has("request"))
+      if (auto s = get_string(ctx, v["request"], child(p, "request"), "the bytes sent by each probe")) w.request = *s;
+  }
+  if (w.kind == "request") {
+    if (has("connections"))
+      if (auto c = get_int(ctx, v["connections"], child(p, "connections"), 1, 10000)) w.connections = static_cast<int>(*c);
+    if (has("rate"))
+      if (auto r = get_per_second(ctx, v["rate"], child(p, "rate"))) w.per_second = *r;
+    if (!v.contains("duration"))
+      ctx.add(p, "expected a \"duration\" key (how long to send requests, e.g. \"10s\") for a request workload");
+    else if (auto d = get_duration(ctx, v["duration"], child(p, "duration"), bounded))
+      w.duration = *d;
+    w.request = "GET / HTTP/1.0\r\n\r\n";
+    if (has("request"))
+      if (auto s = get_string(ctx, v["request"], child(p, "request"), "the bytes sent by each request", false))
+        w.request = *s;
+  }
+  if (w.kind == "command") {
+    if (!v.contains("command")) ctx.add(p, "expected a \"command\" key (argv list) for a command workload");
+    else if (auto argv = get_argv(ctx, v["command"], child(p, "command"))) w.command = *argv;
+  }
+  return w;
+}
+
+std::optional<Nanos> get_off_or_duration(Ctx& ctx, const json& v, const std::string& pointer, DurationRule rule) {
+  rule.allow_off = true;
+  auto d = get_duration(ctx, v, pointer, rule);
+  return d;
+}
+
+// The sysctls that live under net. but are global (not per network namespace), which we refuse.
+const Keys kGlobalNetSysctls = {
+    "net.core.rmem_max",          "net.core.wmem_max",          "net.core.rmem_default",
+    "net.core.wmem_default",      "net.core.netdev_max_backlog", "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs", "net.core.dev_weight",       "net.core.bpf_jit_enable",
+    "net.core.bpf_jit_harden",    "net.core.bpf_jit_kallsyms",  "net.core.bpf_jit_limit",
+    "net.core.message_cost",      "net.core.message_burst",     "net.core.flow_limit_table_len",
+    "net.core.default_qdisc",     "net.core.rps_sock_flow_entries", "net.ipv4.tcp_mem",
+    "net.ipv4.udp_mem",           "net.netfilter.nf_conntrack_max", "net.nf_conntrack_max",
+    "net.unix.max_dgram_qlen_global"};
+
+HostSpec parse_host(Ctx& ctx, const std::string& name, const json& v, const std::string& p) {
+  HostSpec host;
+  host.name = name;
+  if (!check_object(ctx, v, p, {"sysctl"}, "host \"" + name + "\"")) return host;
+  if (!v.contains("sysctl")) return host;
+  const auto& sysctl = v["sysctl"];
+  std::string sp = child(p, "sysctl");
+  if (!sysctl.is_object()) {
+    ctx.add(sp, "expected an object of sysctls like {\"net.ipv4.tcp_retries2\": 8}; got " + describe_json(sysctl));
+    return host;
+  }
+  for (const auto& [key, value] : sysctl.items()) {
+    std::string kp = child(sp, key);
+    bool dotted = key.size() > 4 && key.compare(0, 4, "net.") == 0 && key.back() != '.' &&
+                  key.find("..") == std::string::npos &&
+                  std::all_of(key.begin(), key.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                  });
+    if (!dotted) {
+      ctx.add(kp, "expected a per-network-namespace net.* sysctl like \"net.ipv4.tcp_retries2\"; got \"" + key +
+                      "\" — only per-network-namespace net.* sysctls are accepted (the host's own settings are "
+                      "never touched)");
+      continue;
+    }
+    if (std::find(kGlobalNetSysctls.begin(), kGlobalNetSysctls.end(), key) != kGlobalNetSysctls.end()) {
+      ctx.add(kp, "\"" + key + "\" is global, not per network namespace; only per-network-namespace net.* sysctls "
+                               "are accepted (the host's own settings are never touched)");
+      continue;
+    }
+    std::string text;
+    if (value.is_number_integer() || value.is_number_unsigned()) {
+      text = value.dump();
+    } else if (value.is_string() && !value.get<std::string>().empty() &&
+               value.get<std::string>().find_first_of("\n\r") == std::string::npos) {
+      text = value.get<std::string>();
+    } else {
+      ctx.add(kp, "expected a whole number or a one-line string (e.g. \"4096 131072 6291456\"); got " +
+                      describe_json(value));
+      continue;
+    }
+    host.sysctl.emplace_back(key, text);
+  }
+  return host;
+}
+
+const Keys kFaultKinds = {"blackhole", "drop", "reject", "kill", "pause", "crash", "link-down"};
+const Keys kRejectWith = {"tcp-reset", "icmp-port-unreachable", "icmp-host-unreachable", "icmp-admin-prohibited"};
+
+Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
+  Fault f;
+  const Keys all = {"kind", "on", "at", "until", "direction", "match", "probability", "with"};
+  if (!v.is_object()) {
+    ctx.add(p, "expected a fault object like {\"kind\": \"blackhole\", \"on\": \"server\", \"at\": \"500ms\"}; got " +
+                   describe_json(v));
+    return f;
+  }
+  if (!v.contains("kind")) {
+    ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(kFaultKinds));
+    check_object(ctx, v, p, all, "a fault");
+    return f;
+  }
+  auto kind = get_enum(ctx, v["kind"], child(p, "kind"), kFaultKinds, "a fault kind");
+  if (!kind) {
+    check_object(ctx, v, p, all, "a fault");
+    return f;
+  }
+  f.kind = *kind;
+  Keys allowed = {"kind", "on", "at", "until", "direction"};
+  bool packet = f.kind == "blackhole" || f.kind == "drop" || f.kind == "reject";
+  if (packet) allowed.push_back("match");
+  if (f.kind == "drop") allowed.push_back("probability");
+  if (f.kind == "reject") allowed.push_back("with");
+  if (f.kind == "kill") allowed = {"kind", "on", "at"};
+  // Say why a key that exists for other kinds is refused here.
+  for (const auto& [key, value] : v.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (std::find(all.begin(), all.end(), key) == all.end()) continue;  // reported by check_object
+    std::string why;
+    if (key == "match") why = "match applies to packet faults only (blackhole, drop, reject)";
+    else if (key == "probability") why = "probability applies to kind \"drop\" only";
+    else if (key == "with") why = "with applies to kind \"reject\" only";
+    else if (key == "until") why = "a killed process does not come back; use kind \"crash\" with until for a host that returns";
+    else why = "kind \"kill\" takes only on and at";
+    ctx.add(child(p, key), "\"" + key + "\" is not allowed for a \"" + f.kind + "\" fault: " + why);
+  }
+  {
+    json unknown_only = json::object();
+    for (const auto& [key, value] : v.items())
+      if (std::find(all.begin(), all.end(), key) == all.end()) unknown_only[key] = value;
+    check_object(ctx, unknown_only, p, allowed, "a \"" + f.kind + "\" fault");
+  }
+  auto has = [&](const char* key) {
+    return v.contains(key) && std::find(allowed.begin(), allowed.end(), key) != allowed.end();
+  };
+  if (has("on"))
+    if (auto s = get_string(ctx, v["on"], child(p, "on"), "the host the fault hits")) f.on = *s;
+  if (has("at"))
+    if (auto d = get_duration(ctx, v["at"], child(p, "at"))) f.at = *d;
+  if (has("until")) {
+    if (auto d = get_duration(ctx, v["until"], child(p, "until"))) {
+      if (*d <= f.at)
+        ctx.add(child(p, "until"), "expected until to be later than at (" + format_duration(f.at) + "); got \"" +
+                                       v["until"].get<std::string>() + "\"");
+      else
+        f.until = *d;
+    }
+  } else if (f.kind == "pause") {
+    ctx.add(p, "expected an \"until\" key for a pause fault (when the process gets SIGCONT), e.g. \"until\": \"5s\"");
+  }
+  if (has("direction"))
+    if (auto s = get_enum(ctx, v["direction"], child(p, "direction"), {"both", "in", "out"}, "a direction")) f.direction = *s;
+  if (has("match")) {
+    const auto& m = v["match"];
+    std::string mp = child(p, "match");
+    if (check_object(ctx, m, mp, {"tcp_flags", "state", "port"}, "a fault match")) {
+      if (m.empty()) ctx.add(mp, "expected at least one of tcp_flags, state, port in match (or no match at all)");
+      if (m.contains("tcp_flags"))
+        if (auto s = get_enum(ctx, m["tcp_flags"], child(mp, "tcp_flags"), {"syn"}, "TCP flags")) f.match.tcp_flags = *s;
+      if (m.contains("state"))
+        if (auto s = get_enum(ctx, m["state"], child(mp, "state"), {"new", "established"}, "a connection state"))
+          f.match.state = *s;
+      if (m.contains("port"))
+        if (auto n = get_int(ctx, m["port"], child(mp, "port"), 1, 65535)) f.match.port = static_cast<int>(*n);
+    }
+  }
+  if (f.kind == "drop") {
+    if (!v.contains("probability")) {
+      ctx.add(p, "expected a \"probability\" key (above 0, at most 1) for a drop fault, e.g. \"probability\": 0.3");
+    } else {
+      const auto& pr = v["probability"];
+      if (!pr.is_number() || !(pr.get<double>() > 0) || pr.get<double>() > 1) {
+        ctx.add(child(p, "probability"), "expected a number above 0 and at most 1; got " + describe_json(pr));
+      } else {
+        f.probability = pr.get<double>();
+      }
+    }
+  }
+  if (has("with"))
+    if (auto s = get_enum(ctx, v["with"], child(p, "with"), kRejectWith, "a reject answer")) f.with = *s;
+  return f;
+}
+
+const Keys kStates = {"ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",  "TIME_WAIT", "CLOSE",
+                      "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV"};
+
+bool valid_error_name(const std::string& s) {
+  if (s == "app_timeout" || s == "connect_timeout" || s == "EOF") return true;
+  if (s.rfind("exit:", 0) == 0) {
+    std::string n = s.substr(5);
+    return !n.empty() && n.size() <= 3 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+           std::stoi(n) <= 255;
+  }
+  for (int e = 1; e < 200; ++e) {
+    const char* name = strerrorname_np(e);
+    if (name && s == name) return true;
+  }
+  return false;
+}
+
+Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
+  Expectation e;
+  e.pointer = p;
+  const Keys keys = {"where",        "detected_within",    "detected_after",     "undetected", "error",
+                     "mechanism",    "time_wait_max",      "time_wait_min",      "states_max", "states_min",
+                     "probe_failures_max", "probe_failures_min", "time_wait_cleared_after",
+                     "time_wait_cleared_within", "host"};
+  if (!check_object(ctx, v, p, keys, "an expectation")) return e;
+  bool any_check = false;
+  for (const auto& [key, value] : v.items())
+    if (key != "where" && key != "host" && std::find(keys.begin(), keys.end(), key) != keys.end()) any_check = true;
+  if (!any_check)
+    ctx.add(p, "expected at least one check: detected_within, detected_after, undetected, error, mechanism, "
+               "time_wait_max, time_wait_min, states_max, states_min, probe_failures_max, probe_failures_min, "
+               "time_wait_cleared_after or time_wait_cleared_within");
+  if (v.contains("where")) {
+    const auto& w = v["where"];
+    std::string wp = child(p, "where");
+    if (!w.is_object()) {
+      ctx.add(wp, "expected an object of matrix pointer -> value, e.g. {\"/client/socket/tcp_user_timeout\": \"2s\"}; got " +
+                      describe_json(w));
+    } else {
+      e.where = w;
+    }
+  }
+  if (v.contains("detected_within"))
+    if (auto d = get_duration(ctx, v["detected_within"], child(p, "detected_within"))) e.detected_within = *d;
+  if (v.contains("detected_after"))
+    if (auto d = get_duration(ctx, v["detected_after"], child(p, "detected_after"))) e.detected_after = *d;
+  if (v.contains("undetected")) {
+    const auto& u = v["undetected"];
+    if (!u.is_boolean() || !u.get<bool>())
+      ctx.add(child(p, "undetected"), "expected true (\"the fault is never detected\"); got " + describe_json(u) +
+                                          " — to require detection use detected_within");
+    else
+      e.undetected = true;
+    if (v.contains("detected_within") || v.contains("detected_after") || v.contains("error") || v.contains("mechanism"))
+      ctx.add(child(p, "undetected"), "expected undetected alone or detection checks, not both: undetected contradicts "
+                                      "detected_within, detected_after, error and mechanism");
+  }
+  if (v.contains("error")) {
+    const auto& er = v["error"];
+    if (!er.is_string() || !valid_error_name(er.get<std::string>())) {
+      std::string hint = er.is_string() ? suggestion(er.get<std::string>(), {"ETIMEDOUT", "ECONNRESET", "EPIPE",
+                                                                             "ECONNREFUSED", "EHOSTUNREACH",
+                                                                             "EADDRNOTAVAIL", "app_timeout", "EOF"})
+                                        : "";
+      ctx.add(child(p, "error"), "expected an errno name (ETIMEDOUT, ECONNRESET, EPIPE, ECONNREFUSED, EHOSTUNREACH, "
+                                 "EADDRNOTAVAIL, ...), \"app_timeout\", \"EOF\" or \"exit:N\"; got " +
+                                     describe_json(er) + hint);
+    } else {
+      e.error = er.get<std::string>();
+    }
+  }
+  if (v.contains("mechanism"))
+    if (auto s = get_string(ctx, v["mechanism"], child(p, "mechanism"), "a detection mechanism name", false))
+      e.mechanism = *s;
+  constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+  if (v.contains("time_wait_max"))
+    if (auto n = get_int(ctx, v["time_wait_max"], child(p, "time_wait_max"), 0, kMaxCount)) e.time_wait_max = *n;
+  if (v.contains("time_wait_min"))
+    if (auto n = get_int(ctx, v["time_wait_min"], child(p, "time_wait_min"), 0, kMaxCount)) e.time_wait_min = *n;
+  if (v.contains("probe_failures_max"))
+    if (auto n = get_int(ctx, v["probe_failures_max"], child(p, "probe_failures_max"), 0, kMaxCount))
+      e.probe_failures_max = *n;
+  if (v.contains("probe_failures_min"))
+    if (auto n = get_int(ctx, v["probe_failures_min"], child(p, "probe_failures_min"), 0, kMaxCount))
+      e.probe_failures_min = *n;
+  for (const char* which : {"states_max", "states_min"}) {
+    if (!v.contains(which)) continue;
+    const bool is_max = std::string(which) == "states_max";
+    const auto& sm = v[which];
+    std::string sp = child(p, which);
+    if (!sm.is_object() || sm.empty()) {
+      ctx.add(sp, std::string("expected an object of socket state -> ") + (is_max ? "maximum" : "minimum") +
+                      " count, e.g. {\"CLOSE_WAIT\": " + (is_max ? "0" : "1") + "}; got " +
+                      (sm.is_object() ? std::string("an empty object") : describe_json(sm)));
+    } else {
+      check_object(ctx, sm, sp, kStates, std::string(which) + " (TCP state names)");
+      for (const auto& [state, n] : sm.items()) {
+        if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) continue;
+        if (auto count = get_int(ctx, n, child(sp, state), 0, kMaxCount))
+          (is_max ? e.states_max : e.states_min)[state] = *count;
+      }
+    }
+  }
+  for (const auto& [state, lo] : e.states_min) {
+    auto hi = e.states_max.find(state);
+    if (hi != e.states_max.end() && lo > hi->second)
+      ctx.add(child(child(p, "states_min"), state), "expected states_min " + state + " <= states_max " + state);
+  }
+  if (v.contains("time_wait_cleared_after"))
+    if (auto d = get_duration(ctx, v["time_wait_cleared_after"], child(p, "time_wait_cleared_after")))
+      e.time_wait_cleared_after = *d;
+  if (v.contains("time_wait_cleared_within"))
+    if (auto d = get_duration(ctx, v["time_wait_cleared_within"], child(p, "time_wait_cleared_within")))
+      e.time_wait_cleared_within = *d;
+  if (e.time_wait_cleared_after && e.time_wait_cleared_within && *e.time_wait_cleared_after > *e.time_wait_cleared_within)
+    ctx.add(child(p, "time_wait_cleared_after"), "expected time_wait_cleared_after <= time_wait_cleared_within");
+  if (e.time_wait_max && e.time_wait_min && *e.time_wait_min > *e.time_wait_max)
+    ctx.add(child(p, "time_wait_min"), "expected time_wait_min <= time_wait_max");
+  if (e.probe_failures_max && e.probe_failures_min && *e.probe_failures_min > *e.probe_failures_max)
+    ctx.add(child(p, "probe_failures_min"), "expected probe_failures_min <= probe_failures_max");
+  if (e.detected_within && e.detected_after && *e.detected_after > *e.detected_within)
+    ctx.add(child(p, "detected_after"), "expected detected_after <= detected_within");
+  if (v.contains("host"))
+    if (auto s = get_string(ctx, v["host"], child(p, "host"), "the host whose sockets are checked")) e.host = *s;
+  return e;
+}
+
+void parse_matrix(Ctx& ctx, const json& v, const std::string& p, std::vector<MatrixAxis>& out) {
+  if (!v.is_object()) {
+    ctx.add(p, "expected an object of JSON Pointer -> list of values, e.g. {\"/client/socket/tcp_user_timeout\": "
+               "[\"off\", \"2s\"]}; got " + describe_json(v));
+    return;
+  }
+  for (const auto& [pointer, values] : v.items()) {
+    std::string ap = child(p, pointer);
+    auto tokens = split_pointer(pointer);
+    if (!tokens || tokens->empty()) {
+      ctx.add(ap, "expected a JSON Pointer into the scenario like \"/client/socket/keepalive\" as the matrix key; got \"" +
+                      pointer + "\"");
+      continue;
+    }
+    const std::string& top = (*tokens)[0];
+    if (top == "matrix" || top == "expect" || top == "name") {
+      ctx.add(ap, "\"/" + top + "\" cannot be a matrix axis; expected a pointer to a scenario setting like "
+                                "\"/client/socket/keepalive\"");
+      continue;
+    }
+    if (!values.is_array() || values.empty()) {
+      ctx.add(ap, "expected a non-empty list of values for this matrix axis; got " +
+                      (values.is_array() ? std::string("an empty list") : describe_json(values)) +
+                      (values.is_array() ? "" : " — wrap it in [ ]"));
+      continue;
+    }
+    bool duplicate = false;
+    for (size_t i = 0; i < values.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (values[i] == values[j]) {
+          ctx.add(child(ap, i), "expected distinct values in a matrix axis; " + quote_json(values[i]) +
+                                    " is already value " + std::to_string(j));
+          duplicate = true;
+        }
+    if (duplicate) continue;
+    MatrixAxis axis;
+    axis.pointer = pointer;
+    for (const auto& value : values) axis.values.push_back(value);
+    out.push_back(std::move(axis));
+  }
+}
+
+}  // namespace
+
+SocketOptions parse_socket_options(const json& v, const std::string& p, std::vector<InputIssue>& issues,
+                                   const std::string& file) {
+  Ctx ctx{file, issues};
+  SocketOptions o;
+  const Keys keys = {"keepalive", "tcp_user_timeout", "linger",   "rcvtimeo",  "sndtimeo",
+                     "nodelay",   "quickack",         "reuseaddr", "reuseport", "bind_address_no_port",
+                     "syn_count", "rcvbuf",           "sndbuf",   "raw"};
+  if (!check_object(ctx, v, p, keys, "socket options")) return o;
+  const DurationRule whole_seconds{std::chrono::seconds(1), std::chrono::seconds(32767), std::chrono::seconds(1),
+                                   "whole seconds, at least 1s (the kernel takes seconds)", false};
+  if (v.contains("keepalive")) {
+    const auto& k = v["keepalive"];
+    std::string kp = child(p, "keepalive");
+    if (k.is_string() && k == "off") {
+      o.keepalive = Keepalive{};
+    } else if (k.is_string() && k == "on") {
+      // SO_KEEPALIVE alone: the host's net.ipv4.tcp_keepalive_time / _intvl / _probes apply.
+      o.keepalive = Keepalive{};
+      o.keepalive->enabled = true;
+    } else if (!k.is_object()) {
+      ctx.add(kp, "expected \"off\", \"on\" (the host's keepalive sysctls) or an object {\"idle\": \"1s\", "
+                  "\"interval\": \"1s\", \"count\": 3}; got " + describe_json(k));
+    } else if (check_object(ctx, k, kp, {"idle", "interval", "count"}, "keepalive")) {
+      // Any of the three may be left out: that one comes from the host's sysctl
+      // (net.ipv4.tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes).
+      Keepalive ka;
+      ka.enabled = true;
+      bool ok = true;
+      if (k.contains("idle")) {
+        if (auto d = get_duration(ctx, k["idle"], child(kp, "idle"), whole_seconds))
+          ka.idle = std::chrono::duration_cast<std::chrono::seconds>(*d);
+        else
+          ok = false;
+      }
+      if (k.contains("interval")) {
+        if (auto d = get_duration(ctx, k["interval"], child(kp, "interval"), whole_seconds))
+          ka.interval = std::chrono::duration_cast<std::chrono::seconds>(*d);
+        else
+          ok = false;
+      }
+      if (k.contains("count")) {
+        if (auto n = get_int(ctx, k["count"], child(kp, "count"), 1, 127)) ka.count = static_cast<int>(*n);
+        else ok = false;
+      }
+      if (ok) o.keepalive = ka;
+    }
+  }
+  if (v.contains("tcp_user_timeout")) {
+    DurationRule rule{std::chrono::milliseconds(1), std::chrono::milliseconds(std::numeric_limits<int>::max()),
+                      std::chrono::milliseconds(1), "whole milliseconds (the kernel takes milliseconds)", true};
+    if (auto d = get_off_or_duration(ctx, v["tcp_user_timeout"], child(p, "tcp_user_timeout"), rule))
+      o.tcp_user_timeout = d->count() < 0 ? Nanos(0) : *d;
+  }
+  if (v.contains("linger")) {
+    DurationRule rule{Nanos(0), std::chrono::seconds(std::numeric_limits<int>::max()), std::chrono::seconds(1),
+                      "whole seconds (the kernel takes seconds; \"0s\" means RST on close)", true};
+    if (auto d = get_off_or_duration(ctx, v["linger"], child(p, "linger"), rule))
+      o.linger = d->count() < 0 ? std::optional<Nanos>() : std::optional<Nanos>(*d);
+  }
+  for (const char* key : {"rcvtimeo", "sndtimeo"}) {
+    if (!v.contains(key)) continue;
+    DurationRule rule{std::chrono::microseconds(1), std::chrono::hours(24 * 30), std::chrono::microseconds(1),
+                      "whole microseconds (the kernel takes microseconds)", true};
+    if (auto d = get_off_or_duration(ctx, v[key], child(p, key), rule))
+      (std::string(key) == "rcvtimeo" ? o.rcvtimeo : o.sndtimeo) = d->count() < 0 ? Nanos(0) : *d;
+  }
+  const std::pair<const char*, std::optional<bool>*> bools[] = {{"nodelay", &o.nodelay},
+                                                                {"quickack", &o.quickack},
+                                                                {"reuseaddr", &o.reuseaddr},
+                                                                {"reuseport", &o.reuseport},
+                                                                {"bind_address_no_port", &o.bind_address_no_port}};
+  for (const auto& [key, field] : bools)
+    if (v.contains(key))
+      if (auto b = get_bool(ctx, v[key], child(p, key))) *field = *b;
+  if (v.contains("syn_count"))
+    if (auto n = get_int(ctx, v["syn_count"], child(p, "syn_count"), 1, 127)) o.syn_count = static_cast<int>(*n);
+  if (v.contains("rcvbuf"))
+    if (auto n = get_int(ctx, v["rcvbuf"], child(p, "rcvbuf"), 1, std::numeric_limits<int>::max()))
+      o.rcvbuf = static_cast<int>(*n);
+  if (v.contains("sndbuf"))
+    if (auto n = get_int(ctx, v["sndbuf"], child(p, "sndbuf"), 1, std::numeric_limits<int>::max()))
+      o.sndbuf = static_cast<int>(*n);
+  if (v.contains("raw")) {
+    const auto& raw = v["raw"];
+    std::string rp = child(p, "raw");
+    if (!raw.is_array()) {
+      ctx.add(rp, "expected a list of {\"level\": 6, \"name\": 18, \"int\": 10000}; got " + describe_json(raw));
+    } else {
+      for (size_t i = 0; i < raw.size(); ++i) {
+        std::string ip = child(rp, i);
+        if (!check_object(ctx, raw[i], ip, {"level", "name", "int"}, "a raw socket option")) continue;
+        RawSocketOption r;
+        bool ok = true;
+        for (const char* key : {"level", "name", "int"}) {
+          if (!raw[i].contains(key)) {
+            ctx.add(ip, std::string("expected a \"") + key + "\" key in a raw socket option {\"level\": 6, \"name\": 18, \"int\": 10000}");
+            ok = false;
+            continue;
+          }
+          int64_t lo = std::string(key) == "int" ? std::numeric_limits<int>::min() : 0;
+          auto n = get_int(ctx, raw[i][key], child(ip, key), lo, std::numeric_limits<int>::max());
+          if (!n) {
+            ok = false;
+            continue;
+          }
+          (std::string(key) == "level" ? r.level : std::string(key) == "name" ? r.name : r.int_value) = static_cast<int>(*n);
+        }
+        if (ok) o.raw.push_back(r);
+      }
+    }
+  }
+  return o;
+}
+
+ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file,
+                        const std::string& pointer) {
+  Ctx ctx{file, issues};
+  ServerSpec s;
+  const std::string& p = pointer;
+  const bool upstream_server = pointer == "/upstream_server";
+  const Keys keys = upstream_server ? Keys{"on", "port", "behavior", "socket", "close", "response"}
+                                    : Keys{"on", "port", "behavior", "socket", "close", "response", "command", "upstream"};
+  if (upstream_server) s.port = 7001;  // default: next to the server's default 7000
+  if (!check_object(ctx, v, p, keys, upstream_server ? "the upstream server" : "the server")) return s;
+  if (v.contains("on"))
+    if (auto h = get_string(ctx, v["on"], child(p, "on"), "the host the server runs on")) s.on = *h;
+  if (v.contains("port"))
+    if (auto n = get_int(ctx, v["port"], child(p, "port"), 1, 65535)) s.port = static_cast<int>(*n);
+  if (v.contains("behavior")) {
+    if (upstream_server) {
+      if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"), {"echo", "sink", "stall", "hold", "respond"},
+                            "an upstream server behavior"))
+        s.behavior = *b;
+    } else if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"),
+                                 {"echo", "sink", "stall", "hold", "respond", "command", "proxy"}, "a server behavior")) {
+      s.behavior = *b;
+    }
+  }
+  if (v.contains("socket")) s.socket = parse_socket_options(v["socket"], child(p, "socket"), issues, file);
+  if (v.contains("close"))
+    if (auto c = get_enum(ctx, v["close"], child(p, "close"), {"never", "after-response"}, "a close policy")) {
+      s.close = *c;
+      if (s.close == "after-response" && s.behavior != "respond")
+        ctx.add(child(p, "close"), "\"after-response\" needs behavior \"respond\"; got behavior \"" + s.behavior + "\"");
+    }
+  if (v.contains("response")) {
+    if (s.behavior != "respond")
+      ctx.add(child(p, "response"), "\"response\" is for behavior \"respond\" only; got behavior \"" + s.behavior + "\"");
+    else if (auto r = get_string(ctx, v["response"], child(p, "response"), "the bytes written back"))
+      s.response = *r;
+  }
+  if (s.behavior == "command") {
+    if (!v.contains("command"))
+      ctx.add(p, "expected a \"command\" key for behavior \"command\": the server's argv, e.g. [\"nginx\", \"-c\", "
+                 "\"{dir}/nginx.conf\"]");
+    else if (auto argv = get_argv(ctx, v["command"], child(p, "command")))
+      s.command = *argv;
+  } else if (v.contains("command")) {
+    ctx.add(child(p, "command"), "\"command\" is for behavior \"command\" only; got behavior \"" + s.behavior + "\"");
+  }
+  if (s.behavior == "proxy") {
+    if (!v.contains("upstream"))
+      ctx.add(p, "expected an \"upstream\" key for behavior \"proxy\": \"host:port\" to forward to, e.g. \"server:7000\"");
+    else if (auto hp = get_host_port(ctx, v["upstream"], child(p, "upstream")))
+      s.upstream = v["upstream"].get<std::string>();
+  } else if (v.contains("upstream")) {
+    ctx.add(child(p, "upstream"), "\"upstream\" is for behavior \"proxy\" only; got behavior \"" + s.behavior + "\"");
+  }
+  return s;
+}
+
+ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const std::string& file) {
+  Ctx ctx{file, issues};
+  ClientSpec c;
+  const std::string p = "/client";
+  if (!check_object(ctx, v, p, {"on", "connect", "workload", "socket", "app_timeout", "connect_timeout"}, "the client"))
+    return c;
+  if (v.contains("on"))
+    if (auto h = get_string(ctx, v["on"], child(p, "on"), "the host the client runs on")) c.on = *h;
+  if (v.contains("connect"))
+    if (auto hp = get_host_port(ctx, v["connect"], child(p, "connect"))) {
+      c.connect_host = hp->first;
+      c.connect_port = hp->second;
+    }
+  if (v.contains("workload")) c.workload = parse_workload(ctx, v["workload"], child(p, "workload"));
+  if (v.contains("socket")) c.socket = parse_socket_options(v["socket"], child(p, "socket"), issues, file);
+  DurationRule positive{std::chrono::milliseconds(1), std::chrono::hours(24), std::chrono::milliseconds(1),
+                        "whole milliseconds (poll takes milliseconds)", false};
+  if (v.contains("app_timeout"))  // "off" = no application timeout (the default), handy as a matrix value
+    if (auto d = get_off_or_duration(ctx, v["app_timeout"], child(p, "app_timeout"), positive))
+      if (d->count() >= 0) c.app_timeout = *d;
+  if (v.contains("connect_timeout"))
+    if (auto d = get_duration(ctx, v["connect_timeout"], child(p, "connect_timeout"), positive)) c.connect_timeout = *d;
+  return c;
+}
+
+void validate_scenario_value(const json& value, const std::string& file, std::vector<InputIssue>& issues,
+                             Scenario* out) {
+  Ctx ctx{file, issues};
+  Scenario s;
+  s.file = file;
+  s.document = value;
+  const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
+                    "faults",  "deadline", "observe",     "sample_every", "repeat", "matrix", "expect"};
+  if (!check_object(ctx, value, "", top, "the scenario")) {
+    if (out) *out = std::move(s);
+    return;
+  }
+  const json& v = value;
+  // name, description
+  if (!v.contains("name")) {
+    ctx.add("", "expected a \"name\" key (lowercase letters, digits and '-', e.g. \"half-open-busy-sender\")");
+  } else if (auto n = get_string(ctx, v["name"], "/name", "the scenario name")) {
+    bool ok = !n->empty() && (((*n)[0] >= 'a' && (*n)[0] <= 'z') || ((*n)[0] >= '0' && (*n)[0] <= '9')) &&
+              std::all_of(n->begin(), n->end(),
+                          [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+    if (!ok)
+      ctx.add("/name", "expected a name of lowercase letters, digits and '-' that starts with a letter or digit, e.g. "
+                       "\"half-open-busy-sender\"; got \"" + *n + "\"");
+    else
+      s.name = *n;
+  }
+  if (v.contains("$schema")) get_string(ctx, v["$schema"], "/$schema", "the schema editors use; ignored");
+  if (v.contains("description"))
+    if (auto d = get_string(ctx, v["description"], "/description", "a free text description")) s.description = *d;
+
+  // hosts and links
+  const bool hosts_given = v.contains("hosts");
+  std::vector<std::string> names;
+  auto declared = [&](const std::string& h) { return std::find(names.begin(), names.end(), h) != names.end(); };
+  if (hosts_given) {
+    const auto& hosts = v["hosts"];
+    if (!hosts.is_object()) {
+      ctx.add("/hosts", "expected an object of host name -> {\"sysctl\": {...}}, e.g. {\"client\": {}, \"server\": {}}; got " +
+                            describe_json(hosts));
+    } else {
+      for (const auto& [name, spec] : hosts.items()) {
+        std::string hp = child("/hosts", name);
+        if (!valid_host_name(name)) {
+          ctx.add(hp, "expected a host name of lowercase letters, digits and '-', starting with a letter, at most 15 "
+                      "characters; got \"" + name + "\"");
+          continue;
+        }
+        names.push_back(name);
+        s.hosts.push_back(parse_host(ctx, name, spec, hp));
+      }
+    }
+  } else {
+    names = {"client", "server"};
+    s.hosts = {HostSpec{"client", {}}, HostSpec{"server", {}}};
+  }
+  if (v.contains("links")) {
+    const auto& links = v["links"];
+    if (!links.is_array()) {
+      ctx.add("/links", "expected a list of [hostA, hostB] pairs, e.g. [[\"client\", \"proxy\"], [\"proxy\", \"server\"]]; got " +
+                            describe_json(links));
+    } else {
+      for (size_t i = 0; i < links.size(); ++i) {
+        std::string lp = child("/links", i);
+        const auto& l = links[i];
+        if (!l.is_array() || l.size() != 2 || !l[0].is_string() || !l[1].is_string()) {
+          ctx.add(lp, "expected a pair of host names like [\"client\", \"server\"]; got " +
+                          (l.is_array() ? quote_json(l) : describe_json(l)));
+          continue;
+        }
+        std::string a = l[0].get<std::string>(), b = l[1].get<std::string>();
+        bool ok = true;
+        for (size_t k = 0; k < 2; ++k) {
+          const std::string& h = k == 0 ? a : b;
+          if (declared(h)) continue;
+          if (!hosts_given && valid_host_name(h)) {
+            names.push_back(h);
+            s.hosts.push_back(HostSpec{h, {}});
+            continue;
+          }
+          ctx.add(child(lp, k), "expected a declared host (" + join_quoted(names) + "); got \"" + h + "\"" +
+                                    (hosts_given ? " — add it to hosts" : ""));
+          ok = false;
+        }
+        if (!ok) continue;
+        if (a == b) {
+          ctx.add(lp, "expected two different hosts in a link; got [\"" + a + "\", \"" + a + "\"]");
+          continue;
+        }
+        bool dup = std::any_of(s.links.begin(), s.links.end(), [&](const auto& x) {
+          return (x.first == a && x.second == b) || (x.first == b && x.second == a);
+        });
+        if (dup) {
+          ctx.add(lp, "expected each link once; [\"" + a + "\", \"" + b + "\"] is already listed");
+          continue;
+        }
+        s.links.emplace_back(a, b);
+      }
+    }
+  } else if (!hosts_given || (declared("client") && declared("server"))) {
+    s.links = {{"client", "server"}};
+  } else if (v["hosts"].is_object()) {
+    ctx.add("/hosts", "expected hosts \"client\" and \"server\" for the default link [[\"client\", \"server\"]]; "
+                      "declare them or give \"links\"");
+  }
+  // Every host must be reachable from every other through links.
+  if (names.size() > 1 && (v.contains("links") ? v["links"].is_array() : true)) {
+    std::map<std::string, std::string> parent;
+    for (const auto& n : names) parent[n] = n;
+    std::function<std::string(const std::string&)> find = [&](const std::string& x) {
+      return parent[x] == x ? x : parent[x] = find(parent[x]);
+    };
+    for (const auto& [a, b] : s.links)
+      if (parent.count(a) && parent.count(b)) parent[find(a)] = find(b);
+    for (const auto& n : names)
+      if (find(n) != find(names[0])) {
+        ctx.add(hosts_given ? child("/hosts", n) : "/links",
+                "host \"" + n + "\" is not connected to \"" + names[0] + "\" by links; add a link so every host "
+                "reaches every other");
+      }
+  }
+  auto check_host = [&](const std::string& host, const std::string& pointer) {
+    if (!declared(host))
+      ctx.add(pointer, "expected a declared host (" + join_quoted(names) + "); got \"" + host + "\"" +
+                           (hosts_given ? " — add it to hosts" : ""));
+  };
+
+  if (v.contains("server")) {
+    s.server = parse_server(v["server"], issues, file);
+    if (v["server"].is_object()) {
+      if (v["server"].contains("on") && v["server"]["on"].is_string()) check_host(s.server.on, "/server/on");
+      if (!s.server.upstream.empty()) check_host(s.server.upstream.substr(0, s.server.upstream.rfind(':')), "/server/upstream");
+    }
+  }
+  if (!v.contains("server") || !v["server"].contains("on")) check_host(s.server.on, v.contains("server") ? "/server" : "");
+  if (v.contains("upstream_server")) {
+    s.upstream_server = parse_server(v["upstream_server"], issues, file, "/upstream_server");
+    const json& u = v["upstream_server"];
+    if (u.is_object()) {
+      if (u.contains("on") && u["on"].is_string()) check_host(s.upstream_server->on, "/upstream_server/on");
+      else check_host(s.upstream_server->on, "/upstream_server");
+      if (s.upstream_server->on == s.server.on && s.upstream_server->port == s.server.port)
+        ctx.add("/upstream_server/port", "expected a port other than the server's (" + std::to_string(s.server.port) +
+                                             ") on the same host \"" + s.server.on + "\"");
+    }
+  }
+  if (v.contains("client")) s.client = parse_client(v["client"], issues, file);
+  const bool connect_given = v.contains("client") && v["client"].is_object() && v["client"].contains("connect");
+  if (!connect_given) {
+    s.client.connect_host = s.server.on;
+    s.client.connect_port = s.server.port;
+  } else if (v["client"]["connect"].is_string()) {
+    check_host(s.client.connect_host, "/client/connect");
+  }
+  if (v.contains("client") && v["client"].is_object() && v["client"].contains("on") && v["client"]["on"].is_string())
+    check_host(s.client.on, "/client/on");
+  else
+    check_host(s.client.on, v.contains("client") ? "/client" : "");
+
+  if (v.contains("faults")) {
+    const auto& faults = v["faults"];
+    if (!faults.is_array()) {
+      ctx.add("/faults", "expected a list of faults like [{\"kind\": \"blackhole\", \"on\": \"server\", \"at\": \"500ms\"}]; got " +
+                             describe_json(faults));
+    } else {
+      for (size_t i = 0; i < faults.size(); ++i) {
+        std::string fp = child("/faults", i);
+        Fault f = parse_fault(ctx, faults[i], fp);
+        if (faults[i].is_object() && faults[i].contains("on") && faults[i]["on"].is_string())
+          check_host(f.on, child(fp, "on"));
+        else if (faults[i].is_object())
+          check_host(f.on, fp);
+        s.faults.push_back(std::move(f));
+      }
+    }
+  }
+  if (v.contains("deadline"))
+    if (auto d = get_duration(ctx, v["deadline"], "/deadline", {std::chrono::milliseconds(1), std::chrono::hours(24)}))
+      s.deadline = *d;
+  if (v.contains("observe"))
+    if (auto d = get_duration(ctx, v["observe"], "/observe", {Nanos(0), std::chrono::hours(24)})) s.observe = *d;
+  if (v.contains("sample_every"))
+    if (auto d = get_duration(ctx, v["sample_every"], "/sample_every",
+                              {std::chrono::milliseconds(10), std::chrono::minutes(10)}))
+      s.sample_every = *d;
+  if (v.contains("repeat"))
+    if (auto n = get_int(ctx, v["repeat"], "/repeat", 1, 1000)) s.repeat = static_cast<int>(*n);
+  if (v.contains("matrix")) parse_matrix(ctx, v["matrix"], "/matrix", s.matrix);
+  if (v.contains("expect")) {
+    const auto& expect = v["expect"];
+    if (!expect.is_array()) {
+      ctx.add("/expect", "expected a list of checks like [{\"detected_within\": \"3s\"}]; got " + describe_json(expect));
+    } else {
+      for (size_t i = 0; i < expect.size(); ++i) {
+        std::string ep = child("/expect", i);
+        Expectation e = parse_expectation(ctx, expect[i], ep);
+        if (expect[i].is_object() && expect[i].contains("host") && expect[i]["host"].is_string())
+          check_host(e.host, child(ep, "host"));
+        else if (expect[i].is_object())
+          check_host(e.host, ep);
+        s.expect.push_back(std::move(e));
+      }
+    }
+  }
+  if (out) *out = std::move(s);
+}
+
+}  // namespace sockchaos::harness

@@ -1,0 +1,128 @@
+#include "harness/session/scheduler.hpp"
+
+#include "harness/world/environment.hpp"
+
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace sockchaos::harness {
+
+int default_jobs(size_t cells) {
+  // Cells wait on kernel timers far more than they compute: overlap up to 64 of them.
+  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(cells, 64)));
+}
+
+bool is_cpu_bound(const Cell& cell) {
+  const Workload& w = cell.scenario.client.workload;
+  if (w.kind == "probe") return (w.per_second == 0 || w.per_second >= 1000) && w.count >= 2000;
+  if (w.kind == "request") return w.per_second == 0 || w.per_second >= 1000;
+  if (w.kind == "stream") return w.bytes_per_second == 0;
+  return false;
+}
+
+std::vector<json> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options) {
+  std::vector<json> results(cells.size());
+  int jobs = options.jobs > 0 ? options.jobs : default_jobs(cells.size());
+  jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
+  // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
+  std::vector<size_t> light, heavy;
+  for (size_t i = 0; i < cells.size(); ++i) (is_cpu_bound(cells[i].cell) ? heavy : light).push_back(i);
+  std::mutex mu;
+  size_t next_light = 0, next_heavy = 0;
+  bool heavy_running = false;
+  bool stop = false;
+  Progress progress;
+  progress.total = static_cast<int>(cells.size());
+  std::exception_ptr env_error;
+
+  // Under the lock: the next cell this worker may take, or npos.
+  auto take = [&](bool& took_heavy) -> size_t {
+    took_heavy = false;
+    if (stop) return SIZE_MAX;
+    if (!heavy_running && next_heavy < heavy.size()) {
+      heavy_running = took_heavy = true;
+      return heavy[next_heavy++];
+    }
+    if (next_light < light.size()) return light[next_light++];
+    return SIZE_MAX;
+  };
+  std::condition_variable cv;
+  auto worker = [&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      bool is_heavy = false;
+      size_t i = take(is_heavy);
+      if (i == SIZE_MAX) {
+        // Heavy cells may still be queued behind the one running: wait for the lane.
+        if (stop || next_heavy >= heavy.size()) return;
+        cv.wait(lock);
+        continue;
+      }
+      progress.running++;
+      if (options.on_progress) options.on_progress(progress);
+      lock.unlock();
+      json r;
+      bool env_failed = false;
+      // The lane frees up as soon as the busy part (the workload) is over; observation
+      // afterwards only samples.
+      RunOptions run_options = options.run;
+      bool released = !is_heavy;
+      run_options.on_workload_end = [&] {
+        std::lock_guard g(mu);
+        if (!released) {
+          released = true;
+          heavy_running = false;
+          cv.notify_all();
+        }
+      };
+      try {
+        r = run_cell(cells[i].cell, run_options);
+      } catch (const EnvironmentError&) {
+        env_failed = true;
+        lock.lock();
+        if (!env_error) env_error = std::current_exception();
+        stop = true;
+        lock.unlock();
+      } catch (const std::exception& e) {
+        r = json::object();
+        r["id"] = cells[i].cell.id;
+        r["params"] = cells[i].cell.params;
+        r["runs"] = json::array({json{{"outcome", "error"}, {"error_detail", e.what()}}});
+        r["expectations"] = json::array();
+      }
+      lock.lock();
+      progress.running--;
+      if (!released) heavy_running = false;
+      cv.notify_all();
+      if (env_failed) return;
+      results[i] = r;
+      progress.done++;
+      bool failed = false;
+      for (const auto& run : r["runs"])
+        if (run.value("outcome", "") == "error") failed = true;
+      for (const auto& e : r["expectations"])
+        if (!e.value("passed", true)) failed = true;
+      if (failed) progress.failed++;
+      if (options.on_cell_done) options.on_cell_done(cells[i], r, progress);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  if (env_error) std::rethrow_exception(env_error);
+  return results;
+}
+
+std::vector<PlannedCell> select_shard(std::vector<PlannedCell> cells, int k, int n) {
+  std::vector<PlannedCell> out;
+  for (size_t i = 0; i < cells.size(); ++i)
+    if (static_cast<int>(i % static_cast<size_t>(n)) == k - 1) out.push_back(std::move(cells[i]));
+  return out;
+}
+
+}  // namespace sockchaos::harness

@@ -1,0 +1,57 @@
+#include "harness/session/session.hpp"
+
+#include <optional>
+#include <regex>
+#include <stdexcept>
+
+#include "common/limits.hpp"
+#include "harness/world/process.hpp"
+#include "harness/verdict/results.hpp"
+#include "harness/world/environment.hpp"
+
+namespace sockchaos::harness {
+
+json run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options) {
+  raise_open_file_limit();
+  std::optional<std::regex> re;
+  if (!options.filter.empty()) {
+    try {
+      re.emplace(options.filter, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw std::invalid_argument(std::string("--filter: not a valid regular expression: ") + e.what());
+    }
+  }
+  if (options.shard_n < 1 || options.shard_k < 1 || options.shard_k > options.shard_n)
+    throw std::invalid_argument("--shard: expected K/N with 1 <= K <= N");
+  std::vector<PlannedCell> cells;
+  for (size_t i = 0; i < scenarios.size(); ++i)
+    for (auto& c : expand_cells(scenarios[i])) {
+      if (re && !std::regex_search(c.full_id(), *re)) continue;
+      cells.push_back({i, std::move(c)});
+    }
+  cells = select_shard(std::move(cells), options.shard_k, options.shard_n);
+  if (cells.empty()) throw std::invalid_argument("no cell to run (check the filter / shard)");
+
+  ScheduleOptions sched;
+  sched.jobs = options.jobs;
+  sched.run.agent_path = options.agent_path.empty() ? find_agent_path() : options.agent_path;
+  sched.run.cancel_fd = options.cancel_fd;
+  sched.on_progress = options.on_progress;
+  if (options.on_cell_done)
+    sched.on_cell_done = [&](const PlannedCell& pc, const json& cell, const Progress& p) {
+      options.on_cell_done(scenarios[pc.scenario_index], cell, p);
+    };
+  std::string started = iso8601_utc_now();
+  std::vector<json> results = run_cells(cells, sched);
+
+  std::vector<ScenarioResults> per(scenarios.size());
+  for (size_t i = 0; i < per.size(); ++i) per[i].scenario = &scenarios[i];
+  for (size_t i = 0; i < cells.size(); ++i)
+    if (!results[i].is_null()) per[cells[i].scenario_index].cells.push_back(results[i]);
+  std::vector<ScenarioResults> ran;
+  for (auto& p : per)
+    if (!p.cells.empty()) ran.push_back(std::move(p));
+  return make_results(ran, started);
+}
+
+}  // namespace sockchaos::harness

@@ -1,0 +1,44 @@
+// Puts faults into a cell's network and takes them out again — the one place that does it,
+// for scenario cells (runner) and the Python Lab alike.
+//
+// Time stamps: a packet fault's time is taken right after its first rule commit (the other
+// namespaces follow within a fraction of a millisecond); a process or link fault's right
+// before the signal or link change, which acts at once.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "harness/world/faults.hpp"
+#include "harness/world/process.hpp"
+#include "harness/world/topology.hpp"
+
+namespace sockchaos::harness {
+
+class FaultInjector {
+ public:
+  // processes_on(host): the workload processes a kill / pause / crash acts on.
+  FaultInjector(Topology& topology, std::function<std::vector<ChildProcess*>(const std::string&)> processes_on);
+
+  struct Installed {
+    int64_t at_ns = -1;
+    std::vector<NamespaceRules> rules;  // what heal() removes
+  };
+  // index: the fault's number in its cell (names its nftables chains).
+  Result<Installed> install(const Fault& fault, int index);
+  // Returns the heal time. A crash's host comes back empty: restarting its service is the
+  // caller's business.
+  Result<int64_t> heal(const Fault& fault, const Installed& installed);
+
+ private:
+  Result<netns::NftContext*> nft(const std::string& host);
+  Status set_links(const std::string& host, bool up);
+
+  Topology& topology_;
+  std::function<std::vector<ChildProcess*>(const std::string&)> processes_on_;
+  std::map<std::string, netns::NftContext> nft_;
+};
+
+}  // namespace sockchaos::harness

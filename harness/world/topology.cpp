@@ -1,0 +1,168 @@
+#include "harness/world/topology.hpp"
+
+#include <deque>
+#include <set>
+#include <stdexcept>
+
+#include "netns/link.hpp"
+
+namespace sockchaos::harness {
+
+const std::string& Host::address() const {
+  static const std::string none;
+  return interfaces.empty() ? none : interfaces.front().address;
+}
+
+namespace {
+// Link i gets 198.18.0.0/15 + 4*i as a /30: .1 for side a, .2 for side b.
+std::string link_address(size_t link_index, int host_part) {
+  uint32_t base = (198u << 24) | (18u << 16);
+  uint32_t addr = base + static_cast<uint32_t>(link_index) * 4u + static_cast<uint32_t>(host_part);
+  return std::to_string(addr >> 24) + "." + std::to_string((addr >> 16) & 255) + "." +
+         std::to_string((addr >> 8) & 255) + "." + std::to_string(addr & 255);
+}
+std::string link_network(size_t link_index) { return link_address(link_index, 0) + "/30"; }
+}  // namespace
+
+Result<TopologyPlan> plan_topology(const Scenario& scenario) {
+  TopologyPlan plan;
+  std::map<std::string, size_t> index;
+  for (const auto& h : scenario.hosts) {
+    index[h.name] = plan.hosts.size();
+    plan.hosts.push_back({h.name, {}, {}, false});
+  }
+  if (scenario.links.size() > 32768) return Error::plain("too many links for 198.18.0.0/15");
+  for (size_t i = 0; i < scenario.links.size(); ++i) {
+    const auto& [a, b] = scenario.links[i];
+    if (!index.count(a) || !index.count(b) || a == b)
+      return Error::plain("link " + a + " - " + b + " names an unknown host");
+    auto& ha = plan.hosts[index[a]];
+    auto& hb = plan.hosts[index[b]];
+    std::string a_if = "sc" + std::to_string(ha.interfaces.size());
+    std::string b_if = "sc" + std::to_string(hb.interfaces.size());
+    std::string a_addr = link_address(i, 1), b_addr = link_address(i, 2);
+    ha.interfaces.push_back({a_if, a_addr, a_addr + "/30", b, b_if, b_addr});
+    hb.interfaces.push_back({b_if, b_addr, b_addr + "/30", a, a_if, a_addr});
+    plan.links.push_back({a, b, a_if, b_if});
+  }
+  // Routes: for every link not attached to a host, go via the first hop of a shortest path.
+  for (auto& h : plan.hosts) {
+    h.forwarding = h.interfaces.size() >= 2;
+    // BFS from h: first-hop gateway address for each reachable host.
+    std::map<std::string, std::string> gateway;  // host -> gateway address from h
+    std::deque<std::string> queue{h.name};
+    std::set<std::string> seen{h.name};
+    while (!queue.empty()) {
+      std::string cur = queue.front();
+      queue.pop_front();
+      for (const auto& itf : plan.hosts[index[cur]].interfaces) {
+        if (seen.count(itf.peer_host)) continue;
+        seen.insert(itf.peer_host);
+        gateway[itf.peer_host] = (cur == h.name) ? itf.peer_address : gateway[cur];
+        queue.push_back(itf.peer_host);
+      }
+    }
+    for (size_t i = 0; i < scenario.links.size(); ++i) {
+      const auto& [a, b] = scenario.links[i];
+      if (a == h.name || b == h.name) continue;
+      // Reach the nearer end of the link; both ends lead onto it.
+      auto ga = gateway.find(a);
+      auto gb = gateway.find(b);
+      if (ga == gateway.end() && gb == gateway.end()) continue;  // unreachable island
+      const std::string& gw = (ga != gateway.end()) ? ga->second : gb->second;
+      h.routes.emplace_back(link_network(i), gw);
+    }
+  }
+  return plan;
+}
+
+Result<Topology> Topology::build(const Scenario& scenario) {
+  auto plan = plan_topology(scenario);
+  if (!plan.ok()) return plan.error();
+  Topology topo;
+  topo.plan_ = std::move(plan.value());
+  for (const auto& hp : topo.plan_.hosts) {
+    auto ns = netns::NetNs::create();
+    if (!ns.ok()) return Error{"create namespace for host " + hp.name + ": " + ns.error().message, ns.error().err};
+    topo.hosts_.push_back(Host{hp.name, std::move(ns.value()), hp.interfaces});
+  }
+  // The steering mask is read when a device is made: a scenario's own value must be in place
+  // before the veths (every other sysctl is written once the links are up).
+  for (const auto& hs : scenario.hosts) {
+    for (const auto& [key, value] : hs.sysctl) {
+      if (key != "net.core.rps_default_mask") continue;
+      if (auto st = netns::set_sysctl(topo.host(hs.name).ns, key, value); !st.ok())
+        return Error{"host " + hs.name + ": " + st.error().message, st.error().err};
+    }
+  }
+  std::vector<netns::RouteSocket> socks;
+  for (auto& h : topo.hosts_) {
+    auto s = netns::RouteSocket::open(h.ns);
+    if (!s.ok()) return s.error();
+    socks.push_back(std::move(s.value()));
+  }
+  auto idx = [&](const std::string& name) {
+    for (size_t i = 0; i < topo.hosts_.size(); ++i)
+      if (topo.hosts_[i].name == name) return i;
+    throw std::logic_error("unknown host " + name);
+  };
+  for (const auto& l : topo.plan_.links) {
+    size_t a = idx(l.a), b = idx(l.b);
+    auto st = socks[a].create_veth(l.a_if, topo.hosts_[b].ns.fd(), l.b_if);
+    if (!st.ok()) return st.error();
+  }
+  for (size_t i = 0; i < topo.hosts_.size(); ++i) {
+    auto& h = topo.hosts_[i];
+    const auto& hp = topo.plan_.hosts[i];
+    for (const auto& itf : h.interfaces) {
+      if (auto st = socks[i].add_address(itf.name, itf.cidr); !st.ok()) return st.error();
+      if (auto st = socks[i].set_up(itf.name, true); !st.ok()) return st.error();
+    }
+    if (hp.forwarding) {
+      if (auto st = netns::set_sysctl(h.ns, "net.ipv4.ip_forward", "1"); !st.ok()) return st.error();
+    }
+  }
+  for (size_t i = 0; i < topo.hosts_.size(); ++i)
+    for (const auto& itf : topo.hosts_[i].interfaces)
+      if (auto st = socks[i].wait_operational(itf.name, 3000); !st.ok()) return st.error();
+  for (size_t i = 0; i < topo.hosts_.size(); ++i) {
+    for (const auto& [dst, gw] : topo.plan_.hosts[i].routes)
+      if (auto st = socks[i].add_route(dst, gw); !st.ok()) return st.error();
+  }
+  for (const auto& hs : scenario.hosts) {
+    auto& h = topo.host(hs.name);
+    for (const auto& [key, value] : hs.sysctl) {
+      auto st = netns::set_sysctl(h.ns, key, value);
+      if (!st.ok()) return Error{"host " + hs.name + ": " + st.error().message, st.error().err};
+    }
+  }
+  return topo;
+}
+
+Host& Topology::host(const std::string& name) {
+  for (auto& h : hosts_)
+    if (h.name == name) return h;
+  throw std::out_of_range("no host " + name);
+}
+
+const Host& Topology::host(const std::string& name) const {
+  for (const auto& h : hosts_)
+    if (h.name == name) return h;
+  throw std::out_of_range("no host " + name);
+}
+
+bool Topology::has_host(const std::string& name) const {
+  for (const auto& h : hosts_)
+    if (h.name == name) return true;
+  return false;
+}
+
+std::string Topology::address_for(const std::string& to, const std::string& from) const {
+  const Host& target = host(to);
+  // Prefer the interface facing `from` directly; else the first one (routes reach all).
+  for (const auto& itf : target.interfaces)
+    if (itf.peer_host == from) return itf.address;
+  return target.address();
+}
+
+}  // namespace sockchaos::harness

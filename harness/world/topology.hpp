@@ -1,0 +1,66 @@
+// A cell's network: one namespace per host, a veth pair per link, a /30 from 198.18.0.0/15
+// per link, routes so every host reaches every other, forwarding on hosts with two or more
+// links, then the scenario's sysctls. Everything lives in namespaces this object holds by fd;
+// destroying it (or the process dying) removes all of it.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "harness/model/load.hpp"
+#include "netns/netns.hpp"
+
+namespace sockchaos::harness {
+
+struct Interface {
+  std::string name;          // "sc0": interface name inside the host
+  std::string address;       // "198.18.0.1"
+  std::string cidr;          // "198.18.0.1/30"
+  std::string peer_host;     // the host at the other end
+  std::string peer_ifname;   // its interface name
+  std::string peer_address;
+};
+
+struct Host {
+  std::string name;
+  netns::NetNs ns;
+  std::vector<Interface> interfaces;
+  const std::string& address() const;  // address of the first interface
+};
+
+// Pure description of the addressing and routing (unit-testable, no kernel).
+struct TopologyPlan {
+  struct HostPlan {
+    std::string name;
+    std::vector<Interface> interfaces;
+    std::vector<std::pair<std::string, std::string>> routes;  // dst cidr -> gateway
+    bool forwarding = false;
+  };
+  std::vector<HostPlan> hosts;
+  struct LinkPlan { std::string a, b, a_if, b_if; };
+  std::vector<LinkPlan> links;
+};
+Result<TopologyPlan> plan_topology(const Scenario& scenario);
+
+class Topology {
+ public:
+  static Result<Topology> build(const Scenario& scenario);
+  Topology(Topology&&) noexcept = default;
+  Topology& operator=(Topology&&) noexcept = default;
+
+  Host& host(const std::string& name);
+  const Host& host(const std::string& name) const;
+  bool has_host(const std::string& name) const;
+  std::vector<Host>& hosts() { return hosts_; }
+  const TopologyPlan& plan() const { return plan_; }
+  // The address `from` uses to reach `to` (to's address on the path from `from`).
+  std::string address_for(const std::string& to, const std::string& from) const;
+
+ private:
+  Topology() = default;
+  std::vector<Host> hosts_;
+  TopologyPlan plan_;
+};
+
+}  // namespace sockchaos::harness
