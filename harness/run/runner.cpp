@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 
+#include "harness/metrics/stats.hpp"
 #include "harness/protocol/events.hpp"
 #include "harness/protocol/agent_spec.hpp"
 #include "harness/verdict/expectations.hpp"
@@ -887,13 +888,6 @@ json CellRun::build_result() {
 }
 
 }  // namespace
-
-double percentile_sorted(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return NAN;
-  double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
-  size_t idx = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
-  return sorted[std::min(idx, sorted.size() - 1)];
-}
 
 std::string infer_mechanism(const std::string& error, const std::string& syscall,
                             const Scenario& scenario) {

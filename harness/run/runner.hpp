@@ -33,7 +33,4 @@ json run_cell(const Cell& cell, const RunOptions& options);
 std::string infer_mechanism(const std::string& error, const std::string& syscall,
                             const Scenario& scenario);
 
-// Percentile of a sorted vector (nearest-rank), NaN for empty.
-double percentile_sorted(const std::vector<double>& sorted, double p);
-
 }  // namespace sockchaos::harness
