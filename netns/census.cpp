@@ -19,6 +19,13 @@ int count_message(nl_msg* msg, void* arg) {
   if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) return NL_SKIP;
   auto* diag = static_cast<inet_diag_msg*>(nlmsg_data(hdr));
   if (diag->idiag_state < counts->by_state.size()) counts->by_state[diag->idiag_state]++;
+  // The timers that end a closing socket's state: TIME_WAIT's (timer 3) and an orphaned
+  // FIN_WAIT2's (it runs on the keepalive timer, 2). idiag_expires: ms until it fires.
+  if ((diag->idiag_state == 6 || diag->idiag_state == 5) && diag->idiag_timer != 0) {
+    const int64_t ms = diag->idiag_expires;
+    if (counts->next_expiry_ms < 0 || ms < counts->next_expiry_ms) counts->next_expiry_ms = ms;
+    if (ms > counts->last_expiry_ms) counts->last_expiry_ms = ms;
+  }
   if (diag->idiag_state == 10 /* TCP_LISTEN */) counts->listening_ports.push_back(ntohs(diag->id.idiag_sport));
   return NL_OK;
 }

@@ -308,13 +308,15 @@ Scenario load_scenario(const Document& doc) {
   return s;
 }
 
-Scenario load_scenario_file(const std::string& path) {
+Document load_document_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError({InputIssue{path, "", 0, "cannot read the file (" + std::string(std::strerror(errno)) + ")"}});
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return load_scenario(parse_document(buffer.str(), path));
+  return parse_document(buffer.str(), path);
 }
+
+Scenario load_scenario_file(const std::string& path) { return load_scenario(load_document_file(path)); }
 
 Scenario load_scenario_json(const json& value, const std::string& label) {
   Document doc;
@@ -363,6 +365,27 @@ std::vector<std::string> collect_scenario_files(const std::vector<std::string>& 
   }
   if (!issues.empty()) throw ScenarioError(std::move(issues));
   return files;
+}
+
+LoadedScenarios load_scenario_paths(const std::vector<std::string>& paths) {
+  LoadedScenarios out;
+  std::vector<std::string> files;
+  try {
+    files = collect_scenario_files(paths);
+  } catch (const ScenarioError& e) {
+    out.issues = e.issues();
+    return out;
+  }
+  for (const auto& f : files) {
+    try {
+      auto s = load_scenario_file(f);
+      (void)expand_cells(s);
+      out.scenarios.push_back(std::move(s));
+    } catch (const ScenarioError& e) {
+      out.issues.insert(out.issues.end(), e.issues().begin(), e.issues().end());
+    }
+  }
+  return out;
 }
 
 }  // namespace sockchaos::harness

@@ -30,6 +30,7 @@ struct Document {
   std::map<std::string, int> lines;  // pointer -> 1-based line
 };
 Document parse_document(const std::string& text, const std::string& file);  // throws ScenarioError
+Document load_document_file(const std::string& path);                       // read + parse_document
 
 // Strict validation of a whole document (unknown keys, types, ranges, cross references,
 // matrix pointers and values, expect/where). Returns every issue found; empty = valid.
@@ -61,5 +62,14 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
 
 // Files: a path that is a folder yields its *.json files (not schema.json), sorted.
 std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);
+
+// Every scenario of every file of `paths`, each loaded and its cells expanded (matrix values and
+// expect/where are input too), and every issue of every file: what `sockchaos validate` and
+// `run`, and Python's sockchaos.validate/run, read.
+struct LoadedScenarios {
+  std::vector<Scenario> scenarios;
+  std::vector<InputIssue> issues;
+};
+LoadedScenarios load_scenario_paths(const std::vector<std::string>& paths);
 
 }  // namespace sockchaos::harness

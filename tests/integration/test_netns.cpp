@@ -168,9 +168,9 @@ TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
   auto topo = harness::Topology::build(two_hosts());
   ASSERT_TRUE(topo.ok());
   harness::Fault f;
-  f.kind = "blackhole";
+  f.kind = harness::FaultKind::blackhole;
   f.on = "server";
-  f.direction = "both";
+  f.direction = harness::Direction::both;
   auto plan = harness::plan_packet_fault(f, 0, topo->plan());
   ASSERT_TRUE(plan.ok()) << plan.error().str();
   ASSERT_EQ(plan->size(), 2u);  // server's ingress, and the client's ingress facing the server

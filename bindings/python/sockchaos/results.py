@@ -160,9 +160,9 @@ class TimelineEntry(_TimelineEntryRequired, total=False):
 # -- Helpers ---------------------------------------------------------------------------------
 
 def _passed(expectations_failed: int, errors: int) -> bool:
-    """The CLI's exit-code rule, the one place Python states it: no expectation failed and no
-    run errored. Results.passed feeds it the summary the C++ side computed, Cell.passed the
-    cell's own counts."""
+    """The CLI's exit-code rule, the one place Python states it (as CellResult::passed does in
+    C++): no expectation failed and no run errored. Cell.passed feeds it the cell's own counts;
+    Results.passed holds when every cell passed."""
     return expectations_failed == 0 and errors == 0
 
 
@@ -442,7 +442,7 @@ class Results:
 
     @property
     def passed(self) -> bool:
-        return _passed(self.summary.get("expectations_failed", 0), self.summary.get("errors", 0))
+        return all(c.passed for c in self.cells)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Results:

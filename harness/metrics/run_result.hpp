@@ -1,0 +1,155 @@
+// The results of one run of a cell: results.json's "run" object as a type. The JSON mapping
+// (one to_json, one from_json) is harness/verdict/results_json.cpp; the keys are the contract
+// (../shared/spec/scenario-format.md, docs/scenarios.md). Times are milliseconds, 0.1 ms
+// resolution, relative to the run's base ("t_ms 0": the workload was ready) unless the name
+// says otherwise.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness/model/enums.hpp"
+
+namespace sockchaos::harness {
+
+// An object whose key order is part of the output (hosts in topology order, states in kernel
+// order, errno names as they first appeared).
+template <class V>
+using Ordered = std::vector<std::pair<std::string, V>>;
+
+template <class V>
+const V* find_in(const Ordered<V>& map, const std::string& key) {
+  for (const auto& [k, v] : map)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+struct CensusHealth {
+  int64_t samples = 0;      // census passes that succeeded for this host
+  int64_t errors = 0;       // passes that failed
+  std::string first_error;  // the first failure's message
+};
+
+struct HostSockets {
+  Ordered<int64_t> peak;                       // state -> highest count seen
+  Ordered<std::optional<double>> cleared_ms;   // state -> when it first returned to 0 after its peak
+                                               // (ms after the workload ended); null: never
+  std::optional<double> time_wait_cleared_ms;  // = cleared_ms["TIME_WAIT"]
+  CensusHealth census;
+  int64_t peak_of(const std::string& state) const {
+    const int64_t* v = find_in(peak, state);
+    return v ? *v : 0;
+  }
+};
+
+struct ConnectLatency {
+  double p50 = 0, p99 = 0, max = 0;
+};
+
+struct ProbeWindow {  // one census interval of a probe loop
+  double t_ms = 0;
+  int64_t attempted = 0, failed = 0;
+  std::optional<double> connect_p50_ms, connect_p99_ms;
+  int64_t time_wait = 0;
+};
+
+struct ProbeStats {
+  int64_t attempted = 0, succeeded = 0;
+  Ordered<int64_t> failed;                    // errno name -> count
+  bool has_rate = false;                      // per_second is present (more than one probe)
+  std::optional<double> per_second;
+  std::optional<ConnectLatency> connect_ms;
+  std::optional<std::vector<ProbeWindow>> series;
+  int64_t failures() const {
+    int64_t n = 0;
+    for (const auto& [name, count] : failed) n += count;
+    return n;
+  }
+};
+
+struct RequestPhase {
+  std::string phase;  // before | during | after | all
+  double start_ms = 0, end_ms = 0;
+  int64_t requests = 0, errors = 0;
+  double tps = 0;
+  std::optional<double> p50_ms, p90_ms, p99_ms, max_ms, mean_ms;
+};
+
+struct ClientCommandResult {
+  std::vector<std::string> argv;
+  int exit = -1;
+  std::string stdout_text, stderr_text;
+};
+struct ServerCommandResult {
+  std::string stdout_text, stderr_text;
+  std::vector<std::string> argv;
+};
+struct CommandResults {
+  std::optional<ClientCommandResult> client;
+  std::optional<ServerCommandResult> server;
+};
+
+struct FaultResult {
+  std::string label;
+  std::optional<double> installed_ms, healed_ms;
+};
+
+// A failure on the server's side: one of its accepted connections ended by the kernel.
+struct ServerFailure {
+  double t_ms = 0;
+  std::string syscall, error;
+};
+
+// Who else noticed: the server agents' own view of the run.
+struct ServerSide {
+  std::optional<double> detection_ms;  // first fault -> the server's first failing call
+  std::optional<std::string> error, syscall;
+  std::vector<ServerFailure> errors;   // every failure reported (the agent caps them at 100)
+  int64_t accepted = 0;                // connections accepted
+  std::optional<double> first_accept_ms, last_accept_ms;
+};
+
+struct TimelineEntry {
+  double t_ms = 0;
+  // A census sample (hosts -> state -> count, non-zero states only) or an event.
+  std::optional<Ordered<Ordered<int64_t>>> sockets;
+  std::string event, detail;
+  bool is_sample() const { return sockets.has_value(); }
+};
+
+enum class DetectionOrigin { fault, start };
+template <>
+struct NameTable<DetectionOrigin> {
+  static constexpr Names<DetectionOrigin, 2> entries{{{DetectionOrigin::fault, "fault"}, {DetectionOrigin::start, "start"}}};
+};
+
+struct RunResult {
+  Outcome outcome = Outcome::error;
+  std::optional<double> detection_ms;  // fault (or workload start) -> the failing call's return
+  // What detection_ms counts from: the first fault, or the workload's start when no fault was
+  // in yet (a cell without faults, or an error before the first fault: before_fault).
+  std::optional<DetectionOrigin> detection_origin;
+  bool before_fault = false;
+  std::optional<std::string> error;    // errno name, "app_timeout", "exit:N"
+  std::optional<std::string> syscall;
+  std::optional<Mechanism> mechanism;
+  std::optional<std::string> error_detail;  // why the run errored or was skipped
+  std::optional<double> fault_ms, workload_end_ms;
+  double deadline_ms = 0;
+  double duration_ms = 0;
+  Ordered<HostSockets> sockets;
+  ProbeStats probes;
+  std::optional<std::vector<RequestPhase>> requests;
+  std::optional<CommandResults> command;
+  ServerSide server;
+  Ordered<Ordered<int64_t>> tcp_counters;
+  std::vector<FaultResult> faults;
+  std::vector<TimelineEntry> timeline;
+
+  const HostSockets* host_sockets(const std::string& host) const { return find_in(sockets, host); }
+};
+
+}  // namespace sockchaos::harness
