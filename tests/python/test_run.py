@@ -11,7 +11,7 @@ import time
 import pytest
 
 import sockchaos
-from conftest import BUILD_PYTHON_HINT, SCENARIOS, children_of, require_root
+from conftest import BUILD_PYTHON_HINT, SCENARIOS, children_of, require_features
 from test_validate import small_scenario
 
 SHIPPED = os.path.join(SCENARIOS, "half-open-idle-keepalive.json")
@@ -143,7 +143,7 @@ def test_filter_still_works_with_a_deprecation_warning(sockchaos_run):
 
 
 def test_the_gil_is_released_while_cells_run():
-    require_root()
+    require_features()
     done = threading.Event()
     box = {}
 
@@ -181,7 +181,7 @@ CTRL_C_RUN = textwrap.dedent(r"""
 
 
 def test_ctrl_c_interrupts_a_run_and_cleans_up():
-    require_root()
+    require_features()
     # An idle client and a blackhole with keepalive off: it would wait the full 30 s deadline.
     doc = {
         "name": "py-long",
