@@ -575,6 +575,11 @@ class Predictor {
       m.notes.push_back(
           "keepalive does not run while data is unacknowledged (tcp_keepalive_timer: "
           "packets_out || !tcp_write_queue_empty -> resched)");
+      if (ff_.fault->kind == "link-down")
+        m.notes.push_back(
+            "assumed: the lost carrier drops packets beyond the client; a drop in the client's own "
+            "output path would make tcp_retransmit_timer retry every TCP_RESOURCE_PROBE_INTERVAL "
+            "(500 ms) without backoff");
       if (comes_back_empty) rst_after_heal(m, r1, d, cands);
       cands.push_back({m, *m.ms});
       return;
