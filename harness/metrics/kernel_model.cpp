@@ -337,10 +337,10 @@ FaultFacts first_fault(const Scenario& s) {
   if (!f.fault) return f;
   f.at_ms = static_cast<double>(f.fault->at.count()) / 1e6;
   if (f.fault->until) f.heal_ms = static_cast<double>(f.fault->until->count()) / 1e6 - f.at_ms;
-  const std::string& k = f.fault->kind;
-  f.silent = k == "blackhole" || k == "crash" || k == "link-down" || (k == "drop" && f.fault->probability >= 1.0);
-  const bool only_new = (f.fault->match.tcp_flags && *f.fault->match.tcp_flags == "syn") ||
-                        (f.fault->match.state && *f.fault->match.state == "new");
+  const FaultKind k = f.fault->kind;
+  f.silent = k == FaultKind::blackhole || k == FaultKind::crash || k == FaultKind::link_down || (k == FaultKind::drop && f.fault->probability >= 1.0);
+  const bool only_new = (f.fault->match.tcp_flags && *f.fault->match.tcp_flags == TcpFlag::syn) ||
+                        (f.fault->match.state && *f.fault->match.state == ConnState::new_);
   f.connect_phase = f.fault->at.count() == 0 || only_new;
   f.established_unaffected = only_new;
   return f;
@@ -364,34 +364,34 @@ class Predictor {
 
   Model detection() {
     std::vector<Candidate> cands;
-    const std::string& kind = s_.client.workload.kind;
-    if (kind == "command")
+    const WorkloadKind kind = s_.client.workload.kind;
+    if (kind == WorkloadKind::command)
       return unmodelled("a user command's own timeouts (e.g. curl --max-time) are not kernel rules");
 
     if (!ff_.fault) {
       no_fault(cands);
     } else {
-      const std::string& fk = ff_.fault->kind;
+      const FaultKind fk = ff_.fault->kind;
       const bool before_workload = ff_.fault->at.count() == 0;
-      if (ff_.fault->on == client_ && (fk == "kill" || fk == "pause" || fk == "crash"))
+      if (ff_.fault->on == client_ && (fk == FaultKind::kill || fk == FaultKind::pause || fk == FaultKind::crash))
         return unmodelled("the fault stops the client itself");
-      if (fk == "drop" && ff_.fault->probability < 1.0)
+      if (fk == FaultKind::drop && ff_.fault->probability < 1.0)
         return unmodelled("random loss (probability " + fmt(ff_.fault->probability) +
                           "): when a connection gives up depends on which segments are lost");
-      if (kind == "stream" && s_.server.behavior == "stall" && fk != "pause")
+      if (kind == WorkloadKind::stream && s_.server.behavior == ServerBehavior::stall && fk != FaultKind::pause)
         return unmodelled("a fault on a zero-window connection: unanswered window probes are not modelled");
-      if (before_workload && (ff_.silent || fk == "reject")) {
+      if (before_workload && (ff_.silent || fk == FaultKind::reject)) {
         connect_phase(cands);
-      } else if (ff_.established_unaffected && (kind == "idle" || kind == "stream")) {
+      } else if (ff_.established_unaffected && (kind == WorkloadKind::idle || kind == WorkloadKind::stream)) {
         // the established connection never meets a fault on SYNs / new connections
       } else if (ff_.silent) {
         silent_peer(cands);
         recovered_after_heal(cands);
-      } else if (fk == "reject") {
+      } else if (fk == FaultKind::reject) {
         reject(cands);
-      } else if (fk == "kill") {
+      } else if (fk == FaultKind::kill) {
         killed_peer(cands);
-      } else if (fk == "pause") {
+      } else if (fk == FaultKind::pause) {
         paused_peer(cands);
       }
     }
@@ -402,20 +402,20 @@ class Predictor {
   std::vector<Model> lifetimes() {
     std::vector<Model> out;
     const auto& w = s_.client.workload;
-    if (w.kind == "probe") {
-      const bool peer_closes = s_.server.behavior == "echo" || s_.server.behavior == "respond";
+    if (w.kind == WorkloadKind::probe) {
+      const bool peer_closes = s_.server.behavior == ServerBehavior::echo || s_.server.behavior == ServerBehavior::respond;
       if (opt_.linger_zero) {
         // SO_LINGER {1, 0}: tcp_close() sends RST, no TIME_WAIT (net/ipv4/tcp.c: __tcp_close).
       } else if (peer_closes) {
         const bool server_closes_first =
-            !w.request.empty() && s_.server.behavior == "respond" && s_.server.close == "after-response";
+            !w.request.empty() && s_.server.behavior == ServerBehavior::respond && s_.server.close == CloseMode::after_response;
         out.push_back(time_wait(server_closes_first ? s_.server.on : client_));
-      } else if (s_.server.behavior == "hold" || s_.server.behavior == "sink" || s_.server.behavior == "stall") {
+      } else if (s_.server.behavior == ServerBehavior::hold || s_.server.behavior == ServerBehavior::sink || s_.server.behavior == ServerBehavior::stall) {
         out.push_back(fin_wait2());
       }
       if (auto p = port_exhaustion()) out.push_back(*p);
     }
-    if (ff_.fault && ff_.fault->kind != "reject" && ff_.silent && ff_.connect_phase && ff_.fault->direction == "out" &&
+    if (ff_.fault && ff_.fault->kind != FaultKind::reject && ff_.silent && ff_.connect_phase && ff_.fault->direction == Direction::out &&
         ff_.fault->on == s_.server.on)
       out.push_back(syn_recv());
     return out;
@@ -545,10 +545,10 @@ class Predictor {
   // ---- rules --------------------------------------------------------------------------------
 
   void silent_peer(std::vector<Candidate>& cands) {
-    const std::string& kind = s_.client.workload.kind;
-    const bool comes_back_empty = ff_.fault->kind == "crash" && ff_.heal_ms;
-    if (kind == "stream") {
-      if (s_.server.behavior == "stall") {
+    const WorkloadKind kind = s_.client.workload.kind;
+    const bool comes_back_empty = ff_.fault->kind == FaultKind::crash && ff_.heal_ms;
+    if (kind == WorkloadKind::stream) {
+      if (s_.server.behavior == ServerBehavior::stall) {
         zero_window(cands, 0);
         return;
       }
@@ -575,7 +575,7 @@ class Predictor {
       m.notes.push_back(
           "keepalive does not run while data is unacknowledged (tcp_keepalive_timer: "
           "packets_out || !tcp_write_queue_empty -> resched)");
-      if (ff_.fault->kind == "link-down")
+      if (ff_.fault->kind == FaultKind::link_down)
         m.notes.push_back(
             "assumed: the lost carrier drops packets beyond the client; a drop in the client's own "
             "output path would make tcp_retransmit_timer retry every TCP_RESOURCE_PROBE_INTERVAL "
@@ -584,7 +584,7 @@ class Predictor {
       cands.push_back({m, *m.ms});
       return;
     }
-    if (kind == "request") {
+    if (kind == WorkloadKind::request) {
       Model m = base("detection");
       add_rto_inputs(m);
       // One request outstanding per connection (packets_out == 1): the tail loss probe comes
@@ -616,11 +616,11 @@ class Predictor {
       cands.push_back({m, *m.ms});
       return;
     }
-    if (kind == "idle") {
+    if (kind == WorkloadKind::idle) {
       keepalive(cands, /*rst_on_probe=*/false);
       return;
     }
-    if (kind == "probe") {
+    if (kind == WorkloadKind::probe) {
       // The probes after the fault meet it at connect time.
       connect_phase(cands, s_.client.workload.per_second > 0 ? 1000.0 / s_.client.workload.per_second : 0);
       return;
@@ -630,7 +630,7 @@ class Predictor {
   // A blackhole (or a crash that does not come back empty) healed before the kernel gave
   // up: the next retransmission or probe after the heal is answered and the connection lives.
   void recovered_after_heal(std::vector<Candidate>& cands) const {
-    if (!ff_.heal_ms || ff_.fault->kind == "crash") return;
+    if (!ff_.heal_ms || ff_.fault->kind == FaultKind::crash) return;
     for (auto& c : cands) {
       if (!c.model.ms || *c.model.ms <= *ff_.heal_ms) continue;
       Model u = undetected_from(c.model, "the fault heals at " + fmt_ms(*ff_.heal_ms) + ", before " +
@@ -827,7 +827,7 @@ class Predictor {
       auto rmem = parse_ints(rmem_text);
       const double rcv_init = rmem.size() >= 2 ? static_cast<double>(rmem[1]) : 131072;
       const double rcv_max = rmem.size() >= 3 ? static_cast<double>(rmem[2]) : 6291456;
-      const bool reader_was_active = ff_.fault && ff_.fault->kind == "pause";
+      const bool reader_was_active = ff_.fault && ff_.fault->kind == FaultKind::pause;
       double rcvbuf = reader_was_active ? rcv_max : rcv_init;
       if (s_.server.socket.rcvbuf) rcvbuf = 2.0 * *s_.server.socket.rcvbuf;  // SO_RCVBUF is doubled
       const double rate = s_.client.workload.bytes_per_second > 0 ? s_.client.workload.bytes_per_second : 1e9;
@@ -859,27 +859,27 @@ class Predictor {
   }
 
   void connect_phase(std::vector<Candidate>& cands, double offset_ms = 0) {
-    const std::string& fk = ff_.fault->kind;
+    const FaultKind fk = ff_.fault->kind;
     Model m = base("detection");
     m.inputs["hz"] = Builder::input(b_.hz(), "Hz", "kernel default", "CONFIG_HZ");
-    if (fk == "reject") {
-      const std::string& with = ff_.fault->with;
+    if (fk == FaultKind::reject) {
+      const RejectWith with = ff_.fault->with;
       m.ms = offset_ms;
       m.lo_ms = 0;
       m.hi_ms = offset_ms + 2 * b_.jiffy();
       m.window = "one round trip";
-      if (with == "tcp-reset" || with == "icmp-port-unreachable") {
+      if (with == RejectWith::tcp_reset || with == RejectWith::icmp_port_unreachable) {
         m.mechanism = "refused";
         m.error = "ECONNREFUSED";
-        m.formula = with == "tcp-reset" ? "RST to the SYN: connect() fails at once"
+        m.formula = with == RejectWith::tcp_reset ? "RST to the SYN: connect() fails at once"
                                         : "ICMP port unreachable to the SYN: a hard error in SYN_SENT";
-        m.source = with == "tcp-reset"
+        m.source = with == RejectWith::tcp_reset
                        ? "net/ipv4/tcp_input.c: tcp_rcv_synsent_state_process -> tcp_reset (ECONNREFUSED)"
                        : "net/ipv4/tcp_ipv4.c: tcp_v4_err (SYN_SENT: sk_err, tcp_done); icmp_err_convert";
       } else {
         m.mechanism = "icmp";
         m.error = "EHOSTUNREACH";
-        m.formula = "ICMP " + with + " to the SYN: a hard error in SYN_SENT";
+        m.formula = "ICMP " + name_string(with) + " to the SYN: a hard error in SYN_SENT";
         m.source = "net/ipv4/tcp_ipv4.c: tcp_v4_err (SYN_SENT: sk_err, tcp_done); net/ipv4/icmp.c: icmp_err_convert";
       }
       cands.push_back({m, *m.ms});
@@ -956,24 +956,24 @@ class Predictor {
   }
 
   void reject(std::vector<Candidate>& cands) {
-    const std::string& with = ff_.fault->with;
-    const std::string& kind = s_.client.workload.kind;
-    if (kind == "probe") {
+    const RejectWith with = ff_.fault->with;
+    const WorkloadKind kind = s_.client.workload.kind;
+    if (kind == WorkloadKind::probe) {
       connect_phase(cands);
       return;
     }
-    if (with == "tcp-reset") {
-      if (kind == "idle") {
+    if (with == RejectWith::tcp_reset) {
+      if (kind == WorkloadKind::idle) {
         keepalive(cands, /*rst_on_probe=*/true);
         return;
       }
       Model m = base("detection");
-      const double spacing = kind == "stream"                    ? kStreamTickMs
+      const double spacing = kind == WorkloadKind::stream                    ? kStreamTickMs
                              : s_.client.workload.per_second > 0 ? 1000.0 / s_.client.workload.per_second
                                                                  : 0;
       m.inputs["next_segment"] =
-          Builder::input(spacing, "ms", kind == "stream" ? "harness" : "scenario",
-                         kind == "stream" ? "agent/client.cpp kStreamTick" : "1 / client.workload.rate");
+          Builder::input(spacing, "ms", kind == WorkloadKind::stream ? "harness" : "scenario",
+                         kind == WorkloadKind::stream ? "agent/client.cpp kStreamTick" : "1 / client.workload.rate");
       m.mechanism = "rst";
       m.error = "ECONNRESET";
       m.ms = spacing / 2;
@@ -988,11 +988,11 @@ class Predictor {
     // ICMP on an established connection is a soft error (tcp_v4_err: sk_err_soft unless
     // IP_RECVERR); the connection still ends by its timers, with that errno (tcp_write_err).
     std::vector<Candidate> inner;
-    if (kind == "idle")
+    if (kind == WorkloadKind::idle)
       keepalive(inner, false);
     else
       silent_peer(inner);
-    const std::string err = with == "icmp-port-unreachable" ? "ECONNREFUSED" : "EHOSTUNREACH";
+    const std::string err = with == RejectWith::icmp_port_unreachable ? "ECONNREFUSED" : "EHOSTUNREACH";
     for (auto& c : inner) {
       if (!c.model.ms) {
         cands.push_back(c);
@@ -1003,7 +1003,7 @@ class Predictor {
       c.model.error = err;
       c.model.source +=
           "; net/ipv4/tcp_ipv4.c: tcp_v4_err (sk_err_soft), tcp_ld_RTO_revert; tcp_timer.c: tcp_write_err";
-      if (with == "icmp-host-unreachable" && kind != "idle") {
+      if (with == RejectWith::icmp_host_unreachable && kind != WorkloadKind::idle) {
         // RFC 6069 (tcp_ld_RTO_revert): each host unreachable quoting the head undoes the
         // backoff, so retransmissions may come every base RTO and reach the budget sooner.
         c.model.lo_ms = std::min(c.model.lo_ms, rto_ms() + 2 * rto_ms());
@@ -1015,19 +1015,19 @@ class Predictor {
 
   void killed_peer(std::vector<Candidate>& cands) {
     Model m = base("detection");
-    const std::string& kind = s_.client.workload.kind;
+    const WorkloadKind kind = s_.client.workload.kind;
     m.mechanism = "fin";
     m.error = "EOF";
     m.ms = 0;
     m.lo_ms = 0;
-    m.hi_ms = kExitAllowanceMs + (kind == "stream" ? kStreamTickMs : 0);
+    m.hi_ms = kExitAllowanceMs + (kind == WorkloadKind::stream ? kStreamTickMs : 0);
     m.inputs["exit_allowance"] =
         Builder::input(kExitAllowanceMs, "ms", "assumed", "SIGKILL -> exit -> close (a process, not a timer)");
     m.formula =
         "the killed process's sockets are closed by its kernel: FIN (RST if it left unread data); the client reads EOF";
     m.window = "process teardown, stated as an allowance";
     m.source = "net/ipv4/tcp.c: __tcp_close (FIN, or RST with unread data); net/ipv4/tcp_input.c: tcp_fin";
-    if (kind == "probe") {
+    if (kind == WorkloadKind::probe) {
       m.mechanism = "refused";
       m.error = "ECONNREFUSED";
       m.formula = "the listener died with its process: the next probe's SYN meets a RST";
@@ -1039,8 +1039,8 @@ class Predictor {
   }
 
   void paused_peer(std::vector<Candidate>& cands) {
-    const std::string& kind = s_.client.workload.kind;
-    if (kind == "stream") {
+    const WorkloadKind kind = s_.client.workload.kind;
+    if (kind == WorkloadKind::stream) {
       zero_window(cands, 0);
       return;
     }
@@ -1052,12 +1052,12 @@ class Predictor {
   }
 
   void no_fault(std::vector<Candidate>& cands) {
-    const std::string& kind = s_.client.workload.kind;
-    if (kind == "stream" && s_.server.behavior == "stall") {
+    const WorkloadKind kind = s_.client.workload.kind;
+    if (kind == WorkloadKind::stream && s_.server.behavior == ServerBehavior::stall) {
       zero_window(cands, 0);
       return;
     }
-    if (kind == "probe") {
+    if (kind == WorkloadKind::probe) {
       if (auto p = port_exhaustion(); p && p->count && *p->count > 0) {
         Model m = base("detection");
         const double rate = s_.client.workload.per_second;
@@ -1079,10 +1079,10 @@ class Predictor {
 
   // Application timers that fire whatever the peer does (idle readers).
   void app_timers(std::vector<Candidate>& cands) {
-    const std::string& kind = s_.client.workload.kind;
+    const WorkloadKind kind = s_.client.workload.kind;
     const double fault_at = ff_.fault ? ff_.at_ms : 0;
-    const bool reader = kind == "idle";
-    if (s_.client.app_timeout && s_.client.app_timeout->count() > 0 && (reader || kind == "request")) {
+    const bool reader = kind == WorkloadKind::idle;
+    if (s_.client.app_timeout && s_.client.app_timeout->count() > 0 && (reader || kind == WorkloadKind::request)) {
       const double t = static_cast<double>(s_.client.app_timeout->count()) / 1e6;
       Model m = base("detection");
       m.inputs["app_timeout"] = Builder::input(t, "ms", "scenario", "client.app_timeout (poll timeout)");
@@ -1099,11 +1099,11 @@ class Predictor {
         m.formula = "poll() timeout " + fmt_ms(t) + " after the last request sent before the fault";
       }
       const double spacing =
-          kind == "request" && s_.client.workload.per_second > 0 ? 1000.0 / s_.client.workload.per_second : 0;
-      m.lo_ms = *m.ms - (kind == "request" ? 2 * b_.jiffy() : 0);
+          kind == WorkloadKind::request && s_.client.workload.per_second > 0 ? 1000.0 / s_.client.workload.per_second : 0;
+      m.lo_ms = *m.ms - (kind == WorkloadKind::request ? 2 * b_.jiffy() : 0);
       m.hi_ms = *m.ms + hrtimer_slack(t) + spacing + 1;
       m.window = "poll()'s hrtimer slack (0.1% of the timeout, at least 50 us, at most 100 ms)" +
-                 std::string(kind == "request" ? "; one request spacing" : "") + "; 1 ms to take the timestamp";
+                 std::string(kind == WorkloadKind::request ? "; one request spacing" : "") + "; 1 ms to take the timestamp";
       m.source = "fs/select.c: do_poll, select_estimate_accuracy (hrtimer, not the timer wheel)";
       cands.push_back({m, *m.ms});
     } else if (opt_.rcvtimeo_ms && reader) {
@@ -1229,7 +1229,7 @@ class Predictor {
     if (range.size() < 2 || w.count <= 0) return std::nullopt;
     const double ports = static_cast<double>(range[1] - range[0] + 1);
     if (w.count <= ports) return std::nullopt;
-    const bool peer_closes = s_.server.behavior == "echo" || s_.server.behavior == "respond";
+    const bool peer_closes = s_.server.behavior == ServerBehavior::echo || s_.server.behavior == ServerBehavior::respond;
     if (opt_.linger_zero || !peer_closes) return std::nullopt;
     Model m = base("probe_failures");
     m.host = client_;
@@ -1317,7 +1317,7 @@ class Predictor {
       out = base("detection");
       out.mechanism = "undetected";
       out.would_fire_ms.reset();
-      out.formula = s_.client.workload.kind == "idle"
+      out.formula = s_.client.workload.kind == WorkloadKind::idle
                         ? "an idle socket without keepalive or a read timeout sends nothing, so nothing ever fails"
                         : "no kernel mechanism ends this connection";
       out.source = "net/ipv4/tcp_timer.c (no timer is armed on an idle socket without SO_KEEPALIVE)";
