@@ -30,9 +30,9 @@ FailureCall failing_call(const RunRecord& r) {
   if (r.client_error.present()) return r.client_error;
   auto after_fault = [&](int64_t t) { return r.first_fault < 0 || t >= r.first_fault; };
   for (const auto& p : r.probes)
-    if (!p.error.empty() && after_fault(p.t_end)) return {p.t_end, p.value < 0 ? "connect" : "recv", p.error};
+    if (!p.error.empty() && after_fault(p.t_end)) return {p.t_end, p.value < 0 ? "connect" : "recv", p.error, std::nullopt};
   for (const auto& q : r.requests)
-    if (!q.error.empty() && after_fault(q.t)) return {q.t, "request", q.error};
+    if (!q.error.empty() && after_fault(q.t)) return {q.t, "request", q.error, std::nullopt};
   return {};
 }
 
@@ -229,6 +229,55 @@ std::vector<TimelineEntry> timeline(const RunRecord& r, const std::function<doub
   return out;
 }
 
+// The workload sockets' tcp_info, kept where something the kernel's timers act on changed
+// (and at a socket's first and last sample), at most kMaxTcpInfoSamples.
+constexpr size_t kMaxTcpInfoSamples = 500;
+
+bool timers_changed(const TcpInfo& a, const TcpInfo& b, int state_a, int state_b) {
+  return state_a != state_b || a.retransmits != b.retransmits || a.backoff != b.backoff || a.probes != b.probes ||
+         a.rto_ms != b.rto_ms || a.unacked != b.unacked || a.total_retrans != b.total_retrans ||
+         a.ca_state != b.ca_state || a.snd_wnd != b.snd_wnd;
+}
+
+std::vector<TcpInfoSample> tcp_info_samples(const RunRecord& r, const std::function<double(int64_t)>& rel) {
+  struct Last {
+    std::string key;
+    size_t index;  // in out
+    int state;
+    TcpInfo info;
+    bool kept;
+  };
+  std::vector<TcpInfoSample> out;
+  std::vector<Last> last;
+  for (const auto& smp : r.samples)
+    for (const auto& [host, sock] : smp.sockets) {
+      if (!sock.info) continue;
+      const std::string key = host + " " + sock.local + " " + sock.remote;
+      auto it = std::find_if(last.begin(), last.end(), [&](const Last& l) { return l.key == key; });
+      TcpInfoSample sample{rel(smp.t), host, sock.local, sock.remote, tcp_state_name(sock.state) ? tcp_state_name(sock.state) : "?", *sock.info};
+      if (it == last.end()) {
+        out.push_back(std::move(sample));
+        last.push_back({key, out.size() - 1, sock.state, *sock.info, true});
+        continue;
+      }
+      if (timers_changed(it->info, *sock.info, it->state, sock.state)) {
+        out.push_back(std::move(sample));
+        *it = {key, out.size() - 1, sock.state, *sock.info, true};
+      } else {
+        // Unchanged: remember it as the socket's latest, replacing an earlier unchanged one.
+        if (!it->kept) out[it->index] = std::move(sample);
+        else {
+          out.push_back(std::move(sample));
+          it->index = out.size() - 1;
+        }
+        it->kept = false;
+        it->info = *sock.info;
+      }
+      if (out.size() >= kMaxTcpInfoSamples) return out;
+    }
+  return out;
+}
+
 ServerSide server_side(const RunRecord& r, const std::function<double(int64_t)>& rel) {
   ServerSide out;
   for (const auto& ev : r.server_errors) {
@@ -291,6 +340,8 @@ RunResult measure_run(const RunRecord& r, const Scenario& s) {
     run.command = std::move(cmd);
   }
   run.server = server_side(r, rel);
+  run.tcp_info = tcp_info_samples(r, rel);
+  if (!r.failure && err.present()) run.tcp_info_at_error = err.tcp_info;
   run.tcp_counters = tcp_counters(r);
   for (const auto& f : r.faults) {
     FaultResult fr{f.label, std::nullopt, std::nullopt};

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/tcp_info.hpp"
 #include "common/tcp_state.hpp"
 #include "harness/protocol/events.hpp"
 
@@ -18,6 +19,7 @@ namespace sockchaos::harness {
 struct CensusSample {
   int64_t t = 0;
   std::vector<std::pair<std::string, StateCounts>> hosts;
+  std::vector<std::pair<std::string, SocketSample>> sockets;  // the workload's sockets: host, socket
   const StateCounts* find(const std::string& host) const;
 };
 
@@ -34,6 +36,7 @@ struct RecordedEvent {
 struct FailureCall {  // the first failing call of a workload
   int64_t t = -1;     // when it returned; -1 = none
   std::string syscall, error;
+  std::optional<TcpInfo> tcp_info;  // the socket right after it (agent clients)
   bool present() const { return t >= 0; }
 };
 

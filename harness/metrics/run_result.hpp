@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/tcp_info.hpp"
 #include "harness/model/enums.hpp"
 
 namespace sockchaos::harness {
@@ -112,6 +113,15 @@ struct ServerSide {
   std::optional<double> first_accept_ms, last_accept_ms;
 };
 
+// A workload socket's tcp_info at one census pass (kept when something the kernel's timers act
+// on changed: state, retransmits, backoff, probes, RTO, unacked, total_retrans).
+struct TcpInfoSample {
+  double t_ms = 0;
+  std::string host, local, remote;
+  std::string state;
+  TcpInfo info;
+};
+
 struct TimelineEntry {
   double t_ms = 0;
   // A census sample (hosts -> state -> count, non-zero states only) or an event.
@@ -145,6 +155,8 @@ struct RunResult {
   std::optional<std::vector<RequestPhase>> requests;
   std::optional<CommandResults> command;
   ServerSide server;
+  std::vector<TcpInfoSample> tcp_info;
+  std::optional<TcpInfo> tcp_info_at_error;  // the client's socket right after its failing call
   Ordered<Ordered<int64_t>> tcp_counters;
   std::vector<FaultResult> faults;
   std::vector<TimelineEntry> timeline;

@@ -43,6 +43,7 @@ json to_json(const AgentEvent& e) {
     case AgentEventKind::conn_error:
       out["syscall"] = e.syscall;
       out["errno"] = e.error;
+      if (e.tcp_info) out["tcp_info"] = to_json(*e.tcp_info);
       break;
     case AgentEventKind::probes:
     case AgentEventKind::requests: {
@@ -99,6 +100,11 @@ Result<AgentEvent> parse_agent_event(std::string_view line) {
       auto it = v.find("errno");
       if (it == v.end() || !it->is_string()) return bad("\"" + kind + "\" without an \"errno\" name");
       e.error = it->get<std::string>();
+      if (auto info = v.find("tcp_info"); info != v.end()) {
+        std::string why;
+        e.tcp_info = tcp_info_from_json(*info, &why);
+        if (!e.tcp_info) return bad(why);
+      }
       break;
     }
     case AgentEventKind::probes:

@@ -9,9 +9,10 @@
 //   {"ev":"listening","t":N,"port":P}                          server bound and listening
 //   {"ev":"start","t":N}                                       client about to connect first
 //   {"ev":"ready","t":N}                                       client connected (idle/stream/request)
-//   {"ev":"error","t":N,"syscall":"recv","errno":"ETIMEDOUT"}  client's first failure; errno is
-//        an errno name, "EOF" (peer closed: read returned 0), "app_timeout" (poll timed out)
-//        or "connect_timeout" (the scenario's connect_timeout expired, syscall "poll")
+//   {"ev":"error","t":N,"syscall":"recv","errno":"ETIMEDOUT","tcp_info":{...}}  client's first
+//        failure; errno is an errno name, "EOF" (peer closed: read returned 0), "app_timeout"
+//        (poll timed out) or "connect_timeout" (the scenario's connect_timeout expired, syscall
+//        "poll"); tcp_info: the socket's TCP_INFO right after the failing call (common/tcp_info.hpp)
 //   {"ev":"probes","t":N,"items":[[t_ns, connect_ns, null | "ECONNREFUSED", t_end_ns], ...]}
 //        probe results, batched at most every 50 ms and at the end; t_ns is the probe's start,
 //        t_end_ns the return of its last (or failing) call; connect_ns is -1 when the connect
@@ -38,6 +39,7 @@
 #include "common/clock.hpp"
 #include "common/json.hpp"
 #include "common/result.hpp"
+#include "common/tcp_info.hpp"
 #include "harness/model/enums.hpp"
 
 namespace sockchaos::harness {
@@ -73,6 +75,7 @@ struct AgentEvent {
   std::vector<WorkItem> items;   // probes, requests
   int64_t count = 0;             // accept
   std::string message, option;   // fatal (error holds its errno name, if any)
+  std::optional<TcpInfo> tcp_info;  // error: the socket right after the failing call
 };
 
 json to_json(const AgentEvent& event);

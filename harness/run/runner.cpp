@@ -119,6 +119,7 @@ class CellRun {
   size_t accept_events_ = 0;
   int64_t sample_interval_ = 0, next_sample_ = 0, observe_end_ = -1;
   size_t activity_seen_ = 0;  // events + probes + requests at the last look
+  std::vector<uint16_t> workload_ports_;  // sockets whose tcp_info each census records
 };
 
 std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
@@ -161,6 +162,12 @@ bool CellRun::build() {
       return false;
     }
     census_.emplace(h.name, std::move(c.value()));
+  }
+  // tcp_info for the workload's few long-lived connections (not for probe loops' thousands).
+  const Workload& w = s_.client.workload;
+  if (w.kind != WorkloadKind::probe || w.count <= 10) {
+    workload_ports_ = {static_cast<uint16_t>(s_.client.connect_port), static_cast<uint16_t>(s_.server.port)};
+    if (s_.upstream_server) workload_ports_.push_back(static_cast<uint16_t>(s_.upstream_server->port));
   }
   for (size_t i = 0; i < s_.faults.size(); ++i) {
     ActiveFault f;
@@ -281,9 +288,14 @@ void CellRun::sample(int64_t now) {
   CensusSample smp;
   smp.t = now;
   for (const auto& host : r_.hosts) {
-    auto c = census_.at(host).count();
-    if (c.ok()) smp.hosts.emplace_back(host, std::move(c.value()));
-    else r_.census_failures.push_back({now, host, c.error().str()});
+    std::vector<SocketSample> sockets;
+    auto c = workload_ports_.empty() ? census_.at(host).count() : census_.at(host).count(workload_ports_, sockets);
+    if (!c.ok()) {
+      r_.census_failures.push_back({now, host, c.error().str()});
+      continue;
+    }
+    smp.hosts.emplace_back(host, std::move(c.value()));
+    for (auto& sock : sockets) smp.sockets.emplace_back(host, std::move(sock));
   }
   r_.samples.push_back(std::move(smp));
 }
@@ -392,7 +404,7 @@ void CellRun::on_client_line(const std::string& line) {
       break;
     case AgentEventKind::error:
       if (!r_.client_error.present()) {
-        r_.client_error = {ev.t, ev.syscall, ev.error};
+        r_.client_error = {ev.t, ev.syscall, ev.error, ev.tcp_info};
         event(ev.t, "client-error", ev.syscall + ": " + ev.error);
         if (r_.workload_end < 0) r_.workload_end = ev.t;
       }
@@ -445,7 +457,7 @@ void CellRun::on_client_exit() {
     // The user's client exited: its exit time and status are the outcome.
     const int code = client_.proc->exit_code();
     event(t, "client-exit", "status " + std::to_string(code));
-    if (code != 0 && !r_.client_error.present()) r_.client_error = {t, "exit", "exit:" + std::to_string(code)};
+    if (code != 0 && !r_.client_error.present()) r_.client_error = {t, "exit", "exit:" + std::to_string(code), std::nullopt};
     if (code == 0) client_done_ = true;
   } else if (!client_.expected_gone && !r_.client_error.present() && !client_done_ && !failed()) {
     const std::string err = client_.proc->drain_stderr();

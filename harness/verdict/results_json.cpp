@@ -337,6 +337,23 @@ RunResult read_run(const Reader& r) {
     run.server.first_accept_ms = sv.opt_num("first_accept_ms");
     run.server.last_accept_ms = sv.opt_num("last_accept_ms");
   }
+  r.each("tcp_info", [&](const json& v, const std::string& p) {
+    Reader t(v, p, r.issues(), r.file(), "a tcp_info sample");
+    std::string why;
+    json numbers = v.is_object() ? v : json::object();
+    numbers.erase("state");
+    auto info = tcp_info_from_json(numbers, &why);
+    if (!info) {
+      r.add(p, why);
+      return;
+    }
+    run.tcp_info.push_back({t.num("t_ms"), t.str("host"), t.str("local"), t.str("remote"), t.str("state"), *info});
+  });
+  if (const json* at_error = r.find("tcp_info_at_error"); at_error && !at_error->is_null()) {
+    std::string why;
+    run.tcp_info_at_error = tcp_info_from_json(*at_error, &why);
+    if (!run.tcp_info_at_error) r.add(r.at("tcp_info_at_error"), why);
+  }
   r.members("tcp_counters", [&](const std::string& host, const json& v, const std::string& p) {
     Reader h(json::object({{"c", v}}), p, r.issues(), r.file(), "TCP counters");
     (void)h;
@@ -443,6 +460,15 @@ json to_json(const RunResult& run) {
   if (run.requests) out["requests"] = phases_json(*run.requests);
   if (run.command) out["command"] = command_json(*run.command);
   out["server"] = server_json(run.server);
+  json infos = json::array();
+  for (const auto& t : run.tcp_info) {
+    json entry = {{"t_ms", t.t_ms}, {"host", t.host}, {"local", t.local}, {"remote", t.remote}, {"state", t.state}};
+    entry.update(to_json(t.info));
+    entry["state"] = t.state;  // the name, not tcp_info's number
+    infos.push_back(std::move(entry));
+  }
+  out["tcp_info"] = infos;
+  out["tcp_info_at_error"] = run.tcp_info_at_error ? to_json(*run.tcp_info_at_error) : json(nullptr);
   out["tcp_counters"] = ordered(run.tcp_counters, counts);
   json faults = json::array();
   for (const auto& f : run.faults)

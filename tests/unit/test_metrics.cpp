@@ -25,7 +25,7 @@ StateCounts counts(std::initializer_list<std::pair<const char*, int64_t>> states
 }
 
 CensusSample sample_at(int64_t t, StateCounts client, StateCounts server = {}) {
-  return CensusSample{t, {{"client", client}, {"server", server}}};
+  return CensusSample{t, {{"client", client}, {"server", server}}, {}};
 }
 
 RunRecord base_record() {
@@ -52,7 +52,7 @@ TEST(Metrics, DetectionCountsFromTheFirstFaultToTheFailingCall) {
                                "faults": [{"kind": "blackhole", "at": "500ms"}]})");
   RunRecord r = base_record();
   r.first_fault = r.base + 500 * ms + 123'456;
-  r.client_error = {r.first_fault + 2'234'567'890, "send", "ETIMEDOUT"};
+  r.client_error = {r.first_fault + 2'234'567'890, "send", "ETIMEDOUT", std::nullopt};
   r.workload_end = r.client_error.t;
   RunResult out = measure_run(r, s);
   EXPECT_EQ(out.outcome, Outcome::detected);
@@ -70,7 +70,7 @@ TEST(Metrics, AnErrorBeforeTheFaultCountsFromTheStartAndFailsDetectedWithin) {
   Scenario s = scenario_of(R"({"name": "m", "faults": [{"kind": "blackhole", "at": "5s"}],
                                "expect": [{"detected_within": "10s"}, {"error": "ECONNRESET"}]})");
   RunRecord r = base_record();
-  r.client_error = {r.base + 1200 * ms, "recv", "ECONNRESET"};
+  r.client_error = {r.base + 1200 * ms, "recv", "ECONNRESET", std::nullopt};
   r.first_fault = r.base + 5000 * ms;
   RunResult out = measure_run(r, s);
   EXPECT_EQ(out.detection_origin, DetectionOrigin::start);
@@ -178,7 +178,7 @@ TEST(Metrics, MissingCensusFailsSocketChecksClosed) {
   RunRecord r = base_record();
   r.workload_end = r.base + 100 * ms;
   // The client's census never worked; the server's failed once.
-  r.samples = {CensusSample{r.base, {{"server", counts({})}}}, CensusSample{r.base + 100 * ms, {}}};
+  r.samples = {CensusSample{r.base, {{"server", counts({})}}, {}}, CensusSample{r.base + 100 * ms, {}, {}}};
   r.census_failures = {{r.base, "client", "inet_diag dump: busy"},
                        {r.base + 100 * ms, "client", "inet_diag dump: busy"},
                        {r.base + 100 * ms, "server", "inet_diag dump: busy"}};
