@@ -173,9 +173,9 @@ struct Cell {
   // neighbours ("out").
   Status blackhole(const std::string& on, const std::string& direction) {
     harness::Fault f;
-    f.kind = "blackhole";
+    f.kind = harness::FaultKind::blackhole;
     f.on = on;
-    f.direction = direction;
+    f.direction = *harness::parse_name<harness::Direction>(direction);
     auto plan = harness::plan_packet_fault(f, fault_count++, topo->plan());
     if (!plan.ok()) return plan.error();
     for (const auto& r : *plan) {
