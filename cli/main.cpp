@@ -133,6 +133,12 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
     std::cerr << loaded.issues.size() << " error(s); nothing was run\n";
     return 2;
   }
+  opts.results_dir = out_dir;
+  {
+    // A new run's captures replace the last run's (their names are per cell and run).
+    std::error_code ec;
+    fs::remove_all(fs::path(out_dir) / "captures", ec);
+  }
 
   int cancel_pipe[2];
   if (::pipe2(cancel_pipe, O_CLOEXEC) != 0) {

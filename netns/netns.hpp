@@ -6,7 +6,10 @@
 // calling thread and restores the previous one on destruction. A netlink or nftables socket
 // created while inside stays bound to that namespace for its whole life.
 #pragma once
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/fd.hpp"
 #include "common/result.hpp"
@@ -69,5 +72,18 @@ bool is_valid_sysctl_key(const std::string& key);
 // duplicate ACK, the peer (already closed) answers with a RST, and the RST kills the
 // TIME_WAIT (net.ipv4.tcp_rfc1337=0): flat-out probe loops lost up to 1% of their TIME_WAIT.
 std::string flow_steering_mask();
+
+}  // namespace sockchaos::netns
+
+namespace sockchaos::netns {
+
+// The kernel's timer frequency (CONFIG_HZ): from /proc/config.gz or /boot/config-<release>
+// when present (parsed without a shell), else measured from the jiffies counter of
+// /proc/timer_list over 100 ms (root only), else nullopt. Read once per process.
+std::optional<int> kernel_hz();
+
+// The values of `keys` (net.* sysctls) in a fresh network namespace: this kernel's defaults.
+// Keys the kernel lacks are left out. Read once per process for a given key list.
+std::map<std::string, std::string> fresh_namespace_sysctls(const std::vector<std::string>& keys);
 
 }  // namespace sockchaos::netns

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test]   (test adds the oracles the tests compare against)
 set -euo pipefail
 want=(build-essential cmake pkg-config
-      libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libnftables-dev libpcap-dev
+      libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev libnftables-dev libpcap-dev zlib1g-dev
       libboost-dev libboost-filesystem-dev nlohmann-json3-dev libcli11-dev
       libgtest-dev libgmock-dev pybind11-dev python3-dev python3-pytest python3-setuptools python3-pip
       curl)  # curl: the command client of scenarios/curl-blackhole.json

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "common/clock.hpp"
+#include "harness/metrics/evidence.hpp"
 #include "harness/metrics/mechanism.hpp"
 #include "harness/metrics/stats.hpp"
 
@@ -200,8 +201,17 @@ Ordered<Ordered<int64_t>> tcp_counters(const RunRecord& r) {
   return out;
 }
 
-std::vector<TimelineEntry> timeline(const RunRecord& r, const std::function<double(int64_t)>& rel) {
+std::vector<TimelineEntry> timeline(const RunRecord& r, const std::vector<RecordedEvent>& packet_events,
+                                    const std::vector<PacketMark>& marks, const std::function<double(int64_t)>& rel) {
   std::vector<std::pair<int64_t, TimelineEntry>> entries;
+  for (size_t i = 0; i < packet_events.size(); ++i) {
+    TimelineEntry e;
+    e.t_ms = rel(packet_events[i].t);
+    e.event = packet_events[i].event;
+    e.detail = packet_events[i].detail;
+    e.packet = marks[i];
+    entries.emplace_back(packet_events[i].t, std::move(e));
+  }
   for (const auto& smp : r.samples) {
     TimelineEntry e;
     e.t_ms = rel(smp.t);
@@ -278,6 +288,67 @@ std::vector<TcpInfoSample> tcp_info_samples(const RunRecord& r, const std::funct
   return out;
 }
 
+// Model times at the results' resolution (0.1 ms).
+Model rounded(Model m) {
+  auto r = [](double v) { return std::round(v * 10) / 10; };
+  if (m.ms) m.ms = r(*m.ms);
+  if (m.would_fire_ms) m.would_fire_ms = r(*m.would_fire_ms);
+  m.lo_ms = r(m.lo_ms);
+  m.hi_ms = r(m.hi_ms);
+  for (auto& [name, in] : m.inputs) in.value = std::round(in.value * 1000) / 1000;
+  return m;
+}
+
+constexpr size_t kMaxPacketMarks = 2000;
+constexpr uint32_t kFlowsShownInFull = 20;
+
+// Handshakes, FINs and RSTs of every flow would drown a probe loop's timeline: after the first
+// kFlowsShownInFull flows only the unusual packets (retransmissions, probes, windows) are marked.
+bool routine(PacketEventKind k) {
+  return k == PacketEventKind::syn || k == PacketEventKind::syn_ack || k == PacketEventKind::fin ||
+         k == PacketEventKind::rst || k == PacketEventKind::duplicate_ack || k == PacketEventKind::window_update;
+}
+
+// The client's packets to and from the server port, as timeline events (at most kMaxPacketMarks:
+// the first and the last half).
+std::vector<RecordedEvent> packet_marks(const RunEvidence& ev, const Scenario& s, std::vector<PacketMark>& marks) {
+  std::vector<RecordedEvent> out;
+  for (const auto& [host, analysis] : ev.hosts) {
+    if (host != s.client.on) continue;
+    std::vector<bool> workload(analysis.flows.size() + 1, false);
+    for (const auto& f : analysis.flows) {
+      const auto colon = f.remote.rfind(':');
+      if (f.flow < workload.size() && colon != std::string::npos && f.remote.substr(colon + 1) == std::to_string(s.client.connect_port))
+        workload[f.flow] = true;
+    }
+    for (const auto& e : analysis.events) {
+      if (e.flow >= workload.size() || !workload[e.flow]) continue;
+      if (e.flow > kFlowsShownInFull && routine(e.kind)) continue;
+      PacketMark m{host, to_string(e.kind), to_string(e.direction), e.flow, e.seq, e.ack, e.len, e.window, e.ordinal, std::nullopt};
+      if (e.gap_ns >= 0) m.gap_ms = to_ms(e.gap_ns);
+      std::string detail = m.direction + " " + m.kind;
+      if (e.ordinal > 0) detail += " #" + std::to_string(e.ordinal);
+      if (e.len > 0) detail += " seq " + std::to_string(e.seq) + " len " + std::to_string(e.len);
+      if (m.gap_ms) detail += " (+" + std::to_string(static_cast<int64_t>(*m.gap_ms)) + " ms)";
+      if (!e.detail.empty()) detail += ": " + e.detail;
+      out.push_back({e.mono_ns, "packet", detail});
+      marks.push_back(std::move(m));
+    }
+  }
+  if (out.size() > kMaxPacketMarks) {
+    const size_t half = kMaxPacketMarks / 2;
+    out.erase(out.begin() + static_cast<long>(half), out.end() - static_cast<long>(half));
+    marks.erase(marks.begin() + static_cast<long>(half), marks.end() - static_cast<long>(half));
+  }
+  return out;
+}
+
+FlowCounts flow_counts(const DirectionCounts& d) {
+  return {d.packets,         d.retransmissions,     d.tail_loss_probes,      d.syn_retransmissions,
+          d.keep_alives,     d.keep_alive_acks,     d.zero_window_probes,    d.zero_window_probe_acks,
+          d.zero_windows,    d.rsts,                d.fins};
+}
+
 ServerSide server_side(const RunRecord& r, const std::function<double(int64_t)>& rel) {
   ServerSide out;
   for (const auto& ev : r.server_errors) {
@@ -349,7 +420,50 @@ RunResult measure_run(const RunRecord& r, const Scenario& s) {
     if (f.healed >= 0) fr.healed_ms = rel(f.healed);
     run.faults.push_back(std::move(fr));
   }
-  run.timeline = timeline(r, rel);
+  // Evidence: the packets, tcp_info and counters; the kernel's model beside the measurement.
+  const RunEvidence ev = gather_evidence(r, s, err.present() && !r.failure ? err.t : -1);
+  const CellModel model = predict_cell(s, ev.environment, ev.measured);
+  if (!r.failure) {
+    ModelResult detection{rounded(model.detection), check(model.detection, run.detection_ms), run.detection_ms};
+    if (detection.check.delta_ms) detection.check.delta_ms = round_to(*detection.check.delta_ms, 0.1);
+    run.model = std::move(detection);
+    for (const auto& lifetime : model.lifetimes) {
+      std::optional<double> measured;
+      if (lifetime.quantity == "probe_failures") {
+        measured = static_cast<double>(run.probes.failures());
+      } else if (const HostSockets* h = run.host_sockets(lifetime.host)) {
+        if (const auto* cleared = find_in(h->cleared_ms, lifetime.quantity)) measured = *cleared;
+      }
+      ModelResult m{rounded(lifetime), check(lifetime, measured), measured};
+      if (m.check.delta_ms) m.check.delta_ms = round_to(*m.check.delta_ms, 0.1);
+      run.lifetime_models.push_back(std::move(m));
+    }
+  }
+  if (!r.failure && err.present()) {
+    const MechanismEvidence me = mechanism_from_evidence(err.error, err.syscall, run.detection_ms, model.detection, ev.observed);
+    if (auto m = parse_name<Mechanism>(me.mechanism)) run.mechanism = *m;
+    run.mechanism_basis = me.basis;
+    run.mechanism_from_evidence = me.evidence_available;
+  }
+  run.capture.enabled = r.capture_enabled;
+  run.capture.error = r.capture_error;
+  for (size_t i = 0; i < r.captures.size(); ++i) {
+    const HostPackets& hp = r.captures[i];
+    HostCaptureResult h{hp.file, hp.seen, hp.kept, hp.dropped_by_cap, hp.dropped_by_kernel, hp.truncated, 0, 0, hp.error};
+    for (const auto& [host, analysis] : ev.hosts)
+      if (host == hp.host) h.flows = static_cast<int64_t>(analysis.flows.size());
+    for (const auto& [host, n] : ev.dropped_at_ingress)
+      if (host == hp.host) h.dropped_at_ingress = n;
+    run.capture.hosts.emplace_back(hp.host, std::move(h));
+  }
+  if (ev.workload_flow) {
+    const auto& [index, flow] = *ev.workload_flow;
+    for (const auto& f : ev.hosts[index].second.flows)
+      if (f.flow == flow) run.workload_flow = WorkloadFlow{ev.hosts[index].first, f.local, f.remote, flow_counts(f.sent), flow_counts(f.received)};
+  }
+  std::vector<PacketMark> marks;
+  const std::vector<RecordedEvent> packet_events = packet_marks(ev, s, marks);
+  run.timeline = timeline(r, packet_events, marks, rel);
   return run;
 }
 

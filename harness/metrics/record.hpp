@@ -11,6 +11,7 @@
 
 #include "common/tcp_info.hpp"
 #include "common/tcp_state.hpp"
+#include "harness/metrics/tcp_packet.hpp"
 #include "harness/protocol/events.hpp"
 
 namespace sockchaos::harness {
@@ -43,12 +44,27 @@ struct FailureCall {  // the first failing call of a workload
 struct FaultWindow {
   std::string label;
   int64_t installed = -1, healed = -1;
+  int index = -1;  // in the scenario's faults
+  // Packet faults: where they filter arriving packets (host, interface): a packet captured
+  // there while the fault was in force and matching it never reached that host's TCP.
+  std::vector<std::pair<std::string, std::string>> ingress;
 };
 
 struct CommandOutput {
   std::vector<std::string> argv;  // as the user wrote it, placeholders expanded
   int exit_code = -1;             // -1 for a server still running at the end
   std::string out, err;           // captured, bounded
+};
+
+// One host's packet capture, parsed (the classification is the metrics step's).
+struct HostPackets {
+  std::string host;
+  std::vector<IpAddress> own;     // the host's addresses (they decide sent / received)
+  std::vector<TcpPacket> packets; // frame = 1, 2 ... in capture order (first part, then last part)
+  uint64_t seen = 0, kept = 0, dropped_by_cap = 0, dropped_by_kernel = 0;
+  bool truncated = false;
+  std::string file;               // the pcap written, relative to the results (empty: none)
+  std::string error;              // the capture or the file failed
 };
 
 struct RunRecord {
@@ -69,6 +85,12 @@ struct RunRecord {
   std::vector<FaultWindow> faults;
   std::optional<CommandOutput> client_command, server_command;
   std::map<std::string, std::map<std::string, int64_t>> counters;  // host -> TCP counters at the end
+  bool capture_enabled = false;
+  std::string capture_error;           // the capture could not start (the run went on without it)
+  std::vector<HostPackets> captures;   // per host, topology order
+  // The sysctls of a fresh namespace on this kernel (the kernel model's defaults) and HZ.
+  std::map<std::string, std::string> kernel_sysctl;
+  int kernel_hz = 250;
   // Set when the run could not be carried out (the network could not be built, an agent died,
   // a protocol error, cancelled): the run's outcome is "error" with this as its detail.
   std::optional<std::string> failure;

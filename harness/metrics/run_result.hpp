@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/tcp_info.hpp"
+#include "harness/metrics/kernel_model.hpp"
 #include "harness/model/enums.hpp"
 
 namespace sockchaos::harness {
@@ -122,12 +123,57 @@ struct TcpInfoSample {
   TcpInfo info;
 };
 
+// A classified packet in the timeline (event "packet"): what the capturing host saw.
+struct PacketMark {
+  std::string host;       // whose capture
+  std::string kind;       // harness/metrics/packet_events.hpp's names: "syn", "retransmission", "tail_loss_probe" ...
+  std::string direction;  // sent | received | forwarded
+  uint32_t flow = 0;      // the host's flow id (Wireshark's tcp.stream)
+  uint32_t seq = 0, ack = 0, len = 0, window = 0;
+  uint32_t ordinal = 0;             // retransmissions: 1 = the first of this sequence
+  std::optional<double> gap_ms;     // retransmissions: since the previous transmission of it
+};
+
 struct TimelineEntry {
   double t_ms = 0;
   // A census sample (hosts -> state -> count, non-zero states only) or an event.
   std::optional<Ordered<Ordered<int64_t>>> sockets;
   std::string event, detail;
+  std::optional<PacketMark> packet;  // event "packet"
   bool is_sample() const { return sockets.has_value(); }
+};
+
+// One host's capture: where the file is and what it holds.
+struct HostCaptureResult {
+  std::string file;  // relative to the results (empty: not written)
+  uint64_t seen = 0, kept = 0, dropped_by_cap = 0, dropped_by_kernel = 0;
+  bool truncated = false;  // the cap was hit: the first and the last part were kept
+  int64_t flows = 0;
+  uint64_t dropped_at_ingress = 0;  // arriving packets a fault dropped at this host (not analysed)
+  std::string error;
+};
+
+struct CaptureResult {
+  bool enabled = false;
+  std::string error;  // the capture could not start
+  Ordered<HostCaptureResult> hosts;
+};
+
+// The client's workload connection as its capture shows it.
+struct FlowCounts {
+  uint64_t packets = 0, retransmissions = 0, tail_loss_probes = 0, syn_retransmissions = 0, keep_alives = 0,
+           keep_alive_acks = 0, zero_window_probes = 0, zero_window_probe_acks = 0, zero_windows = 0, rsts = 0, fins = 0;
+};
+struct WorkloadFlow {
+  std::string host, local, remote;
+  FlowCounts sent, received;
+};
+
+// The kernel's model beside the measurement, and whether the measurement agrees.
+struct ModelResult {
+  Model model;
+  ModelCheck check;
+  std::optional<double> measured;  // what was compared (ms, or a count)
 };
 
 enum class DetectionOrigin { fault, start };
@@ -156,6 +202,12 @@ struct RunResult {
   std::optional<CommandResults> command;
   ServerSide server;
   std::vector<TcpInfoSample> tcp_info;
+  std::optional<std::string> mechanism_basis;  // what was observed that says so
+  bool mechanism_from_evidence = false;        // packets / tcp_info / counters decided, not the configuration
+  std::optional<ModelResult> model;            // the detection
+  std::vector<ModelResult> lifetime_models;    // TIME_WAIT, FIN_WAIT2 ... lifetimes
+  CaptureResult capture;
+  std::optional<WorkloadFlow> workload_flow;
   std::optional<TcpInfo> tcp_info_at_error;  // the client's socket right after its failing call
   Ordered<Ordered<int64_t>> tcp_counters;
   std::vector<FaultResult> faults;

@@ -119,6 +119,14 @@ struct Expectation {
   std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
 };
 
+// Packet capture of every host of a cell (libpcap files next to the results; the packets
+// classified into the timeline). On unless the scenario says "capture": false.
+struct CaptureSpec {
+  bool enabled = true;
+  int snaplen = 128;               // bytes kept per packet: Ethernet + IP + TCP headers and options
+  int64_t max_bytes = 4 << 20;     // per host; beyond it the first and the last part are kept
+};
+
 struct MatrixAxis {
   std::string pointer;       // "/client/socket/tcp_user_timeout"
   std::vector<json> values;
@@ -138,6 +146,7 @@ struct Scenario {
   Nanos deadline = std::chrono::seconds(60);
   Nanos observe{0};
   Nanos sample_every = std::chrono::milliseconds(100);
+  CaptureSpec capture;
   int repeat = 1;
   std::vector<MatrixAxis> matrix;
   std::vector<Expectation> expect;

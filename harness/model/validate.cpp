@@ -886,7 +886,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   s.file = file;
   s.document = value;
   const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
-                    "faults",  "deadline", "observe",     "sample_every", "repeat", "matrix", "expect"};
+                    "faults",  "deadline", "observe",     "sample_every", "capture", "repeat", "matrix", "expect"};
   if (!check_object(ctx, value, "", top, "the scenario")) {
     if (out) *out = std::move(s);
     return;
@@ -1063,6 +1063,29 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
     if (auto d = get_duration(ctx, v["sample_every"], "/sample_every",
                               {std::chrono::milliseconds(10), std::chrono::minutes(10)}))
       s.sample_every = *d;
+  if (v.contains("capture")) {
+    const json& c = v["capture"];
+    if (c.is_boolean()) {
+      s.capture.enabled = c.get<bool>();
+    } else if (check_object(ctx, c, "/capture", {"snaplen", "max_bytes"}, "the capture settings (or true / false)")) {
+      if (c.contains("snaplen"))
+        if (auto n = get_int(ctx, c["snaplen"], "/capture/snaplen", 64, 65535)) s.capture.snaplen = static_cast<int>(*n);
+      if (c.contains("max_bytes")) {
+        std::string why;
+        if (!c["max_bytes"].is_string()) {
+          ctx.add("/capture/max_bytes", "expected a size string like \"4MiB\"; got " + describe_json(c["max_bytes"]));
+        } else if (auto b = parse_byte_size(c["max_bytes"].get<std::string>(), &why)) {
+          if (*b < 64 * 1024 || *b > (int64_t{1} << 30))
+            ctx.add("/capture/max_bytes", "expected a size from 64KiB to 1GiB per host; got \"" +
+                                              c["max_bytes"].get<std::string>() + "\"");
+          else
+            s.capture.max_bytes = *b;
+        } else {
+          ctx.add("/capture/max_bytes", why);
+        }
+      }
+    }
+  }
   if (v.contains("repeat"))
     if (auto n = get_int(ctx, v["repeat"], "/repeat", 1, 1000)) s.repeat = static_cast<int>(*n);
   if (v.contains("matrix")) parse_matrix(ctx, v["matrix"], "/matrix", s.matrix);

@@ -14,6 +14,8 @@
 #include "harness/world/fault_injector.hpp"
 #include "harness/world/launcher.hpp"
 #include "harness/world/topology.hpp"
+#include "harness/metrics/kernel_model.hpp"
+#include "netns/capture.hpp"
 #include "netns/census.hpp"
 
 namespace sockchaos::harness {
@@ -60,7 +62,8 @@ class PollSet {
 
 class CellRun {
  public:
-  CellRun(const Cell& cell, const RunOptions& options) : s_(cell.scenario), opt_(options) {}
+  CellRun(const Cell& cell, const RunOptions& options, int run_number)
+      : cell_(cell), s_(cell.scenario), opt_(options), run_number_(run_number) {}
   ~CellRun() {
     for (Participant* p : {&client_, &server_, &upstream_})
       if (p->proc) p->proc->kill_and_reap();
@@ -105,9 +108,15 @@ class CellRun {
   }
   int64_t workload_deadline() const;
 
+  void start_capture();
+  void stop_capture();
+
+  const Cell& cell_;
   const Scenario& s_;
   const RunOptions& opt_;
+  const int run_number_;
   RunRecord r_;
+  std::optional<netns::CaptureSet> capture_;
   std::optional<Topology> topo_;
   std::map<std::string, netns::Census> census_;
   std::optional<FaultInjector> injector_;
@@ -175,7 +184,83 @@ bool CellRun::build() {
     f.index = static_cast<int>(i);
     faults_.push_back(std::move(f));
   }
+  r_.kernel_sysctl = netns::fresh_namespace_sysctls(KernelEnvironment::keys());
+  r_.kernel_hz = netns::kernel_hz().value_or(250);
+  start_capture();
   return true;
+}
+
+// Every host's interfaces, from before the first packet of the run to after the last sample.
+// A capture that cannot start is said in the results; the run goes on without it.
+void CellRun::start_capture() {
+  r_.capture_enabled = s_.capture.enabled;
+  if (!s_.capture.enabled) return;
+  std::vector<netns::CaptureSet::Target> targets;
+  for (const auto& h : topo_->hosts()) {
+    netns::CaptureSet::Target t{h.name, &h.ns, {}};
+    for (const auto& itf : h.interfaces) t.ifnames.push_back(itf.name);
+    targets.push_back(std::move(t));
+  }
+  netns::CaptureOptions options;
+  options.snaplen = s_.capture.snaplen;
+  options.max_bytes = static_cast<size_t>(s_.capture.max_bytes);
+  auto set = netns::CaptureSet::start(targets, options);
+  if (!set.ok()) {
+    r_.capture_error = set.error().str();
+    return;
+  }
+  capture_.emplace(std::move(set.value()));
+}
+
+// A file name part from a cell id: letters, digits and ._=- kept, the rest '_', bounded.
+std::string file_part(const std::string& text) {
+  std::string out;
+  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '=' || c == '-') ? c : '_';
+  if (out.empty()) out = "default";
+  if (out.size() > 120) out = out.substr(0, 100) + "_" + std::to_string(std::hash<std::string>{}(text) % 1000000007);
+  return out;
+}
+
+void CellRun::stop_capture() {
+  if (!capture_) return;
+  if (auto st = capture_->stop(); !st.ok()) r_.capture_error = st.error().str();
+  namespace fs = std::filesystem;
+  for (size_t i = 0; i < capture_->size(); ++i) {
+    const netns::HostCapture& hc = capture_->host(i);
+    HostPackets hp;
+    hp.host = hc.host();
+    for (const auto& itf : topo_->host(hc.host()).interfaces)
+      if (auto a = IpAddress::parse(itf.address)) hp.own.push_back(*a);
+    const netns::CaptureStats& st = hc.stats();
+    hp.seen = st.seen;
+    hp.kept = st.kept;
+    hp.dropped_by_cap = st.dropped_by_cap;
+    hp.dropped_by_kernel = st.dropped_by_kernel;
+    hp.truncated = st.truncated;
+    hp.error = st.error;
+    uint32_t frame = 0;
+    for (const auto& p : hc.packets()) {
+      ++frame;
+      auto parsed = parse_tcp_packet(p.bytes.data(), p.bytes.size(), p.wire_len, p.linktype);
+      if (!parsed.ok()) continue;  // not TCP/IP (the filter keeps TCP; an odd frame is skipped)
+      TcpPacket packet = std::move(parsed.value());
+      packet.frame = frame;
+      packet.mono_ns = p.mono_ns;
+      packet.real_ns = p.real_ns;
+      packet.ifname = p.ifname;
+      hp.packets.push_back(std::move(packet));
+    }
+    if (!opt_.results_dir.empty()) {
+      const fs::path relative = fs::path("captures") / file_part(s_.name) / file_part(cell_.id) /
+                                ("run" + std::to_string(run_number_) + "-" + file_part(hp.host) + ".pcap");
+      std::error_code ec;
+      fs::create_directories((fs::path(opt_.results_dir) / relative).parent_path(), ec);
+      if (auto w = hc.write_pcap((fs::path(opt_.results_dir) / relative).string()); w.ok()) hp.file = relative.string();
+      else hp.error = w.error().str();
+    }
+    r_.captures.push_back(std::move(hp));
+  }
+  capture_.reset();
 }
 
 Status CellRun::launch_upstream() {
@@ -591,7 +676,13 @@ void CellRun::finish() {
     r_.server_command->err = server_.err;
   }
   if (!census_.empty()) sample(monotonic_ns());
-  for (const auto& f : faults_) r_.faults.push_back({f.fault.label(), f.installed, f.healed});
+  stop_capture();
+  for (const auto& f : faults_) {
+    FaultWindow w{f.fault.label(), f.installed, f.healed, f.index, {}};
+    for (const auto& rules : f.applied.rules)
+      for (const auto& ifname : rules.ifnames) w.ingress.emplace_back(rules.host, ifname);
+    r_.faults.push_back(std::move(w));
+  }
   r_.t_end = monotonic_ns();
 }
 
@@ -614,15 +705,15 @@ RunRecord CellRun::run() {
 
 }  // namespace
 
-RunRecord record_run(const Cell& cell, const RunOptions& options) {
-  CellRun run(cell, options);
+RunRecord record_run(const Cell& cell, const RunOptions& options, int run_number) {
+  CellRun run(cell, options, run_number);
   return run.run();
 }
 
 std::vector<RunResult> run_cell(const Cell& cell, const RunOptions& options) {
   std::vector<RunResult> runs;
   for (int i = 0; i < std::max(1, cell.scenario.repeat); ++i) {
-    runs.push_back(measure_run(record_run(cell, options), cell.scenario));
+    runs.push_back(measure_run(record_run(cell, options, i + 1), cell.scenario));
     if (runs.back().error_detail == std::optional<std::string>("cancelled")) break;
   }
   return runs;

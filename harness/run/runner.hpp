@@ -24,10 +24,13 @@ struct RunOptions {
   int cancel_fd = -1;
   // Called once per run when its workload ends (before observation), from the cell's thread.
   std::function<void()> on_workload_end;
+  // Where the results go: packet captures are written under <results_dir>/captures/ and
+  // named in the results relative to it. "" = captures are classified but not written.
+  std::string results_dir;
 };
 
 // One run. Throws EnvironmentError when the machine cannot run cells at all (no privilege).
-RunRecord record_run(const Cell& cell, const RunOptions& options);
+RunRecord record_run(const Cell& cell, const RunOptions& options, int run_number = 1);
 
 // Every run of the cell (scenario.repeat; a cancelled run ends the series), measured.
 std::vector<RunResult> run_cell(const Cell& cell, const RunOptions& options);

@@ -36,6 +36,7 @@ Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions
   sched.jobs = options.jobs;
   sched.run.agent_path = options.agent_path.empty() ? find_agent_path() : options.agent_path;
   sched.run.cancel_fd = options.cancel_fd;
+  sched.run.results_dir = options.results_dir;
   sched.on_progress = options.on_progress;
   if (options.on_cell_done)
     sched.on_cell_done = [&](const PlannedCell& pc, const CellResult& cell, const Progress& p) {

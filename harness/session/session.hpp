@@ -17,6 +17,7 @@ struct SessionOptions {
   int shard_k = 1, shard_n = 1;
   int cancel_fd = -1;        // see RunOptions
   std::string agent_path;    // "" = find_agent_path()
+  std::string results_dir;   // captures go to <results_dir>/captures/ (see RunOptions)
   std::function<void(const Scenario&, const CellResult& cell, const Progress&)> on_cell_done;
   std::function<void(const Progress&)> on_progress;
 };

@@ -82,12 +82,85 @@ json server_json(const ServerSide& s) {
           {"last_accept_ms", opt(s.last_accept_ms)}};
 }
 
+json packet_json(const PacketMark& m) {
+  json out = {{"host", m.host}, {"kind", m.kind}, {"direction", m.direction}, {"flow", m.flow}, {"seq", m.seq},
+              {"ack", m.ack},   {"len", m.len},   {"window", m.window}};
+  if (m.ordinal > 0) out["ordinal"] = m.ordinal;
+  if (m.gap_ms) out["gap_ms"] = *m.gap_ms;
+  return out;
+}
+
 json timeline_json(const std::vector<TimelineEntry>& timeline) {
   json out = json::array();
   for (const auto& e : timeline) {
-    if (e.sockets) out.push_back({{"t_ms", e.t_ms}, {"sockets", ordered(*e.sockets, counts)}});
-    else out.push_back({{"t_ms", e.t_ms}, {"event", e.event}, {"detail", e.detail}});
+    if (e.sockets) {
+      out.push_back({{"t_ms", e.t_ms}, {"sockets", ordered(*e.sockets, counts)}});
+    } else {
+      json entry = {{"t_ms", e.t_ms}, {"event", e.event}, {"detail", e.detail}};
+      if (e.packet) entry["packet"] = packet_json(*e.packet);
+      out.push_back(std::move(entry));
+    }
   }
+  return out;
+}
+
+json model_json(const ModelResult& r) {
+  const Model& m = r.model;
+  json inputs = json::object();
+  for (const auto& [name, in] : m.inputs)
+    inputs[name] = {{"value", in.value}, {"unit", in.unit}, {"origin", in.origin}, {"detail", in.detail}};
+  json out = {{"quantity", m.quantity}};
+  if (!m.host.empty()) out["host"] = m.host;
+  out["ms"] = opt(m.ms);
+  if (m.count) out["count"] = *m.count;
+  out["mechanism"] = m.mechanism;
+  out["error"] = m.error;
+  out["formula"] = m.formula;
+  out["inputs"] = inputs;
+  out["lo_ms"] = m.lo_ms;
+  out["hi_ms"] = m.hi_ms;
+  out["window"] = m.window;
+  out["source"] = m.source;
+  out["would_fire_ms"] = opt(m.would_fire_ms);
+  if (!m.would_be_mechanism.empty()) out["would_be_mechanism"] = m.would_be_mechanism;
+  out["notes"] = m.notes;
+  out["measured"] = opt(r.measured);
+  out["delta_ms"] = opt(r.check.delta_ms);
+  out["holds"] = r.check.holds;
+  out["why"] = r.check.why;
+  return out;
+}
+
+json flow_counts_json(const FlowCounts& c) {
+  return {{"packets", c.packets},
+          {"retransmissions", c.retransmissions},
+          {"tail_loss_probes", c.tail_loss_probes},
+          {"syn_retransmissions", c.syn_retransmissions},
+          {"keep_alives", c.keep_alives},
+          {"keep_alive_acks", c.keep_alive_acks},
+          {"zero_window_probes", c.zero_window_probes},
+          {"zero_window_probe_acks", c.zero_window_probe_acks},
+          {"zero_windows", c.zero_windows},
+          {"rsts", c.rsts},
+          {"fins", c.fins}};
+}
+
+json capture_json(const CaptureResult& c) {
+  json hosts = json::object();
+  for (const auto& [host, h] : c.hosts) {
+    json one = {{"file", h.file.empty() ? json(nullptr) : json(h.file)},
+                {"seen", h.seen},
+                {"kept", h.kept},
+                {"dropped_by_cap", h.dropped_by_cap},
+                {"dropped_by_kernel", h.dropped_by_kernel},
+                {"truncated", h.truncated},
+                {"flows", h.flows},
+                {"dropped_at_ingress", h.dropped_at_ingress}};
+    if (!h.error.empty()) one["error"] = h.error;
+    hosts[host] = one;
+  }
+  json out = {{"enabled", c.enabled}, {"hosts", hosts}};
+  if (!c.error.empty()) out["error"] = c.error;
   return out;
 }
 
@@ -278,6 +351,44 @@ ProbeStats read_probes(const Reader& r) {
   return p;
 }
 
+ModelResult read_model(const Reader& r) {
+  ModelResult out;
+  Model& m = out.model;
+  m.quantity = r.str("quantity");
+  m.host = r.str("host");
+  m.ms = r.opt_num("ms");
+  m.count = r.opt_num("count");
+  m.mechanism = r.str("mechanism");
+  m.error = r.str("error");
+  m.formula = r.str("formula");
+  r.members("inputs", [&](const std::string& name, const json& v, const std::string& p) {
+    Reader in(v, p, r.issues(), r.file(), "a model input");
+    m.inputs[name] = ModelInput{in.num("value"), in.str("unit"), in.str("origin"), in.str("detail")};
+  });
+  m.lo_ms = r.num("lo_ms");
+  m.hi_ms = r.num("hi_ms");
+  m.window = r.str("window");
+  m.source = r.str("source");
+  m.would_fire_ms = r.opt_num("would_fire_ms");
+  m.would_be_mechanism = r.str("would_be_mechanism");
+  r.each("notes", [&](const json& v, const std::string& p) {
+    if (!v.is_string()) r.add(p, "expected a string; got " + describe_json(v));
+    else m.notes.push_back(v.get<std::string>());
+  });
+  out.measured = r.opt_num("measured");
+  out.check.delta_ms = r.opt_num("delta_ms");
+  out.check.holds = r.has("holds") && r.boolean("holds");
+  out.check.why = r.str("why");
+  return out;
+}
+
+FlowCounts read_flow_counts(const Reader& r) {
+  auto n = [&](const char* key) { return static_cast<uint64_t>(std::max<int64_t>(0, r.integer(key))); };
+  return {n("packets"),     n("retransmissions"),    n("tail_loss_probes"),      n("syn_retransmissions"),
+          n("keep_alives"), n("keep_alive_acks"),    n("zero_window_probes"),    n("zero_window_probe_acks"),
+          n("zero_windows"), n("rsts"),              n("fins")};
+}
+
 RunResult read_run(const Reader& r) {
   RunResult run;
   run.outcome = r.enumerated<Outcome>("outcome", true).value_or(Outcome::error);
@@ -288,6 +399,31 @@ RunResult read_run(const Reader& r) {
   run.syscall = r.opt_str("syscall");
   run.mechanism = r.enumerated<Mechanism>("mechanism");
   run.error_detail = r.opt_str("error_detail");
+  run.mechanism_basis = r.opt_str("mechanism_basis");
+  run.mechanism_from_evidence = r.has("mechanism_from_evidence") && r.boolean("mechanism_from_evidence");
+  if (const json* m = r.find("model"); m && !m->is_null()) run.model = read_model(r.child("model", "the kernel's model"));
+  r.each("lifetime_models", [&](const json& v, const std::string& p) {
+    run.lifetime_models.push_back(read_model(Reader(v, p, r.issues(), r.file(), "a lifetime model")));
+  });
+  if (r.has("capture")) {
+    Reader c = r.child("capture", "the capture");
+    run.capture.enabled = c.boolean("enabled");
+    run.capture.error = c.str("error");
+    c.members("hosts", [&](const std::string& host, const json& v, const std::string& p) {
+      Reader h(v, p, r.issues(), r.file(), "a host's capture");
+      auto u = [&](const char* key) { return static_cast<uint64_t>(std::max<int64_t>(0, h.integer(key))); };
+      run.capture.hosts.emplace_back(host, HostCaptureResult{h.opt_str("file").value_or(""), u("seen"), u("kept"),
+                                                             u("dropped_by_cap"), u("dropped_by_kernel"),
+                                                             h.has("truncated") && h.boolean("truncated"),
+                                                             h.integer("flows"), u("dropped_at_ingress"), h.str("error")});
+    });
+  }
+  if (const json* wf = r.find("workload_flow"); wf && !wf->is_null()) {
+    Reader w = r.child("workload_flow", "the workload's connection");
+    run.workload_flow = WorkloadFlow{w.str("host"), w.str("local"), w.str("remote"),
+                                     read_flow_counts(w.child("sent", "packet counts")),
+                                     read_flow_counts(w.child("received", "packet counts"))};
+  }
   run.fault_ms = r.opt_num("fault_ms");
   run.workload_end_ms = r.opt_num("workload_end_ms");
   run.deadline_ms = r.num("deadline_ms");
@@ -394,6 +530,12 @@ RunResult read_run(const Reader& r) {
     } else {
       entry.event = e.str("event");
       entry.detail = e.str("detail");
+      if (e.has("packet")) {
+        Reader pk = e.child("packet", "a packet");
+        auto u32 = [&](const char* key) { return static_cast<uint32_t>(std::max<int64_t>(0, pk.integer(key))); };
+        entry.packet = PacketMark{pk.str("host"), pk.str("kind"), pk.str("direction"), u32("flow"), u32("seq"), u32("ack"),
+                                  u32("len"), u32("window"), u32("ordinal"), pk.opt_num("gap_ms")};
+      }
     }
     run.timeline.push_back(std::move(entry));
   });
@@ -450,6 +592,8 @@ json to_json(const RunResult& run) {
   out["error"] = opt(run.error);
   out["syscall"] = opt(run.syscall);
   out["mechanism"] = run.mechanism ? json(name(*run.mechanism)) : json(nullptr);
+  out["mechanism_basis"] = opt(run.mechanism_basis);
+  out["mechanism_from_evidence"] = run.mechanism_from_evidence;
   if (run.error_detail) out["error_detail"] = *run.error_detail;
   out["fault_ms"] = opt(run.fault_ms);
   out["workload_end_ms"] = opt(run.workload_end_ms);
@@ -469,6 +613,19 @@ json to_json(const RunResult& run) {
   }
   out["tcp_info"] = infos;
   out["tcp_info_at_error"] = run.tcp_info_at_error ? to_json(*run.tcp_info_at_error) : json(nullptr);
+  out["model"] = run.model ? model_json(*run.model) : json(nullptr);
+  json lifetimes = json::array();
+  for (const auto& m : run.lifetime_models) lifetimes.push_back(model_json(m));
+  out["lifetime_models"] = lifetimes;
+  out["capture"] = capture_json(run.capture);
+  if (run.workload_flow)
+    out["workload_flow"] = {{"host", run.workload_flow->host},
+                            {"local", run.workload_flow->local},
+                            {"remote", run.workload_flow->remote},
+                            {"sent", flow_counts_json(run.workload_flow->sent)},
+                            {"received", flow_counts_json(run.workload_flow->received)}};
+  else
+    out["workload_flow"] = nullptr;
   out["tcp_counters"] = ordered(run.tcp_counters, counts);
   json faults = json::array();
   for (const auto& f : run.faults)

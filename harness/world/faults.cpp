@@ -101,7 +101,7 @@ Result<std::vector<NamespaceRules>> plan_packet_fault(const Fault& fault, int in
       remove << "flush chain inet " << kNftTable << " " << chain << "\n"
              << "delete chain inet " << kNftTable << " " << chain << "\n";
     }
-    out.push_back({host, install.str(), remove.str()});
+    out.push_back({host, install.str(), remove.str(), ifs});
   }
   return out;
 }

@@ -125,7 +125,7 @@ TEST(Metrics, RequestPhasesAroundTheFaultWindow) {
                                "faults": [{"kind": "blackhole", "at": "1s", "until": "2s"}]})");
   RunRecord r = base_record();
   r.first_fault = r.base + 1000 * ms;
-  r.faults = {{"blackhole on server (both)", r.first_fault, r.base + 2000 * ms}};
+  r.faults = {{"blackhole on server (both)", r.first_fault, r.base + 2000 * ms, 0, {}}};
   for (int i = 0; i < 10; ++i) r.requests.push_back({r.base + i * 100 * ms, (i + 1) * ms, "", 0});  // before: 1..10 ms
   r.requests.push_back({r.base + 1500 * ms, -1, "app_timeout", 0});                                     // during
   for (int i = 0; i < 4; ++i) r.requests.push_back({r.base + 2100 * ms + i * 10 * ms, 2 * ms, "", 0});  // after
