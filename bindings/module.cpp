@@ -326,7 +326,7 @@ PYBIND11_MODULE(_sockchaos, m) {
   });
   m.def("merge_results", &merge_results, py::arg("parts"));
   m.def("render_html_report", [](const std::string& results) {
-    return reports::render_html_report(json::parse(results));
+    return reports::render_html_report(harness::results_from_json(json::parse(results), "<results>"));
   });
   m.def("all_expectations_passed", [](const std::string& results) {
     return harness::results_from_json(json::parse(results), "<results>").passed();

@@ -101,8 +101,8 @@ int write_outputs(const harness::Results& typed, const std::string& out_dir, con
   const json results = harness::to_json(typed);
   fs::path dir(out_dir);
   bool ok = write_file(dir / "results.json", results.dump(2) + "\n");
-  ok &= write_file(dir / "report.html", reports::render_html_report(results));
-  std::string xml = reports::render_junit(results);
+  ok &= write_file(dir / "report.html", reports::render_html_report(typed));
+  std::string xml = reports::render_junit(typed);
   ok &= write_file(dir / "junit.xml", xml);
   if (!junit.empty()) ok &= write_file(junit, xml);
   if (!ok) {
@@ -166,8 +166,7 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
     if (tty) draw(p);
   };
   opts.on_cell_done = [&](const harness::Scenario& s, const harness::CellResult& cell, const harness::Progress& p) {
-    json sj = {{"name", s.name}, {"file", s.file}};
-    std::string line = reports::format_cell_line(sj, harness::to_json(cell));
+    std::string line = reports::format_cell_line(s.name, cell);
     if (tty) progress.finish();
     std::cerr << line << "\n";
     if (tty) draw(p);
@@ -186,7 +185,7 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
   }
   if (tty) progress.finish();
   if (int rc = write_outputs(results, out_dir, junit); rc != 0) return rc;
-  std::cout << reports::format_summary_table(harness::to_json(results), ::isatty(1));
+  std::cout << reports::format_summary_table(results, ::isatty(1));
   if (g_interrupted) {
     std::cerr << "interrupted: partial results written\n";
     return 130;
@@ -210,16 +209,15 @@ int cmd_report(const std::vector<std::string>& inputs, const std::string& output
     return 2;
   }
   const harness::Results merged = harness::merge_results(parts);
-  const json merged_json = harness::to_json(merged);
   fs::path out(output);
-  bool ok = write_file(out, reports::render_html_report(merged_json));
-  ok &= write_file(out.parent_path() / "results.json", merged_json.dump(2) + "\n");
+  bool ok = write_file(out, reports::render_html_report(merged));
+  ok &= write_file(out.parent_path() / "results.json", harness::to_json(merged).dump(2) + "\n");
   if (!ok) {
     std::cerr << "error: cannot write " << output << "\n";
     return 2;
   }
   std::cerr << "report: " << output << "\nmerged results: " << (out.parent_path() / "results.json").string() << "\n";
-  std::cout << reports::format_summary_table(merged_json, ::isatty(1));
+  std::cout << reports::format_summary_table(merged, ::isatty(1));
   return merged.passed() ? 0 : 1;
 }
 
