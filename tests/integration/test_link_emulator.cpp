@@ -22,6 +22,7 @@
 #include "common/clock.hpp"
 #include "netns/link.hpp"
 #include "netns/link_emulator.hpp"
+#include "netns/netem.hpp"
 #include "netns/netns.hpp"
 #include "support.hpp"
 
@@ -661,4 +662,32 @@ TEST(LinkEmulator, WorksInsideAnUnprivilegedUserNamespace) {
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("[  PASSED  ] 2 tests"), std::string::npos) << out;
   EXPECT_EQ(out.find("SKIPPED"), std::string::npos) << out;
+}
+
+// The netem backend's probe against tc's own attempt, each in a scratch namespace. On this
+// machine (no sch_netem) both fail: the negative path. Where netem exists both succeed, and
+// apply_netem() is exercised on a real veth.
+TEST(Netem, ProbeAgreesWithTc) {
+  SKIP_UNLESS_ROOT();
+  auto probe = netns::probe_netem();
+  int status = -1;
+  std::string tc = sh("unshare -n tc qdisc add dev lo root netem delay 1ms 2>&1", &status);
+  if (status == 127) GTEST_SKIP() << "tc not installed";
+  EXPECT_EQ(probe.available, status == 0) << probe.detail << " / tc: " << tc;
+  EXPECT_EQ(netns::netem_available(), probe.available);
+  auto a = NetNs::create();
+  auto b = NetNs::create();
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(netns::RouteSocket::open(*a)->create_veth("sc0", b->fd(), "sc0").ok());
+  auto st = netns::apply_netem(*a, "sc0", with_delay(5ms), 1);
+  if (!probe.available) {
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.error().message.find("sch_netem"), std::string::npos) << st.error().str();
+    return;
+  }
+  ASSERT_TRUE(st.ok()) << st.error().str();
+  std::string shown = sh(in_ns(*a, "tc qdisc show dev sc0"));
+  EXPECT_NE(shown.find("netem"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("delay 5ms"), std::string::npos) << shown;
+  EXPECT_TRUE(netns::remove_netem(*a, "sc0").ok());
 }
