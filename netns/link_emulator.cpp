@@ -49,8 +49,8 @@ constexpr size_t kSendBatch = 64;
 constexpr int kSetTimeoutMs = 2000;
 
 // ethtool's legacy per-feature commands (net/ethtool/ioctl.c ethtool_get_feature_mask()):
-// STXCSUM clears NETIF_F_CSUM_MASK (and with it, netdev_fix_features() drops every TSO
-// feature), STSO clears NETIF_F_ALL_TSO, SGRO clears NETIF_F_GRO.
+// STXCSUM clears NETIF_F_CSUM_MASK (and with it, netdev_fix_features() drops the TSO
+// features), STSO clears NETIF_F_ALL_TSO.
 Status set_feature(int sock, const std::string& ifname, uint32_t cmd, uint32_t on, const char* what) {
   ethtool_value ev{};
   ev.cmd = cmd;
@@ -92,7 +92,6 @@ Result<int> ifindex_here(const std::string& ifname) {
   return static_cast<int>(idx);
 }
 
-
 // Fixed-size frame buffers, allocated in chunks as the held traffic grows, up to a cap.
 class FramePool {
  public:
@@ -121,8 +120,11 @@ class FramePool {
 
 struct Counters {
   std::atomic<uint64_t> received{0}, forwarded{0}, bytes_forwarded{0}, dropped_loss{0}, dropped_queue{0},
-      dropped_mtu{0}, dropped_overflow{0}, dropped_ring{0}, send_errors{0}, duplicated{0}, corrupted{0}, reordered{0}, held{0};
-  static void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+      dropped_mtu{0}, dropped_overflow{0}, dropped_socket{0}, send_errors{0}, unstamped{0}, duplicated{0}, corrupted{0},
+      reordered{0}, held{0};
+  static void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 };
 
 // One direction: reads W's ingress end, writes W's egress end.
@@ -137,7 +139,10 @@ struct Counters {
 class Pipe {
  public:
   Pipe(Direction dir, const Impairment& imp, uint64_t seed, size_t frame_capacity)
-      : dir_(dir), schedule_(imp, seed), current_(imp), pool_((frame_capacity + 4 + 63) / 64 * 64, LinkEmulator::kMaxHeldBytes) {}
+      : dir_(dir),
+        schedule_(imp, seed),
+        current_(imp),
+        pool_((frame_capacity + 4 + 63) / 64 * 64, LinkEmulator::kMaxHeldBytes) {}
   ~Pipe() { stop(); }
 
   // Called with the thread inside W: the packet sockets belong to the namespace they are made in.
@@ -154,6 +159,9 @@ class Pipe {
     // A VLAN tag the driver lifted into skb metadata comes back in PACKET_AUXDATA.
     if (::setsockopt(rx_.get(), SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) != 0)
       return Error::system("PACKET_AUXDATA");
+    // A frame's arrival is the kernel's receive stamp (taken as W's end hands it over, before
+    // the forwarder wakes up), not the time the forwarder gets round to reading it.
+    (void)::setsockopt(rx_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     // Frames sent out of this end by the other direction bypass the taps (qdisc bypass), and
     // are not ours to forward in any case.
     (void)::setsockopt(rx_.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
@@ -214,7 +222,8 @@ class Pipe {
     pending_flag_.store(true, std::memory_order_release);
     poke();
     if (!control_cv_.wait_for(lock, std::chrono::milliseconds(kSetTimeoutMs), [&] { return applied_ >= mine; }))
-      return Error::plain(std::string("the ") + to_string(dir_) + " forwarder did not take the new impairment within 2 s");
+      return Error::plain(std::string("the ") + to_string(dir_) +
+                          " forwarder did not take the new impairment within 2 s");
     current_ = imp;
     return {};
   }
@@ -233,12 +242,13 @@ class Pipe {
     s.dropped_queue = c_.dropped_queue.load(std::memory_order_relaxed);
     s.dropped_mtu = c_.dropped_mtu.load(std::memory_order_relaxed);
     s.dropped_overflow = c_.dropped_overflow.load(std::memory_order_relaxed);
-    s.dropped_ring = c_.dropped_ring.load(std::memory_order_relaxed);
+    s.dropped_socket = c_.dropped_socket.load(std::memory_order_relaxed);
     s.send_errors = c_.send_errors.load(std::memory_order_relaxed);
     s.duplicated = c_.duplicated.load(std::memory_order_relaxed);
     s.corrupted = c_.corrupted.load(std::memory_order_relaxed);
     s.reordered = c_.reordered.load(std::memory_order_relaxed);
     s.held = c_.held.load(std::memory_order_relaxed);
+    s.unstamped = c_.unstamped.load(std::memory_order_relaxed);
     s.cpu = thread_.joinable() ? cpu_now() : cpu_at_exit_;
     return s;
   }
@@ -249,7 +259,8 @@ class Pipe {
   Nanos cpu_now() {
     clockid_t cid;
     timespec ts{};
-    if (!thread_.joinable() || ::pthread_getcpuclockid(thread_.native_handle(), &cid) != 0 || ::clock_gettime(cid, &ts) != 0)
+    if (!thread_.joinable() || ::pthread_getcpuclockid(thread_.native_handle(), &cid) != 0 ||
+        ::clock_gettime(cid, &ts) != 0)
       return cpu_at_exit_;
     return Nanos(static_cast<int64_t>(ts.tv_sec) * kSecond + ts.tv_nsec);
   }
@@ -270,10 +281,12 @@ class Pipe {
   }
 
   // Decides the fate of one received frame (in its slot, kVlanRoom bytes in) and queues it.
-  void take_frame(uint32_t slot, size_t len, const msghdr& hdr, int64_t now) {
+  void take_frame(uint32_t slot, size_t len, const msghdr& hdr, int64_t now, int64_t realtime_offset) {
     Counters::bump(c_.received);
     uint8_t* buf = pool_.at(slot);
     size_t offset = kVlanRoom;
+    int64_t arrival = now;
+    bool stamped = false;
     if (hdr.msg_flags & MSG_TRUNC) {  // larger than the link was made for
       Counters::bump(c_.dropped_mtu);
       schedule_.on_arrival(FrameInfo{now, UINT32_MAX, 0, 0, 0});  // keeps the replay counter in step
@@ -281,11 +294,22 @@ class Pipe {
       return;
     }
     for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&hdr), c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        int64_t mono = static_cast<int64_t>(ts.tv_sec) * kSecond + ts.tv_nsec - realtime_offset;
+        // Plausible only between a second ago and now: a clock step, or a sender's delivery
+        // time (a TCP frame's EDT stamp on CLOCK_MONOTONIC survives the veth, skb_clear_tstamp()),
+        // falls outside and the read time stands.
+        if (mono <= now && mono > now - kSecond) arrival = mono, stamped = true;
+        continue;
+      }
       if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
       tpacket_auxdata aux;
       std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
       if ((aux.tp_status & TP_STATUS_VLAN_VALID) && len >= 12) {
-        uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid ? aux.tp_vlan_tpid : ETH_P_8021Q;
+        uint16_t tpid =
+            (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid ? aux.tp_vlan_tpid : ETH_P_8021Q;
         std::memmove(buf, buf + kVlanRoom, 12);
         buf[12] = static_cast<uint8_t>(tpid >> 8);
         buf[13] = static_cast<uint8_t>(tpid);
@@ -295,13 +319,21 @@ class Pipe {
         len += kVlanRoom;
       }
     }
+    if (!stamped) Counters::bump(c_.unstamped);
     uint8_t* frame = buf + offset;
-    Decision d = schedule_.on_arrival(linkemu::describe_frame(frame, len, now));
+    Decision d = schedule_.on_arrival(linkemu::describe_frame(frame, len, arrival));
     switch (d.fate) {
-      case Fate::kTooBig: Counters::bump(c_.dropped_mtu); break;
-      case Fate::kLost: Counters::bump(c_.dropped_loss); break;
-      case Fate::kQueueFull: Counters::bump(c_.dropped_queue); break;
-      case Fate::kForward: break;
+      case Fate::kTooBig:
+        Counters::bump(c_.dropped_mtu);
+        break;
+      case Fate::kLost:
+        Counters::bump(c_.dropped_loss);
+        break;
+      case Fate::kQueueFull:
+        Counters::bump(c_.dropped_queue);
+        break;
+      case Fate::kForward:
+        break;
     }
     if (d.fate != Fate::kForward) {
       pool_.give(slot);
@@ -330,7 +362,7 @@ class Pipe {
       mmsghdr msgs[kSendBatch];
       iovec iov[kSendBatch];
       uint32_t slots[kSendBatch];
-      alignas(cmsghdr) char control[kSendBatch][CMSG_SPACE(sizeof(tpacket_auxdata))];
+      alignas(cmsghdr) char control[kSendBatch][CMSG_SPACE(sizeof(tpacket_auxdata)) + CMSG_SPACE(sizeof(timespec))];
       size_t n = 0;
       for (; n < kSendBatch; ++n) {
         auto slot = pool_.take();
@@ -352,6 +384,7 @@ class Pipe {
       }
       int got = ::recvmmsg(rx_.get(), msgs, static_cast<unsigned>(n), MSG_DONTWAIT | MSG_TRUNC, nullptr);
       int64_t now = monotonic_ns();
+      if (got > 0 && !scratch) realtime_offset_ = realtime_offset(now);
       if (scratch) {
         if (got > 0) {
           Counters::bump(c_.received);
@@ -362,11 +395,22 @@ class Pipe {
         return;
       }
       int taken = std::max(got, 0);
-      for (int i = 0; i < taken; ++i) take_frame(slots[i], msgs[i].msg_len, msgs[i].msg_hdr, now);
+      for (int i = 0; i < taken; ++i) take_frame(slots[i], msgs[i].msg_len, msgs[i].msg_hdr, now, realtime_offset_);
       for (size_t i = static_cast<size_t>(taken); i < n; ++i) pool_.give(slots[i]);
       if (taken > 0) release_due(monotonic_ns());  // keep releases timely under load
       if (static_cast<size_t>(taken) < n) return;
     }
+  }
+
+  // CLOCK_REALTIME - CLOCK_MONOTONIC (the kernel stamps receptions in realtime), refreshed
+  // at most every 100 ms: both clocks advance together except when the time is stepped.
+  int64_t realtime_offset(int64_t now) {
+    if (now - offset_taken_ < 100 * kMillisecond) return realtime_offset_;
+    timespec r;
+    ::clock_gettime(CLOCK_REALTIME, &r);
+    int64_t after = monotonic_ns();
+    offset_taken_ = after;
+    return static_cast<int64_t>(r.tv_sec) * kSecond + r.tv_nsec - (now + after) / 2;
   }
 
   int64_t next_release() const {
@@ -408,7 +452,8 @@ class Pipe {
       while (sent < n) {
         int rc = ::sendmmsg(tx_.get(), msgs + sent, static_cast<unsigned>(n - sent), MSG_DONTWAIT);
         if (rc > 0) {
-          for (size_t i = sent; i < sent + static_cast<size_t>(rc); ++i) Counters::bump(c_.bytes_forwarded, iov[i].iov_len);
+          for (size_t i = sent; i < sent + static_cast<size_t>(rc); ++i)
+            Counters::bump(c_.bytes_forwarded, iov[i].iov_len);
           Counters::bump(c_.forwarded, static_cast<uint64_t>(rc));
           sent += static_cast<size_t>(rc);
         } else if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
@@ -454,7 +499,7 @@ class Pipe {
     tpacket_stats st{};
     socklen_t len = sizeof st;  // PACKET_STATISTICS resets the kernel's counters on each read
     if (::getsockopt(rx_.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0 && st.tp_drops)
-      Counters::bump(c_.dropped_ring, st.tp_drops);
+      Counters::bump(c_.dropped_socket, st.tp_drops);
   }
 
   void run(std::shared_ptr<std::atomic<bool>> left) {
@@ -530,6 +575,7 @@ class Pipe {
 
   Fd rx_, tx_, timer_, wake_;
   Counters c_;
+  int64_t realtime_offset_ = 0, offset_taken_ = INT64_MIN / 2;
   Nanos cpu_at_exit_{0};
   std::thread thread_;
 };
@@ -573,8 +619,8 @@ Result<LinkEmulator> LinkEmulator::create(const NetNs& ns_a, const std::string& 
   // The wire has nothing of its own to say: no IPv6 on its ends (no link-local address, router
   // or neighbour solicitations, MLD reports); IPv4 without an address says nothing. Receive
   // steering keeps each flow's frames in order on their way in (see flow_steering_mask()).
-  auto w = NetNs::create_bare({{"net.core.rps_default_mask", flow_steering_mask()},
-                               {"net.ipv6.conf.default.disable_ipv6", "1"}});
+  auto w = NetNs::create_bare(
+      {{"net.core.rps_default_mask", flow_steering_mask()}, {"net.ipv6.conf.default.disable_ipv6", "1"}});
   if (!w.ok()) return Error{"create the wire namespace: " + w.error().message, w.error().err};
   auto impl = std::make_unique<Impl>(std::move(w.value()));
   impl->seed = seed;
@@ -630,12 +676,18 @@ json to_json(const LinkStats& stats) {
     return json{{"received", d.received},
                 {"forwarded", d.forwarded},
                 {"bytes_forwarded", d.bytes_forwarded},
-                {"dropped", {{"loss", d.dropped_loss}, {"queue", d.dropped_queue}, {"mtu", d.dropped_mtu},
-                             {"overflow", d.dropped_overflow}, {"ring", d.dropped_ring}, {"send", d.send_errors}}},
+                {"dropped",
+                 {{"loss", d.dropped_loss},
+                  {"queue", d.dropped_queue},
+                  {"mtu", d.dropped_mtu},
+                  {"overflow", d.dropped_overflow},
+                  {"socket", d.dropped_socket},
+                  {"send", d.send_errors}}},
                 {"duplicated", d.duplicated},
                 {"corrupted", d.corrupted},
                 {"reordered", d.reordered},
                 {"held", d.held},
+                {"unstamped", d.unstamped},
                 {"cpu_ms", to_ms(d.cpu.count())}};
   };
   return json{{"seed", stats.seed}, {"a_to_b", one(stats.a_to_b)}, {"b_to_a", one(stats.b_to_a)}};

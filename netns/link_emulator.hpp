@@ -35,18 +35,19 @@ enum class Direction { kAToB = 0, kBToA = 1 };
 const char* to_string(Direction d);
 
 struct LinkDirectionStats {
-  uint64_t received = 0;         // frames read from the wire's ingress end
-  uint64_t forwarded = 0;        // frames sent out of the egress end (duplicates included)
+  uint64_t received = 0;   // frames read from the wire's ingress end
+  uint64_t forwarded = 0;  // frames sent out of the egress end (duplicates included)
   uint64_t bytes_forwarded = 0;
-  uint64_t dropped_loss = 0;     // `loss` / the Gilbert–Elliott model
-  uint64_t dropped_queue = 0;    // the rate limiter's queue was full (tail drop)
-  uint64_t dropped_mtu = 0;      // larger than the mtu
-  uint64_t dropped_overflow = 0; // the forwarder's own hold limit (kMaxHeldBytes) was reached
-  uint64_t dropped_ring = 0;     // the receive socket was full when a frame came (the forwarder fell behind)
-  uint64_t send_errors = 0;      // the egress end refused a frame (e.g. its peer is down)
+  uint64_t dropped_loss = 0;      // `loss` / the Gilbert–Elliott model
+  uint64_t dropped_queue = 0;     // the rate limiter's queue was full (tail drop)
+  uint64_t dropped_mtu = 0;       // larger than the mtu
+  uint64_t dropped_overflow = 0;  // the forwarder's own hold limit (kMaxHeldBytes) was reached
+  uint64_t dropped_socket = 0;    // the receive socket was full when a frame came (the forwarder fell behind)
+  uint64_t send_errors = 0;       // the egress end refused a frame (e.g. its peer is down)
   uint64_t duplicated = 0, corrupted = 0, reordered = 0;
-  uint64_t held = 0;             // frames waiting for their release time now
-  Nanos cpu{0};                  // the direction's forwarder thread's CPU time
+  uint64_t held = 0;       // frames waiting for their release time now
+  uint64_t unstamped = 0;  // arrivals timed by the forwarder's read, not the kernel's stamp
+  Nanos cpu{0};            // the direction's forwarder thread's CPU time
 };
 
 struct LinkStats {

@@ -24,10 +24,18 @@ namespace {
 // (nla_parse_deprecated() in netem_change()).
 constexpr int kTcaNetemPrngSeed = TCA_NETEM_SLOT_DIST + 1;
 
-struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
-struct QdiscDel { void operator()(rtnl_qdisc* q) const { rtnl_qdisc_put(q); } };
-struct MsgDel { void operator()(nl_msg* m) const { nlmsg_free(m); } };
-struct LinkDel { void operator()(rtnl_link* l) const { rtnl_link_put(l); } };
+struct SockDel {
+  void operator()(nl_sock* s) const { nl_socket_free(s); }
+};
+struct QdiscDel {
+  void operator()(rtnl_qdisc* q) const { rtnl_qdisc_put(q); }
+};
+struct MsgDel {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
+struct LinkDel {
+  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
+};
 using SockPtr = std::unique_ptr<nl_sock, SockDel>;
 using QdiscPtr = std::unique_ptr<rtnl_qdisc, QdiscDel>;
 using MsgPtr = std::unique_ptr<nl_msg, MsgDel>;
@@ -83,7 +91,8 @@ Result<std::vector<uint8_t>> netem_request(int ifindex, const linkemu::NetemPara
   rtnl_netem_set_limit(q.get(), static_cast<int>(std::min<uint32_t>(p.limit, INT_MAX)));
   // libnl refuses a distribution or reordering without latency: 1 us in the ticks field, and
   // the exact value in TCA_NETEM_LATENCY64 (netem_change() reads it last).
-  rtnl_netem_set_delay(q.get(), std::max(to_us(p.latency_ns), p.latency_ns || p.reorder || !p.delay_dist.empty() ? 1 : 0));
+  rtnl_netem_set_delay(q.get(),
+                       std::max(to_us(p.latency_ns), p.latency_ns || p.reorder || !p.delay_dist.empty() ? 1 : 0));
   rtnl_netem_set_jitter(q.get(), to_us(p.jitter_ns));
   rtnl_netem_set_loss(q.get(), static_cast<int>(p.loss));  // the u32 bit pattern, as libnl stores it
   rtnl_netem_set_duplicate(q.get(), static_cast<int>(p.duplicate));
@@ -172,8 +181,9 @@ Status apply_netem(const NetNs& ns, const std::string& ifname, const linkemu::Im
   nlh->nlmsg_len = static_cast<uint32_t>(request->size());
   auto st = send_and_ack(sock->get(), msg.get(), "add a netem qdisc to " + ifname);
   if (!st.ok() && st.error().err == ENOENT)
-    return Error{st.error().message + " — this kernel has no sch_netem (CONFIG_NET_SCH_NETEM); the built-in link "
-                                      "emulator needs none",
+    return Error{st.error().message +
+                     " — this kernel has no sch_netem (CONFIG_NET_SCH_NETEM); the built-in link "
+                     "emulator needs none",
                  ENOENT};
   return st;
 }
@@ -184,7 +194,8 @@ Status remove_netem(const NetNs& ns, const std::string& ifname) {
   auto sock = route_socket_in(ns);
   if (!sock.ok()) return sock.error();
   QdiscPtr q = root_qdisc(*index);
-  if (int rc = rtnl_qdisc_delete(sock->get(), q.get()); rc < 0) return nl_error("delete the root qdisc of " + ifname, rc);
+  if (int rc = rtnl_qdisc_delete(sock->get(), q.get()); rc < 0)
+    return nl_error("delete the root qdisc of " + ifname, rc);
   return {};
 }
 

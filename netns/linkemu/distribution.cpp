@@ -13,7 +13,9 @@ constexpr double kGridStart = -10.0, kGridStep = 0.00005;
 constexpr int kGridPoints = 401000;  // -10 ... 10.05 in steps of 0.00005
 
 double unit_normal_cdf(double x) { return .5 + .5 * std::erf(x / std::sqrt(2.0)); }
-int normal_bucket(long k) { return static_cast<int>(std::rint(kTableSize * unit_normal_cdf(kGridStart + k * kGridStep))); }
+int normal_bucket(long k) {
+  return static_cast<int>(std::rint(kTableSize * unit_normal_cdf(kGridStart + k * kGridStep)));
+}
 
 // iproute2 normal.c fills table[rint(16384 * Phi(x))] = x for x on a 0.00005 grid, so
 // table[i] is the largest grid point whose bucket is i. The bucket is monotone in x, so a
@@ -24,8 +26,10 @@ std::vector<double> normal_quantiles() {
     long lo = 0, hi = kGridPoints - 1;  // largest k with bucket(k) <= i
     while (lo < hi) {
       long mid = (lo + hi + 1) / 2;
-      if (normal_bucket(mid) <= i) lo = mid;
-      else hi = mid - 1;
+      if (normal_bucket(mid) <= i)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     q.push_back(kGridStart + lo * kGridStep);
   }
@@ -68,10 +72,14 @@ const Tables& tables() {
 const std::vector<int16_t>& netem_table(Distribution d) {
   static const std::vector<int16_t> none;
   switch (d) {
-    case Distribution::kNormal: return tables().normal;
-    case Distribution::kPareto: return tables().pareto;
-    case Distribution::kParetoNormal: return tables().paretonormal;
-    case Distribution::kUniform: break;
+    case Distribution::kNormal:
+      return tables().normal;
+    case Distribution::kPareto:
+      return tables().pareto;
+    case Distribution::kParetoNormal:
+      return tables().paretonormal;
+    case Distribution::kUniform:
+      break;
   }
   return none;
 }

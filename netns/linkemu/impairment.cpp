@@ -15,7 +15,7 @@ constexpr Nanos kMaxDelay = std::chrono::seconds(60);
 constexpr double kMinRate = 1e3;    // 1 kbit/s: one 1514-byte frame every 12 s
 constexpr double kMaxRate = 100e9;  // 100 Gbit/s: beyond anything a veth forwards
 constexpr uint64_t kMaxQueue = 1ull << 30;
-constexpr int kMinMtu = 68;  // RFC 791: every IPv4 module forwards 68 octets unfragmented
+constexpr int kMinMtu = 68;     // RFC 791: every IPv4 module forwards 68 octets unfragmented
 constexpr int kMaxMtu = 65535;  // veth's max_mtu
 
 std::string format_number(double v) {
@@ -48,19 +48,24 @@ bool split_decimal(const std::string& text, double* value, std::string* unit) {
 
 void check_fraction(std::vector<ImpairmentProblem>& out, const std::string& pointer, double v) {
   if (std::isnan(v) || v < 0 || v > 1)
-    out.push_back({pointer, "expected a fraction between 0 and 1; got " + format_number(v) +
-                                (v > 1 && v <= 100 ? " (for " + format_number(v) + "% write " + format_number(v / 100) + ")"
-                                                   : "")});
+    out.push_back(
+        {pointer,
+         "expected a fraction between 0 and 1; got " + format_number(v) +
+             (v > 1 && v <= 100 ? " (for " + format_number(v) + "% write " + format_number(v / 100) + ")" : "")});
 }
 
 }  // namespace
 
 const char* to_string(Distribution d) {
   switch (d) {
-    case Distribution::kNormal: return "normal";
-    case Distribution::kUniform: return "uniform";
-    case Distribution::kPareto: return "pareto";
-    case Distribution::kParetoNormal: return "paretonormal";
+    case Distribution::kNormal:
+      return "normal";
+    case Distribution::kUniform:
+      return "uniform";
+    case Distribution::kPareto:
+      return "pareto";
+    case Distribution::kParetoNormal:
+      return "paretonormal";
   }
   return "normal";
 }
@@ -78,17 +83,19 @@ double GilbertElliott::stationary_loss() const {
 }
 
 bool Impairment::is_clean() const {
-  return delay.count() == 0 && jitter.count() == 0 && loss == 0 && !gilbert_elliott && duplicate == 0 &&
-         reorder == 0 && corrupt == 0 && rate_bps == 0;
+  return delay.count() == 0 && jitter.count() == 0 && loss == 0 && !gilbert_elliott && duplicate == 0 && reorder == 0 &&
+         corrupt == 0 && rate_bps == 0;
 }
 
 std::vector<ImpairmentProblem> validate(const Impairment& i) {
   std::vector<ImpairmentProblem> out;
   auto check_duration = [&](const char* pointer, Nanos d) {
-    if (d.count() < 0) out.push_back({pointer, "must not be negative; got " + std::to_string(d.count()) + " ns"});
+    if (d.count() < 0)
+      out.push_back({pointer, "must not be negative; got " + std::to_string(d.count()) + " ns"});
     else if (d > kMaxDelay)
-      out.push_back({pointer, "must be at most 60s (no path on Earth or to a geostationary satellite takes longer); got " +
-                                  format_duration(d)});
+      out.push_back(
+          {pointer, "must be at most 60s (no path on Earth or to a geostationary satellite takes longer); got " +
+                        format_duration(d)});
   };
   check_duration("/delay", i.delay);
   check_duration("/jitter", i.jitter);
@@ -103,16 +110,19 @@ std::vector<ImpairmentProblem> validate(const Impairment& i) {
     check_fraction(out, "/loss_model/gilbert_elliott/h", ge.h);
     check_fraction(out, "/loss_model/gilbert_elliott/k", ge.k);
     if (i.loss > 0)
-      out.push_back({"/loss", "cannot be combined with loss_model: the Gilbert–Elliott model decides every loss "
-                              "(netem keeps one loss model); drop \"loss\" or \"loss_model\""});
+      out.push_back({"/loss",
+                     "cannot be combined with loss_model: the Gilbert–Elliott model decides every loss "
+                     "(netem keeps one loss model); drop \"loss\" or \"loss_model\""});
   }
   if (i.reorder > 0 && i.delay.count() <= 0)
-    out.push_back({"/reorder", "needs a delay: reordered packets are the ones sent at once while the rest wait for "
-                               "\"delay\" (netem's rule too); set \"delay\""});
+    out.push_back({"/reorder",
+                   "needs a delay: reordered packets are the ones sent at once while the rest wait for "
+                   "\"delay\" (netem's rule too); set \"delay\""});
   if (std::isnan(i.rate_bps) || i.rate_bps < 0)
     out.push_back({"/rate", "must be a positive rate like \"10Mbit\"; got " + format_number(i.rate_bps) + " bit/s"});
   else if (i.rate_bps > 0 && i.rate_bps < kMinRate)
-    out.push_back({"/rate", "must be at least 1kbit (one full-size frame every 12 s); got " + format_bit_rate(i.rate_bps)});
+    out.push_back(
+        {"/rate", "must be at least 1kbit (one full-size frame every 12 s); got " + format_bit_rate(i.rate_bps)});
   else if (i.rate_bps > kMaxRate)
     out.push_back({"/rate", "must be at most 100Gbit; got " + format_bit_rate(i.rate_bps)});
   if (i.mtu != 0 && (i.mtu < kMinMtu || i.mtu > kMaxMtu))
@@ -175,16 +185,23 @@ std::optional<Impairment> impairment_from_json(const json& j, std::vector<Impair
         if (auto d = duration_field(v, ptr, out)) imp.jitter = *d;
       } else if (key == "distribution") {
         auto d = v.is_string() ? parse_distribution(v.get<std::string>()) : std::nullopt;
-        if (!d) out.push_back({ptr, "expected one of \"normal\", \"uniform\", \"pareto\", \"paretonormal\"; got " + v.dump()});
-        else imp.distribution = *d;
+        if (!d)
+          out.push_back(
+              {ptr, "expected one of \"normal\", \"uniform\", \"pareto\", \"paretonormal\"; got " + v.dump()});
+        else
+          imp.distribution = *d;
       } else if (key == "loss" || key == "duplicate" || key == "reorder" || key == "corrupt") {
         auto f = fraction_field(v, ptr, out);
         if (!f) continue;
-        double& dst = key == "loss" ? imp.loss : key == "duplicate" ? imp.duplicate : key == "reorder" ? imp.reorder : imp.corrupt;
+        double& dst = key == "loss"        ? imp.loss
+                      : key == "duplicate" ? imp.duplicate
+                      : key == "reorder"   ? imp.reorder
+                                           : imp.corrupt;
         dst = *f;
       } else if (key == "loss_model") {
         if (!v.is_object() || v.size() != 1 || !v.contains("gilbert_elliott")) {
-          out.push_back({ptr, "expected {\"gilbert_elliott\": {\"p\": ..., \"r\": ..., \"h\": ..., \"k\": ...}}; got " + v.dump()});
+          out.push_back({ptr, "expected {\"gilbert_elliott\": {\"p\": ..., \"r\": ..., \"h\": ..., \"k\": ...}}; got " +
+                                  v.dump()});
           continue;
         }
         const json& g = v["gilbert_elliott"];
@@ -197,8 +214,9 @@ std::optional<Impairment> impairment_from_json(const json& j, std::vector<Impair
         bool have_p = false, have_r = false;
         for (const auto& [gk, gv] : g.items()) {
           if (gk != "p" && gk != "r" && gk != "h" && gk != "k") {
-            out.push_back({gp + "/" + gk, "unknown key; expected p (good->bad), r (bad->good), h (1 - loss in bad), "
-                                          "k (1 - loss in good)"});
+            out.push_back({gp + "/" + gk,
+                           "unknown key; expected p (good->bad), r (bad->good), h (1 - loss in bad), "
+                           "k (1 - loss in good)"});
             continue;
           }
           auto f = fraction_field(gv, gp + "/" + gk, out);
@@ -217,28 +235,38 @@ std::optional<Impairment> impairment_from_json(const json& j, std::vector<Impair
         }
         std::string why;
         auto r = parse_bit_rate(v.get<std::string>(), &why);
-        if (!r) out.push_back({ptr, why});
-        else if (*r == 0) out.push_back({ptr, "must be more than 0 (leave \"rate\" out for an unlimited link)"});
-        else imp.rate_bps = *r;
+        if (!r)
+          out.push_back({ptr, why});
+        else if (*r == 0)
+          out.push_back({ptr, "must be more than 0 (leave \"rate\" out for an unlimited link)"});
+        else
+          imp.rate_bps = *r;
       } else if (key == "queue") {
-        if (v.is_number_unsigned()) imp.queue_bytes = v.get<uint64_t>();
+        if (v.is_number_unsigned())
+          imp.queue_bytes = v.get<uint64_t>();
         else if (v.is_string()) {
           std::string why;
           auto q = parse_byte_size(v.get<std::string>(), &why);
-          if (!q) out.push_back({ptr, why});
-          else if (*q == 0) out.push_back({ptr, "must be more than 0 bytes"});
-          else imp.queue_bytes = *q;
+          if (!q)
+            out.push_back({ptr, why});
+          else if (*q == 0)
+            out.push_back({ptr, "must be more than 0 bytes"});
+          else
+            imp.queue_bytes = *q;
         } else {
           out.push_back({ptr, "expected a size like \"64KiB\" or a number of bytes; got " + v.dump()});
         }
       } else if (key == "mtu") {
-        if (!v.is_number_integer()) out.push_back({ptr, "expected an integer number of bytes, like 1500; got " + v.dump()});
+        if (!v.is_number_integer())
+          out.push_back({ptr, "expected an integer number of bytes, like 1500; got " + v.dump()});
         else if (v.get<int64_t>() < kMinMtu || v.get<int64_t>() > kMaxMtu)
           out.push_back({ptr, "must be between 68 and 65535 bytes; got " + v.dump()});
-        else imp.mtu = v.get<int>();
+        else
+          imp.mtu = v.get<int>();
       } else {
-        out.push_back({ptr, "unknown key; expected delay, jitter, distribution, loss, loss_model, duplicate, reorder, "
-                            "corrupt, rate, queue, mtu"});
+        out.push_back({ptr,
+                       "unknown key; expected delay, jitter, distribution, loss, loss_model, duplicate, reorder, "
+                       "corrupt, rate, queue, mtu"});
       }
     }
   }
@@ -300,19 +328,29 @@ std::optional<double> parse_bit_rate(const std::string& text, std::string* why) 
   std::string u = lower(unit);
   if (u.size() > 2 && u.compare(u.size() - 2, 2, "/s") == 0) u.resize(u.size() - 2);
   if (u.size() >= 3 && u.compare(u.size() - 3, 3, "bps") == 0)
-    return fail("\"" + text + "\" is ambiguous (tc reads \"bps\" as bytes per second): write the rate in bits, " + example);
+    return fail("\"" + text + "\" is ambiguous (tc reads \"bps\" as bytes per second): write the rate in bits, " +
+                example);
   double scale = 0;
-  if (u == "bit") scale = 1;
-  else if (u == "kbit") scale = 1e3;
-  else if (u == "mbit") scale = 1e6;
-  else if (u == "gbit") scale = 1e9;
-  else if (u == "tbit") scale = 1e12;
-  else return fail("expected a rate unit bit, kbit, Mbit, Gbit or Tbit after the number; got \"" + text + "\"");
+  if (u == "bit")
+    scale = 1;
+  else if (u == "kbit")
+    scale = 1e3;
+  else if (u == "mbit")
+    scale = 1e6;
+  else if (u == "gbit")
+    scale = 1e9;
+  else if (u == "tbit")
+    scale = 1e12;
+  else
+    return fail("expected a rate unit bit, kbit, Mbit, Gbit or Tbit after the number; got \"" + text + "\"");
   return value * scale;
 }
 
 std::string format_bit_rate(double bps) {
-  struct U { const char* name; double scale; };
+  struct U {
+    const char* name;
+    double scale;
+  };
   for (U u : {U{"Gbit", 1e9}, U{"Mbit", 1e6}, U{"kbit", 1e3}}) {
     if (bps >= u.scale) return format_number(std::round(bps / u.scale * 1e6) / 1e6) + u.name;
   }
@@ -333,14 +371,22 @@ std::optional<uint64_t> parse_byte_size(const std::string& text, std::string* wh
     return fail("expected a size with a unit " + example + "; got \"" + text + "\" — write \"" + text + "B\" or \"" +
                 text + "KiB\"");
   double scale = 0;
-  if (unit == "B") scale = 1;
-  else if (unit == "KiB" || unit == "kiB") scale = 1024;
-  else if (unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "kB" || unit == "KB") scale = 1e3;
-  else if (unit == "MB") scale = 1e6;
-  else if (unit == "GB") scale = 1e9;
-  else return fail("expected a size unit B, KiB, MiB, GiB, kB, MB or GB after the number; got \"" + text + "\"");
+  if (unit == "B")
+    scale = 1;
+  else if (unit == "KiB" || unit == "kiB")
+    scale = 1024;
+  else if (unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "kB" || unit == "KB")
+    scale = 1e3;
+  else if (unit == "MB")
+    scale = 1e6;
+  else if (unit == "GB")
+    scale = 1e9;
+  else
+    return fail("expected a size unit B, KiB, MiB, GiB, kB, MB or GB after the number; got \"" + text + "\"");
   double bytes = value * scale;
   if (bytes > 1e15) return fail("size too large: \"" + text + "\"");
   return static_cast<uint64_t>(std::llround(bytes));

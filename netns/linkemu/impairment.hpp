@@ -44,9 +44,9 @@ struct Impairment {
   double loss = 0;
   std::optional<GilbertElliott> gilbert_elliott;  // replaces `loss` (netem: one loss model)
   double duplicate = 0;
-  double reorder = 0;   // fraction sent at once, ahead of the delayed rest (needs a delay)
-  double corrupt = 0;   // fraction of IP packets with one bit flipped inside the IP packet
-  double rate_bps = 0;  // serialization rate; 0 = unlimited
+  double reorder = 0;        // fraction sent at once, ahead of the delayed rest (needs a delay)
+  double corrupt = 0;        // fraction of IP packets with one bit flipped inside the IP packet
+  double rate_bps = 0;       // serialization rate; 0 = unlimited
   uint64_t queue_bytes = 0;  // the rate limiter's queue (tail drop beyond); 0 = default
   int mtu = 0;               // largest IP packet the link carries; 0 = 1500
 

@@ -67,8 +67,9 @@ Result<NetemParams> netem_params(const Impairment& imp, uint64_t seed) {
   if (imp.reorder > 0 && imp.rate_bps > 0)
     n.differences.push_back("netem's reordered packets skip the rate limiter too");
   if (imp.corrupt > 0)
-    n.differences.push_back("netem may flip a bit of the Ethernet header as well (the receiver then drops the frame "
-                            "without a checksum error)");
+    n.differences.push_back(
+        "netem may flip a bit of the Ethernet header as well (the receiver then drops the frame "
+        "without a checksum error)");
   return n;
 }
 

@@ -23,20 +23,20 @@ struct NetemGeModel {  // struct tc_netem_gemodel
 };
 
 struct NetemParams {
-  uint32_t limit = 0;           // tc_netem_qopt.limit: packets held, delay line included
-  uint64_t latency_ns = 0;      // TCA_NETEM_LATENCY64 (qopt.latency carries it in ticks too)
-  uint64_t jitter_ns = 0;       // TCA_NETEM_JITTER64
-  uint32_t loss = 0;            // qopt.loss (random loss; 0 with a Gilbert–Elliott model)
-  uint32_t duplicate = 0;       // qopt.duplicate
-  uint32_t gap = 0;             // qopt.gap: 1 with reordering, as tc sets it
-  uint32_t reorder = 0;         // TCA_NETEM_REORDER.probability
-  uint32_t corrupt = 0;         // TCA_NETEM_CORRUPT.probability
+  uint32_t limit = 0;                           // tc_netem_qopt.limit: packets held, delay line included
+  uint64_t latency_ns = 0;                      // TCA_NETEM_LATENCY64 (qopt.latency carries it in ticks too)
+  uint64_t jitter_ns = 0;                       // TCA_NETEM_JITTER64
+  uint32_t loss = 0;                            // qopt.loss (random loss; 0 with a Gilbert–Elliott model)
+  uint32_t duplicate = 0;                       // qopt.duplicate
+  uint32_t gap = 0;                             // qopt.gap: 1 with reordering, as tc sets it
+  uint32_t reorder = 0;                         // TCA_NETEM_REORDER.probability
+  uint32_t corrupt = 0;                         // TCA_NETEM_CORRUPT.probability
   std::optional<NetemGeModel> gilbert_elliott;  // TCA_NETEM_LOSS / NETEM_LOSS_GE
-  uint64_t rate_bytes = 0;      // TCA_NETEM_RATE(64), bytes per second; 0 = none
-  bool rate_only_for_order = false;  // a rate far above any veth's, set to keep jittered packets in order
-  std::vector<int16_t> delay_dist;   // TCA_NETEM_DELAY_DIST; empty = netem's built-in uniform
-  uint64_t seed = 0;            // TCA_NETEM_PRNG_SEED (Linux 6.6+; older kernels ignore it)
-  int mtu = 0;                  // the interface's MTU (not a netem option)
+  uint64_t rate_bytes = 0;                      // TCA_NETEM_RATE(64), bytes per second; 0 = none
+  bool rate_only_for_order = false;             // a rate far above any veth's, set to keep jittered packets in order
+  std::vector<int16_t> delay_dist;              // TCA_NETEM_DELAY_DIST; empty = netem's built-in uniform
+  uint64_t seed = 0;                            // TCA_NETEM_PRNG_SEED (Linux 6.6+; older kernels ignore it)
+  int mtu = 0;                                  // the interface's MTU (not a netem option)
   // Where netem's behaviour differs from the built-in emulator's for this impairment.
   std::vector<std::string> differences;
 };

@@ -51,15 +51,20 @@ FrameInfo describe_frame(const uint8_t* d, size_t len, int64_t arrival_ns) {
 
 const char* to_string(Fate f) {
   switch (f) {
-    case Fate::kForward: return "forward";
-    case Fate::kTooBig: return "too_big";
-    case Fate::kLost: return "lost";
-    case Fate::kQueueFull: return "queue_full";
+    case Fate::kForward:
+      return "forward";
+    case Fate::kTooBig:
+      return "too_big";
+    case Fate::kLost:
+      return "lost";
+    case Fate::kQueueFull:
+      return "queue_full";
   }
   return "forward";
 }
 
-DirectionSchedule::DirectionSchedule(const Impairment& impairment, uint64_t seed) : impairment_(impairment), seed_(seed) {}
+DirectionSchedule::DirectionSchedule(const Impairment& impairment, uint64_t seed)
+    : impairment_(impairment), seed_(seed) {}
 
 void DirectionSchedule::set(const Impairment& impairment) {
   if (!impairment.gilbert_elliott) ge_bad_ = false;  // a model switched on again starts good

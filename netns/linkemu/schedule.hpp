@@ -36,10 +36,10 @@ uint64_t direction_seed(uint64_t link_seed, int direction);
 
 // What the forwarder knows about a frame before deciding.
 struct FrameInfo {
-  int64_t arrival_ns = 0;    // CLOCK_MONOTONIC
-  uint32_t wire_bytes = 0;   // the whole frame, Ethernet header included (what `rate` counts)
+  int64_t arrival_ns = 0;               // CLOCK_MONOTONIC
+  uint32_t wire_bytes = 0;              // the whole frame, Ethernet header included (what `rate` counts)
   uint32_t l2_bytes = kEthernetHeader;  // link-layer header(s): the rest is the IP packet (mtu)
-  uint32_t ip_offset = 0;    // the IP packet inside the frame; ip_length 0 = not IP (never corrupted)
+  uint32_t ip_offset = 0;               // the IP packet inside the frame; ip_length 0 = not IP (never corrupted)
   uint32_t ip_length = 0;
 };
 
@@ -52,8 +52,8 @@ const char* to_string(Fate f);
 
 struct Decision {
   Fate fate = Fate::kForward;
-  int64_t release_ns = 0;  // when to send it (kForward only)
-  bool reordered = false;  // released ahead of the delay line
+  int64_t release_ns = 0;   // when to send it (kForward only)
+  bool reordered = false;   // released ahead of the delay line
   bool duplicated = false;  // send a second, identical copy right after
   bool corrupted = false;   // flip corrupt_mask in byte corrupt_offset of the frame
   uint32_t corrupt_offset = 0;
@@ -84,7 +84,17 @@ class DirectionSchedule {
   uint64_t backlog_bytes(int64_t now_ns);
 
  private:
-  enum Stream : uint64_t { kLoss, kGeTransition, kGeLoss, kDuplicate, kCorrupt, kCorruptBit, kReorder, kJitter, kStreams };
+  enum Stream : uint64_t {
+    kLoss,
+    kGeTransition,
+    kGeLoss,
+    kDuplicate,
+    kCorrupt,
+    kCorruptBit,
+    kReorder,
+    kJitter,
+    kStreams
+  };
   uint64_t draw(Stream s) const { return splitmix64_at(seed_, index_ * kStreams + s); }
   bool chance(Stream s, double p) const;
   bool lose();

@@ -134,7 +134,8 @@ TEST(LinkImpairment, ValidateCatchesWhatCodeCanBuild) {
   imp.rate_bps = -5;
   imp.mtu = 70000;
   auto p = validate(imp);
-  for (const char* ptr : {"/delay", "/jitter", "/loss", "/rate", "/mtu"}) EXPECT_NE(find(p, ptr), nullptr) << ptr << "\n" << dump(p);
+  for (const char* ptr : {"/delay", "/jitter", "/loss", "/rate", "/mtu"})
+    EXPECT_NE(find(p, ptr), nullptr) << ptr << "\n" << dump(p);
   EXPECT_TRUE(validate(Impairment{}).empty());
 }
 

@@ -3,8 +3,8 @@
 // (netns/netem.hpp), decoded here with the kernel's UAPI structs the way sch_netem's
 // netem_change() reads them. The kernel side is untested on this machine (no sch_netem).
 #include <gtest/gtest.h>
-#include <linux/pkt_sched.h>
 #include <linux/netlink.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include <climits>
@@ -72,8 +72,8 @@ TEST(LinkNetem, GilbertElliottIsStoredAsSchNetemReadsIt) {
   ASSERT_TRUE(n->gilbert_elliott);
   // loss_gilb_ell(): good -> bad when draw < a1 (p); bad -> good when draw < a2 (r); lost in
   // bad when draw > a3 (so a3 = h); lost in good when draw < a4 (so a4 = 1 - k).
-  EXPECT_EQ(*n->gilbert_elliott,
-            (NetemGeModel{netem_probability(0.01), netem_probability(0.3), netem_probability(0.1), netem_probability(0.001)}));
+  EXPECT_EQ(*n->gilbert_elliott, (NetemGeModel{netem_probability(0.01), netem_probability(0.3), netem_probability(0.1),
+                                               netem_probability(0.001)}));
   EXPECT_EQ(n->loss, 0u);
   // tc's defaults (r = 1 - p, 1-h = 1, 1-k = 0) map to h = 0 and k1 = 0.
   i.gilbert_elliott = GilbertElliott{0.2, 0.8, 0, 1};
@@ -126,14 +126,16 @@ Decoded decode(const std::vector<uint8_t>& bytes) {
   auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
   std::memcpy(&d.tcm, NLMSG_DATA(nlh), sizeof d.tcm);
   int len = static_cast<int>(nlh->nlmsg_len - NLMSG_LENGTH(sizeof(tcmsg)));
-  for (auto* rta = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(NLMSG_DATA(nlh)) + NLMSG_ALIGN(sizeof(tcmsg)));
+  for (auto* rta =
+           reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(NLMSG_DATA(nlh)) + NLMSG_ALIGN(sizeof(tcmsg)));
        RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
     if (rta->rta_type == TCA_KIND) d.kind = reinterpret_cast<const char*>(RTA_DATA(rta));
     if (rta->rta_type != TCA_OPTIONS) continue;
     d.options_span_to_end = reinterpret_cast<const uint8_t*>(rta) + rta->rta_len == bytes.data() + bytes.size();
     std::memcpy(&d.qopt, RTA_DATA(rta), sizeof d.qopt);
     int inner = static_cast<int>(RTA_PAYLOAD(rta) - RTA_ALIGN(sizeof(tc_netem_qopt)));
-    for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(RTA_DATA(rta)) + RTA_ALIGN(sizeof(tc_netem_qopt)));
+    for (auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(RTA_DATA(rta)) +
+                                                   RTA_ALIGN(sizeof(tc_netem_qopt)));
          RTA_OK(a, inner); a = RTA_NEXT(a, inner)) {
       auto* p = reinterpret_cast<const uint8_t*>(RTA_DATA(a));
       // nla_type(): the kernel ignores the NLA_F_NESTED / NLA_F_NET_BYTEORDER flag bits.
