@@ -46,6 +46,7 @@ using linkemu::FrameInfo;
 constexpr const char* kWireA = "wa";  // W's end facing ns_a
 constexpr const char* kWireB = "wb";
 constexpr size_t kSendBatch = 64;
+constexpr int kDrainBatches = 16;
 constexpr int kSetTimeoutMs = 2000;
 
 // ethtool's legacy per-feature commands (net/ethtool/ioctl.c ethtool_get_feature_mask()):
@@ -354,11 +355,13 @@ class Pipe {
     Counters::bump(c_.held);
   }
 
-  // Reads every frame waiting in the receive socket, a batch per call. Without a free slot
-  // the frame is read into scratch space and dropped (dropped_overflow): the link's memory is
-  // bounded, and a full socket would only drop it later, unseen.
-  void drain() {
-    while (true) {
+  // Reads the frames waiting in the receive socket, a batch per call, at most kDrainBatches
+  // batches before the main loop looks at control and stop again (a flood must not lock them
+  // out); true when more may be waiting. Without a free slot the frame is read into scratch
+  // space and dropped (dropped_overflow): the link's memory is bounded, and a full socket would
+  // only drop it later, unseen.
+  bool drain() {
+    for (int batch = 0; batch < kDrainBatches; ++batch) {
       mmsghdr msgs[kSendBatch];
       iovec iov[kSendBatch];
       uint32_t slots[kSendBatch];
@@ -392,14 +395,15 @@ class Pipe {
           schedule_.on_arrival(FrameInfo{now, UINT32_MAX, 0, 0, 0});
           continue;
         }
-        return;
+        return false;
       }
       int taken = std::max(got, 0);
       for (int i = 0; i < taken; ++i) take_frame(slots[i], msgs[i].msg_len, msgs[i].msg_hdr, now, realtime_offset_);
       for (size_t i = static_cast<size_t>(taken); i < n; ++i) pool_.give(slots[i]);
       if (taken > 0) release_due(monotonic_ns());  // keep releases timely under load
-      if (static_cast<size_t>(taken) < n) return;
+      if (static_cast<size_t>(taken) < n) return false;
     }
+    return true;
   }
 
   // CLOCK_REALTIME - CLOCK_MONOTONIC (the kernel stamps receptions in realtime), refreshed
@@ -515,7 +519,7 @@ class Pipe {
     bool readable = true;  // until poll() says otherwise
     while (!stop_.load(std::memory_order_relaxed)) {
       apply_pending();
-      if (readable) drain();
+      bool more = readable && drain();
       bool blocked = !release_due(monotonic_ns());
       int64_t now = monotonic_ns();
       if (now - last_stats > 100 * kMillisecond) {
@@ -523,7 +527,7 @@ class Pipe {
         last_stats = now;
       }
       int64_t next = next_release();
-      if (!blocked && next != INT64_MAX && next <= now) {
+      if (more || (!blocked && next != INT64_MAX && next <= now)) {
         readable = true;  // frames may have come meanwhile
         continue;
       }
