@@ -9,7 +9,7 @@ want=(build-essential cmake pkg-config
       curl)  # curl: the command client of scenarios/curl-blackhole.json
 if [ "${1:-build}" = test ]; then
   # Independent oracles for the tests (the product itself never runs them).
-  want+=(iproute2 nftables iputils-ping util-linux procps)
+  want+=(iproute2 nftables iputils-ping util-linux procps ethtool)  # ethtool: the link emulator's offload check
 fi
 missing=()
 for p in "${want[@]}"; do
