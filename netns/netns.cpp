@@ -136,6 +136,36 @@ std::string flow_steering_mask() {
   return text;
 }
 
+Result<NetNs> NetNs::create_bare(const std::vector<std::pair<std::string, std::string>>& sysctls) {
+  for (const auto& [key, value] : sysctls)
+    if (!is_valid_sysctl_key(key)) return Error::plain("sysctl " + key + ": only net.* keys are accepted");
+  Result<Fd> made = Error::plain("not run");
+  std::thread worker([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      made = Error::system("unshare(CLONE_NEWNET)");
+      return;
+    }
+    for (const auto& [key, value] : sysctls) {
+      std::string path = "/proc/sys/";
+      for (char c : key) path += (c == '.') ? '/' : c;
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // a kernel without the key keeps its default, as in create()
+      std::string text = value + "\n";
+      bool ok = ::write(fd, text.data(), text.size()) >= 0;
+      int err = errno;
+      ::close(fd);
+      if (!ok) {
+        made = Error::system("sysctl " + key + "=" + value, err);
+        return;
+      }
+    }
+    made = open_thread_netns();
+  });
+  worker.join();
+  if (!made.ok()) return made.error();
+  return NetNs(std::move(made.value()));
+}
+
 Result<NetNs> NetNs::current() {
   auto fd = open_thread_netns();
   if (!fd.ok()) return fd.error();

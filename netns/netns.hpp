@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/fd.hpp"
@@ -22,6 +23,11 @@ class NetNs {
   static Result<NetNs> create();
   // The namespace the calling thread is in now (e.g. the initial one, for tests).
   static Result<NetNs> current();
+  // A fresh namespace made from the calling thread's own, with nothing configured (lo stays
+  // down, no inherited TCP limits) except these sysctls ("net.core.rps_default_mask"), written
+  // from inside before anything else exists. For namespaces that run no TCP, like a link
+  // emulator's wire: about half the cost of create().
+  static Result<NetNs> create_bare(const std::vector<std::pair<std::string, std::string>>& sysctls);
 
   NetNs(NetNs&&) noexcept = default;
   NetNs& operator=(NetNs&&) noexcept = default;

@@ -9,7 +9,8 @@ want=(build-essential cmake pkg-config
       curl)  # curl: the command client of scenarios/curl-blackhole.json
 if [ "${1:-build}" = test ]; then
   # Independent oracles for the tests (the product itself never runs them).
-  want+=(iproute2 nftables iputils-ping util-linux procps python3-mypy tshark)
+  # ethtool: the link emulator's offload check; tshark: the capture classifier's oracle.
+  want+=(iproute2 nftables iputils-ping util-linux procps python3-mypy tshark ethtool)
   # The browser tests install playwright-core from tests/browser/package-lock.json with npm;
   # Node.js may come from elsewhere (nodesource), so only a missing npm pulls Debian's.
   command -v npm >/dev/null 2>&1 || want+=(npm)
