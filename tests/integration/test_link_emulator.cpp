@@ -177,7 +177,7 @@ std::map<std::string, int64_t> snmp(const NetNs& ns, const std::string& proto) {
 }  // namespace
 
 TEST(LinkEmulator, ConnectRttIsTwiceTheOneWayDelay) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Hosts h = make_hosts(with_delay(25ms), with_delay(25ms));
   ASSERT_TRUE(h.link);
   Fd listener = socket_in(h.b, SOCK_STREAM, kAddrB, 7000);
@@ -197,7 +197,7 @@ TEST(LinkEmulator, ConnectRttIsTwiceTheOneWayDelay) {
 }
 
 TEST(LinkEmulator, LossMakesSynRetransmissionsAtTheInitialRto) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Impairment lossy;
   lossy.loss = 0.1;
   Hosts h = make_hosts(lossy, lossy, 2024);
@@ -264,7 +264,7 @@ TEST(LinkEmulator, LossMakesSynRetransmissionsAtTheInitialRto) {
 }
 
 TEST(LinkEmulator, RateLimitsBulkTcpThroughput) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Impairment narrow;
   narrow.rate_bps = 10e6;
   narrow.queue_bytes = 64 * 1024;
@@ -312,7 +312,7 @@ TEST(LinkEmulator, RateLimitsBulkTcpThroughput) {
 }
 
 TEST(LinkEmulator, SurvivesParameterChangesWhileRunning) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Hosts h = make_hosts(with_delay(5ms), with_delay(5ms));
   ASSERT_TRUE(h.link);
   UdpEcho echo(h);
@@ -364,7 +364,7 @@ TEST(LinkEmulator, SurvivesParameterChangesWhileRunning) {
 }
 
 TEST(LinkEmulator, CorruptedFramesFailTheReceiversChecksums) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Impairment corrupt;
   corrupt.corrupt = 1;
   Hosts h = make_hosts(corrupt, Impairment{});
@@ -416,7 +416,7 @@ TEST(LinkEmulator, CorruptedFramesFailTheReceiversChecksums) {
 }
 
 TEST(LinkEmulator, DuplicatesArriveTwice) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Impairment dup;
   dup.duplicate = 1;
   Hosts h = make_hosts(dup, Impairment{});
@@ -446,7 +446,7 @@ TEST(LinkEmulator, DuplicatesArriveTwice) {
 }
 
 TEST(LinkEmulator, ReorderedFramesGoAtOnceAndTheRestStayInOrder) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Impairment reorder;
   reorder.delay = 100ms;
   reorder.jitter = 10ms;  // netem would reorder with this alone; here the delayed rest stays in order
@@ -518,7 +518,7 @@ TEST(LinkEmulator, ReorderedFramesGoAtOnceAndTheRestStayInOrder) {
 }
 
 TEST(LinkEmulator, MtuIsTheHostsAndALowerOneBlackholesLargerFrames) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Impairment m;
   m.mtu = 1400;
   Hosts h = make_hosts(m, m);
@@ -550,7 +550,7 @@ TEST(LinkEmulator, MtuIsTheHostsAndALowerOneBlackholesLargerFrames) {
 }
 
 TEST(LinkEmulator, ArpNeighbourDiscoveryAndCarrierCrossTheWire) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Hosts h = make_hosts(with_delay(1ms), with_delay(1ms));
   ASSERT_TRUE(h.link);
   int status = -1;
@@ -574,7 +574,7 @@ TEST(LinkEmulator, ArpNeighbourDiscoveryAndCarrierCrossTheWire) {
 }
 
 TEST(LinkEmulator, HostEndsCarryRealFrames) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   Hosts h = make_hosts(Impairment{}, Impairment{});
   ASSERT_TRUE(h.link);
   int status = -1;
@@ -612,7 +612,7 @@ TEST(LinkEmulator, HostEndsCarryRealFrames) {
 }
 
 TEST(LinkEmulator, TeardownLeavesNothing) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto before = sockchaos::testing::HostNetworkSnapshot::take();
   auto a = NetNs::create();
   auto b = NetNs::create();
@@ -658,7 +658,7 @@ TEST(LinkEmulator, RefusesAnInvalidImpairmentBeforeTouchingTheKernel) {
 }
 
 TEST(LinkEmulator, WorksInsideAnUnprivilegedUserNamespace) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   if (std::getenv("SOCKCHAOS_LINKEMU_INNER")) GTEST_SKIP() << "already the inner run";
   const std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
   int probe = -1;
@@ -683,7 +683,7 @@ TEST(LinkEmulator, WorksInsideAnUnprivilegedUserNamespace) {
 // machine (no sch_netem) both fail: the negative path. Where netem exists both succeed, and
 // apply_netem() is exercised on a real veth.
 TEST(Netem, ProbeAgreesWithTc) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto probe = netns::probe_netem();
   int status = -1;
   std::string tc = sh("unshare -n tc qdisc add dev lo root netem delay 1ms 2>&1", &status);
