@@ -445,6 +445,7 @@ RunResult measure_run(const RunRecord& r, const Scenario& s) {
     run.mechanism_basis = me.basis;
     run.mechanism_from_evidence = me.evidence_available;
   }
+  for (const auto& l : r.links) run.links.push_back({l.a, l.b, l.backend, l.seed, l.a_to_b, l.b_to_a, l.stats});
   run.capture.enabled = r.capture_enabled;
   run.capture.error = r.capture_error;
   for (size_t i = 0; i < r.captures.size(); ++i) {

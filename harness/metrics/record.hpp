@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/tcp_info.hpp"
+#include "common/json.hpp"
 #include "common/tcp_state.hpp"
 #include "harness/metrics/tcp_packet.hpp"
 #include "harness/protocol/events.hpp"
@@ -67,6 +68,15 @@ struct HostPackets {
   std::string error;              // the capture or the file failed
 };
 
+// A link of the run as built: its backend, seed, impairments and (emulated) counters.
+struct LinkRecord {
+  std::string a, b;
+  std::string backend;  // veth | builtin | netem
+  uint64_t seed = 0;
+  json a_to_b = json::object(), b_to_a = json::object();  // the scenario's impairments (linkemu::to_json)
+  json stats;  // the emulator's counters (netns::to_json(LinkStats)), null for veth / netem
+};
+
 struct RunRecord {
   std::vector<std::string> hosts;  // topology order
   int64_t t_start = -1;            // the client was started
@@ -85,6 +95,7 @@ struct RunRecord {
   std::vector<FaultWindow> faults;
   std::optional<CommandOutput> client_command, server_command;
   std::map<std::string, std::map<std::string, int64_t>> counters;  // host -> TCP counters at the end
+  std::vector<LinkRecord> links;
   bool capture_enabled = false;
   std::string capture_error;           // the capture could not start (the run went on without it)
   std::vector<HostPackets> captures;   // per host, topology order

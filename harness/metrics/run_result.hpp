@@ -182,6 +182,13 @@ struct NameTable<DetectionOrigin> {
   static constexpr Names<DetectionOrigin, 2> entries{{{DetectionOrigin::fault, "fault"}, {DetectionOrigin::start, "start"}}};
 };
 
+struct LinkResult {
+  std::string a, b, backend;
+  uint64_t seed = 0;
+  json a_to_b = json::object(), b_to_a = json::object();
+  json stats;
+};
+
 struct RunResult {
   Outcome outcome = Outcome::error;
   std::optional<double> detection_ms;  // fault (or workload start) -> the failing call's return
@@ -207,6 +214,7 @@ struct RunResult {
   std::optional<ModelResult> model;            // the detection
   std::vector<ModelResult> lifetime_models;    // TIME_WAIT, FIN_WAIT2 ... lifetimes
   CaptureResult capture;
+  std::vector<LinkResult> links;
   std::optional<WorkloadFlow> workload_flow;
   std::optional<TcpInfo> tcp_info_at_error;  // the client's socket right after its failing call
   Ordered<Ordered<int64_t>> tcp_counters;

@@ -78,16 +78,17 @@ struct NameTable<CloseMode> {
   static constexpr Names<CloseMode, 2> entries{{{CloseMode::never, "never"}, {CloseMode::after_response, "after-response"}}};
 };
 
-enum class FaultKind { blackhole, drop, reject, kill, pause, crash, link_down };
+enum class FaultKind { blackhole, drop, reject, kill, pause, crash, link_down, impair };
 template <>
 struct NameTable<FaultKind> {
-  static constexpr Names<FaultKind, 7> entries{{{FaultKind::blackhole, "blackhole"},
+  static constexpr Names<FaultKind, 8> entries{{{FaultKind::blackhole, "blackhole"},
                                                 {FaultKind::drop, "drop"},
                                                 {FaultKind::reject, "reject"},
                                                 {FaultKind::kill, "kill"},
                                                 {FaultKind::pause, "pause"},
                                                 {FaultKind::crash, "crash"},
-                                                {FaultKind::link_down, "link-down"}}};
+                                                {FaultKind::link_down, "link-down"},
+                                                {FaultKind::impair, "impair"}}};
 };
 // Faults made of nftables rules (crash's blackhole part included).
 constexpr bool is_packet_fault(FaultKind k) {

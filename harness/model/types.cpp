@@ -12,6 +12,7 @@ std::string Fault::label() const {
     out += " " + p.str();
   }
   if (kind == FaultKind::reject) out += " with " + name_string(with);
+  if (kind == FaultKind::impair && !impair_summary.empty()) out += " " + impair_summary;
   out += " on " + on;
   if (is_packet_fault()) out += " (" + name_string(direction) + ")";
   return out;

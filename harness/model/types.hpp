@@ -13,6 +13,7 @@
 #include "common/duration.hpp"
 #include "common/json.hpp"
 #include "harness/model/enums.hpp"
+#include "netns/linkemu/impairment.hpp"
 
 namespace sockchaos::harness {
 
@@ -84,6 +85,33 @@ struct ClientSpec {
   std::optional<Nanos> connect_timeout;
 };
 
+// A link between two hosts: a veth pair, or (with impairments) the pair through the link
+// emulator (netns/link_emulator.hpp) or netem. a_to_b is from `a` (the first host of
+// "between") to `b`. `keys_a_to_b` / `keys_b_to_a` are the impairment keys as given (profile and
+// the link's own merged), the base an `impair` fault overrides.
+struct LinkSpec {
+  std::string a, b;
+  std::optional<linkemu::Impairment> a_to_b, b_to_a;
+  json keys_a_to_b = json::object(), keys_b_to_a = json::object();
+  std::string profile;
+  bool emulated() const { return a_to_b.has_value() || b_to_a.has_value(); }
+};
+
+// Which implementation impairs emulated links: netem where the kernel has it (auto), or the
+// built-in forwarder; netem is refused (exit 3) on a kernel without sch_netem.
+enum class LinkBackend { auto_, builtin, netem };
+template <>
+struct NameTable<LinkBackend> {
+  static constexpr Names<LinkBackend, 3> entries{
+      {{LinkBackend::auto_, "auto"}, {LinkBackend::builtin, "builtin"}, {LinkBackend::netem, "netem"}}};
+};
+
+// What an `impair` fault does to one link while it lasts.
+struct LinkImpairment {
+  size_t link = 0;  // index in Scenario::links
+  linkemu::Impairment a_to_b, b_to_a;
+};
+
 struct FaultMatch {
   std::optional<TcpFlag> tcp_flags;
   std::optional<ConnState> state;
@@ -99,6 +127,8 @@ struct Fault {
   FaultMatch match;
   double probability = 1.0;        // drop
   RejectWith with = RejectWith::tcp_reset;  // reject
+  std::vector<LinkImpairment> impair;       // impair: the links it changes (resolved when parsed)
+  std::string impair_summary;               // impair: the keys it sets, for the label
   std::string label() const;       // "blackhole on server (both)"
   bool is_packet_fault() const { return harness::is_packet_fault(kind); }
 };
@@ -136,7 +166,9 @@ struct Scenario {
   std::string name, description;
   std::string file;  // path as given, "<dict>" for in-memory
   std::vector<HostSpec> hosts;  // in file order; default client, server
-  std::vector<std::pair<std::string, std::string>> links;  // default {client, server}
+  std::vector<LinkSpec> links;  // default one plain client - server link
+  LinkBackend link_backend = LinkBackend::auto_;
+  std::optional<uint64_t> seed;  // the emulated links' random seed (a run reports its own; give it to replay)
   ServerSpec server;
   // A second server started before `server` (e.g. the origin behind a proxy chain):
   // behaviors echo|sink|stall|hold|respond only.

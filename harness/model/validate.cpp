@@ -10,6 +10,7 @@
 #include <string>
 
 #include "harness/model/load.hpp"
+#include "harness/model/link_profiles.hpp"
 #include "harness/model/pointer.hpp"
 
 namespace sockchaos::harness {
@@ -418,6 +419,157 @@ HostSpec parse_host(Ctx& ctx, const std::string& name, const json& v, const std:
 }
 
 
+// ---- links and their impairments -----------------------------------------------------------
+
+const Keys kImpairmentKeys = {"delay",   "jitter",  "distribution", "loss", "loss_model", "duplicate",
+                              "reorder", "corrupt", "rate",         "queue", "mtu"};
+bool is_impairment_key(const std::string& k) {
+  return std::find(kImpairmentKeys.begin(), kImpairmentKeys.end(), k) != kImpairmentKeys.end();
+}
+
+// One direction's impairment keys, merged from their sources, each key remembering where it
+// was written (so a problem names the pointer the user wrote).
+struct DirectionKeys {
+  json keys = json::object();
+  std::map<std::string, std::string> origin;  // key -> pointer of the object it came from
+  void overlay(const json& source, const std::string& pointer) {
+    if (!source.is_object()) return;
+    for (const auto& [k, v] : source.items())
+      if (is_impairment_key(k)) {
+        keys[k] = v;
+        origin[k] = pointer;
+      }
+  }
+};
+
+// Parses merged keys into an impairment; problems are reported where each key was written.
+std::optional<linkemu::Impairment> parse_direction(Ctx& ctx, const DirectionKeys& d, const std::string& fallback,
+                                                   const std::string& direction) {
+  std::vector<linkemu::ImpairmentProblem> problems;
+  auto imp = linkemu::impairment_from_json(d.keys, &problems);
+  for (const auto& pr : problems) {
+    const std::string key = pr.pointer.substr(1, pr.pointer.find('/', 1) == std::string::npos ? std::string::npos
+                                                                                               : pr.pointer.find('/', 1) - 1);
+    auto it = d.origin.find(key);
+    const std::string base = it != d.origin.end() ? it->second : fallback;
+    ctx.add(base + (base.size() >= 8 && base.compare(base.size() - 8, 8, "/profile") == 0 ? "" : pr.pointer),
+            pr.message + " (" + direction + ")");
+  }
+  return imp;
+}
+
+const Keys& link_object_keys() {
+  static const Keys keys = [] {
+    Keys k = {"between", "profile", "a_to_b", "b_to_a"};
+    k.insert(k.end(), kImpairmentKeys.begin(), kImpairmentKeys.end());
+    return k;
+  }();
+  return keys;
+}
+
+// A profile's keys, or an issue at `pointer`.
+const json* profile_keys(Ctx& ctx, const json& v, const std::string& pointer) {
+  if (!v.is_string()) {
+    ctx.add(pointer, "expected a link profile name; got " + describe_json(v));
+    return nullptr;
+  }
+  if (const LinkProfile* p = find_link_profile(v.get<std::string>())) return &p->keys;
+  Keys known;
+  for (const auto& p : link_profiles()) known.push_back(p.name);
+  ctx.add(pointer, "expected a link profile: " + join_quoted(known) + "; got " + quote_json(v) +
+                       suggestion(v.get<std::string>(), known));
+  return nullptr;
+}
+
+// The impairment keys of a link object (and of its profile), per direction.
+void parse_link_impairments(Ctx& ctx, const json& l, const std::string& lp, LinkSpec& link) {
+  if (!check_object(ctx, l, lp, link_object_keys(), "a link")) return;
+  for (const char* dir : {"a_to_b", "b_to_a"})
+    if (l.contains(dir)) check_object(ctx, l[dir], child(lp, dir), kImpairmentKeys, "one direction's impairments");
+  const json* profile = nullptr;
+  if (l.contains("profile")) {
+    profile = profile_keys(ctx, l["profile"], child(lp, "profile"));
+    if (profile) link.profile = l["profile"].get<std::string>();
+  }
+  for (bool forward : {true, false}) {
+    const char* dir = forward ? "a_to_b" : "b_to_a";
+    DirectionKeys d;
+    if (profile) {
+      d.overlay(*profile, child(lp, "profile"));
+      if (profile->contains(dir)) d.overlay((*profile)[dir], child(lp, "profile"));
+    }
+    d.overlay(l, lp);
+    if (l.contains(dir)) d.overlay(l[dir], child(lp, dir));
+    (forward ? link.keys_a_to_b : link.keys_b_to_a) = d.keys;
+    const std::string label = forward ? link.a + " -> " + link.b : link.b + " -> " + link.a;
+    auto imp = parse_direction(ctx, d, lp, label);
+    if (imp) (forward ? link.a_to_b : link.b_to_a) = *imp;
+  }
+}
+
+// An impair fault's links and what it makes of each: the link's own keys, then the fault's
+// profile, plain keys and per-direction keys ("a_to_b" as the fault's "link" is written).
+void resolve_impair(Ctx& ctx, const json& v, const std::string& p, const std::vector<LinkSpec>& links, Fault& f) {
+  std::vector<std::pair<size_t, bool>> targets;  // link index, same orientation as written
+  if (v.contains("link")) {
+    const json& l = v["link"];
+    const std::string lp = child(p, "link");
+    if (v.contains("on")) ctx.add(p, "give \"on\" (every link of a host) or \"link\" (one link), not both");
+    if (!l.is_array() || l.size() != 2 || !l[0].is_string() || !l[1].is_string()) {
+      ctx.add(lp, "expected a pair of host names like [\"client\", \"server\"]; got " + describe_json(l));
+      return;
+    }
+    const std::string a = l[0].get<std::string>(), b = l[1].get<std::string>();
+    for (size_t k = 0; k < links.size(); ++k) {
+      if (links[k].a == a && links[k].b == b) targets.emplace_back(k, true);
+      if (links[k].a == b && links[k].b == a) targets.emplace_back(k, false);
+    }
+    if (targets.empty()) {
+      ctx.add(lp, "expected one of the scenario's links; [\"" + a + "\", \"" + b + "\"] is not in \"links\"");
+      return;
+    }
+    f.on = "link " + a + "-" + b;
+  } else {
+    for (const char* dir : {"a_to_b", "b_to_a"})
+      if (v.contains(dir))
+        ctx.add(child(p, dir), std::string("\"") + dir + "\" needs \"link\": [A, B] to say which way A -> B is");
+    for (size_t k = 0; k < links.size(); ++k)
+      if (links[k].a == f.on || links[k].b == f.on) targets.emplace_back(k, true);
+  }
+  const json* profile = v.contains("profile") ? profile_keys(ctx, v["profile"], child(p, "profile")) : nullptr;
+  for (const char* dir : {"a_to_b", "b_to_a"})
+    if (v.contains(dir)) check_object(ctx, v[dir], child(p, dir), kImpairmentKeys, "one direction's impairments");
+  // The label: what the fault sets.
+  std::string summary;
+  if (v.contains("profile") && v["profile"].is_string()) summary += v["profile"].get<std::string>();
+  for (const auto& [k, val] : v.items())
+    if (is_impairment_key(k)) summary += (summary.empty() ? "" : " ") + k + "=" + (val.is_string() ? val.get<std::string>() : val.dump());
+  f.impair_summary = summary;
+  bool any = profile != nullptr;
+  for (const auto& [k, val] : v.items()) any |= is_impairment_key(k) || k == "a_to_b" || k == "b_to_a";
+  if (!any) ctx.add(p, "expected what the link becomes: a \"profile\" or keys like \"delay\", \"loss\", \"rate\"");
+  for (const auto& [index, same] : targets) {
+    const LinkSpec& link = links[index];
+    LinkImpairment li;
+    li.link = index;
+    for (bool forward : {true, false}) {
+      // `forward` is the link's a -> b; the fault's a_to_b is the link's when written the same way.
+      const char* fault_dir = (forward == same) ? "a_to_b" : "b_to_a";
+      DirectionKeys d;
+      d.overlay(forward ? link.keys_a_to_b : link.keys_b_to_a, child("/links", index));
+      if (profile) {
+        d.overlay(*profile, child(p, "profile"));
+        if (profile->contains(fault_dir)) d.overlay((*profile)[fault_dir], child(p, "profile"));
+      }
+      d.overlay(v, p);
+      if (v.contains(fault_dir)) d.overlay(v[fault_dir], child(p, fault_dir));
+      const std::string label = forward ? link.a + " -> " + link.b : link.b + " -> " + link.a;
+      if (auto imp = parse_direction(ctx, d, p, label)) (forward ? li.a_to_b : li.b_to_a) = *imp;
+    }
+    f.impair.push_back(std::move(li));
+  }
+}
+
 Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
   Fault f;
   const Keys all = {"kind", "on", "at", "until", "direction", "match", "probability", "with"};
@@ -438,6 +590,10 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
   }
   f.kind = *kind;
   Keys allowed = {"kind", "on", "at", "until", "direction"};
+  if (f.kind == FaultKind::impair) {
+    allowed = {"kind", "on", "link", "at", "until", "profile", "a_to_b", "b_to_a"};
+    allowed.insert(allowed.end(), kImpairmentKeys.begin(), kImpairmentKeys.end());
+  }
   const bool packet = f.kind == FaultKind::blackhole || f.kind == FaultKind::drop || f.kind == FaultKind::reject;
   if (packet) allowed.push_back("match");
   if (f.kind == FaultKind::drop) allowed.push_back("probability");
@@ -448,6 +604,11 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
   for (const auto& [key, value] : v.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     if (std::find(all.begin(), all.end(), key) == all.end()) continue;  // reported by check_object
+    if (f.kind == FaultKind::impair && key == "direction") {
+      ctx.add(child(p, key), "\"direction\" is not allowed for an \"impair\" fault: use \"a_to_b\" / \"b_to_a\" with "
+                             "\"link\" for one direction");
+      continue;
+    }
     std::string why;
     if (key == "match") why = "match applies to packet faults only (blackhole, drop, reject)";
     else if (key == "probability") why = "probability applies to kind \"drop\" only";
@@ -886,7 +1047,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   s.file = file;
   s.document = value;
   const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
-                    "faults",  "deadline", "observe",     "sample_every", "capture", "repeat", "matrix", "expect"};
+                    "faults",  "deadline", "observe",     "sample_every", "capture", "link_backend", "seed", "repeat", "matrix", "expect"};
   if (!check_object(ctx, value, "", top, "the scenario")) {
     if (out) *out = std::move(s);
     return;
@@ -943,12 +1104,21 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
       for (size_t i = 0; i < links.size(); ++i) {
         std::string lp = child("/links", i);
         const auto& l = links[i];
-        if (!l.is_array() || l.size() != 2 || !l[0].is_string() || !l[1].is_string()) {
-          ctx.add(lp, "expected a pair of host names like [\"client\", \"server\"]; got " +
-                          (l.is_array() ? quote_json(l) : describe_json(l)));
+        // A link is a pair, or an object {"between": [a, b], <impairments>}.
+        const bool object = l.is_object();
+        const json& pair = object && l.contains("between") ? l["between"] : l;
+        const std::string pp = object ? child(lp, "between") : lp;
+        if (object && !l.contains("between")) {
+          ctx.add(lp, "expected a \"between\" key: the two hosts of the link, e.g. [\"client\", \"server\"]");
           continue;
         }
-        std::string a = l[0].get<std::string>(), b = l[1].get<std::string>();
+        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+          ctx.add(pp, "expected a pair of host names like [\"client\", \"server\"] (or a link object {\"between\": "
+                      "[\"client\", \"server\"], \"delay\": \"25ms\"}); got " +
+                          (pair.is_array() ? quote_json(pair) : describe_json(pair)));
+          continue;
+        }
+        std::string a = pair[0].get<std::string>(), b = pair[1].get<std::string>();
         bool ok = true;
         for (size_t k = 0; k < 2; ++k) {
           const std::string& h = k == 0 ? a : b;
@@ -958,27 +1128,28 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
             s.hosts.push_back(HostSpec{h, {}});
             continue;
           }
-          ctx.add(child(lp, k), "expected a declared host (" + join_quoted(names) + "); got \"" + h + "\"" +
+          ctx.add(child(pp, k), "expected a declared host (" + join_quoted(names) + "); got \"" + h + "\"" +
                                     (hosts_given ? " — add it to hosts" : ""));
           ok = false;
         }
         if (!ok) continue;
         if (a == b) {
-          ctx.add(lp, "expected two different hosts in a link; got [\"" + a + "\", \"" + a + "\"]");
+          ctx.add(pp, "expected two different hosts in a link; got [\"" + a + "\", \"" + a + "\"]");
           continue;
         }
-        bool dup = std::any_of(s.links.begin(), s.links.end(), [&](const auto& x) {
-          return (x.first == a && x.second == b) || (x.first == b && x.second == a);
-        });
+        bool dup = std::any_of(s.links.begin(), s.links.end(),
+                               [&](const LinkSpec& x) { return (x.a == a && x.b == b) || (x.a == b && x.b == a); });
         if (dup) {
-          ctx.add(lp, "expected each link once; [\"" + a + "\", \"" + b + "\"] is already listed");
+          ctx.add(pp, "expected each link once; [\"" + a + "\", \"" + b + "\"] is already listed");
           continue;
         }
-        s.links.emplace_back(a, b);
+        LinkSpec link{a, b, std::nullopt, std::nullopt, json::object(), json::object(), ""};
+        if (object) parse_link_impairments(ctx, l, lp, link);
+        s.links.push_back(std::move(link));
       }
     }
   } else if (!hosts_given || (declared("client") && declared("server"))) {
-    s.links = {{"client", "server"}};
+    s.links = {LinkSpec{"client", "server", std::nullopt, std::nullopt, json::object(), json::object(), ""}};
   } else if (v["hosts"].is_object()) {
     ctx.add("/hosts", "expected hosts \"client\" and \"server\" for the default link [[\"client\", \"server\"]]; "
                       "declare them or give \"links\"");
@@ -990,8 +1161,8 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
     std::function<std::string(const std::string&)> find = [&](const std::string& x) {
       return parent[x] == x ? x : parent[x] = find(parent[x]);
     };
-    for (const auto& [a, b] : s.links)
-      if (parent.count(a) && parent.count(b)) parent[find(a)] = find(b);
+    for (const auto& link : s.links)
+      if (parent.count(link.a) && parent.count(link.b)) parent[find(link.a)] = find(link.b);
     for (const auto& n : names)
       if (find(n) != find(names[0])) {
         ctx.add(hosts_given ? child("/hosts", n) : "/links",
@@ -1046,10 +1217,12 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
       for (size_t i = 0; i < faults.size(); ++i) {
         std::string fp = child("/faults", i);
         Fault f = parse_fault(ctx, faults[i], fp);
+        const bool on_link = faults[i].is_object() && faults[i].contains("link");
         if (faults[i].is_object() && faults[i].contains("on") && faults[i]["on"].is_string())
           check_host(f.on, child(fp, "on"));
-        else if (faults[i].is_object())
+        else if (faults[i].is_object() && !on_link)
           check_host(f.on, fp);
+        if (f.kind == FaultKind::impair && faults[i].is_object()) resolve_impair(ctx, faults[i], fp, s.links, f);
         s.faults.push_back(std::move(f));
       }
     }
@@ -1063,6 +1236,14 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
     if (auto d = get_duration(ctx, v["sample_every"], "/sample_every",
                               {std::chrono::milliseconds(10), std::chrono::minutes(10)}))
       s.sample_every = *d;
+  if (v.contains("seed")) {
+    if (!v["seed"].is_number_unsigned() && !(v["seed"].is_number_integer() && v["seed"].get<int64_t>() >= 0))
+      ctx.add("/seed", "expected a whole number of 0 or more (the emulated links' random seed); got " + describe_json(v["seed"]));
+    else
+      s.seed = v["seed"].get<uint64_t>();
+  }
+  if (v.contains("link_backend"))
+    if (auto b = get_enum<LinkBackend>(ctx, v["link_backend"], "/link_backend", "a link backend")) s.link_backend = *b;
   if (v.contains("capture")) {
     const json& c = v["capture"];
     if (c.is_boolean()) {

@@ -144,6 +144,9 @@ bool CellRun::build() {
   if (!topo.ok()) {
     if (is_privilege_error(topo.error()))
       throw EnvironmentError("cannot build the scenario's network: " + topo.error().str(), kPrivilegeAdvice);
+    if (topo.error().err == kMissingFeatureErrno)
+      throw EnvironmentError("cannot build the scenario's network: " + topo.error().message,
+                             "run `sockchaos doctor` to see what this kernel has");
     fail(topo.error().str());
     return false;
   }
@@ -677,6 +680,15 @@ void CellRun::finish() {
   }
   if (!census_.empty()) sample(monotonic_ns());
   stop_capture();
+  if (topo_)
+    for (size_t i = 0; i < topo_->links().size(); ++i) {
+      const auto& state = topo_->links()[i];
+      const auto& plan = topo_->plan().links[i];
+      LinkRecord link{plan.a, plan.b, state.backend, state.seed, linkemu::to_json(state.base_a_to_b),
+                      linkemu::to_json(state.base_b_to_a), nullptr};
+      if (auto stats = topo_->link_stats(i)) link.stats = netns::to_json(*stats);
+      r_.links.push_back(std::move(link));
+    }
   for (const auto& f : faults_) {
     FaultWindow w{f.fault.label(), f.installed, f.healed, f.index, {}};
     for (const auto& rules : f.applied.rules)

@@ -418,6 +418,23 @@ RunResult read_run(const Reader& r) {
                                                              h.integer("flows"), u("dropped_at_ingress"), h.str("error")});
     });
   }
+  r.each("links", [&](const json& v, const std::string& p) {
+    Reader l(v, p, r.issues(), r.file(), "a link");
+    LinkResult link;
+    if (const json* between = l.find("between"); between && between->is_array() && between->size() == 2 &&
+                                                  (*between)[0].is_string() && (*between)[1].is_string()) {
+      link.a = (*between)[0].get<std::string>();
+      link.b = (*between)[1].get<std::string>();
+    } else {
+      r.add(l.at("between"), "expected a pair of host names");
+    }
+    link.backend = l.str("backend");
+    link.seed = static_cast<uint64_t>(std::max<int64_t>(0, l.integer("seed")));
+    if (const json* x = l.find("a_to_b")) link.a_to_b = *x;
+    if (const json* x = l.find("b_to_a")) link.b_to_a = *x;
+    if (const json* x = l.find("stats")) link.stats = *x;
+    run.links.push_back(std::move(link));
+  });
   if (const json* wf = r.find("workload_flow"); wf && !wf->is_null()) {
     Reader w = r.child("workload_flow", "the workload's connection");
     run.workload_flow = WorkloadFlow{w.str("host"), w.str("local"), w.str("remote"),
@@ -618,6 +635,11 @@ json to_json(const RunResult& run) {
   for (const auto& m : run.lifetime_models) lifetimes.push_back(model_json(m));
   out["lifetime_models"] = lifetimes;
   out["capture"] = capture_json(run.capture);
+  json links = json::array();
+  for (const auto& l : run.links)
+    links.push_back({{"between", {l.a, l.b}}, {"backend", l.backend}, {"seed", l.seed}, {"a_to_b", l.a_to_b},
+                     {"b_to_a", l.b_to_a}, {"stats", l.stats}});
+  out["links"] = links;
   if (run.workload_flow)
     out["workload_flow"] = {{"host", run.workload_flow->host},
                             {"local", run.workload_flow->local},

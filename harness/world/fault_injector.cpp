@@ -59,6 +59,9 @@ Result<FaultInjector::Installed> FaultInjector::install(const Fault& fault, int 
     for (ChildProcess* p : processes_on_(fault.on)) (void)p->signal_group(SIGSTOP);
   } else if (fault.kind == FaultKind::link_down) {
     if (auto st = set_links(fault.on, false); !st.ok()) return st.error();
+  } else if (fault.kind == FaultKind::impair) {
+    for (const auto& li : fault.impair)
+      if (auto st = topology_.impair(li.link, li.a_to_b, li.b_to_a); !st.ok()) return st.error();
   }
   return out;
 }
@@ -73,6 +76,9 @@ Result<int64_t> FaultInjector::heal(const Fault& fault, const Installed& install
     for (ChildProcess* p : processes_on_(fault.on)) (void)p->signal_group(SIGCONT);
   } else if (fault.kind == FaultKind::link_down) {
     if (auto st = set_links(fault.on, true); !st.ok()) return st.error();
+  } else if (fault.kind == FaultKind::impair) {
+    for (const auto& li : fault.impair)
+      if (auto st = topology_.restore(li.link); !st.ok()) return st.error();
   }
   return monotonic_ns();
 }

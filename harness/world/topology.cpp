@@ -1,10 +1,13 @@
 #include "harness/world/topology.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <random>
 #include <set>
 #include <stdexcept>
 
 #include "netns/link.hpp"
+#include "netns/netem.hpp"
 
 namespace sockchaos::harness {
 
@@ -33,7 +36,8 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
   }
   if (scenario.links.size() > 32768) return Error::plain("too many links for 198.18.0.0/15");
   for (size_t i = 0; i < scenario.links.size(); ++i) {
-    const auto& [a, b] = scenario.links[i];
+    const std::string& a = scenario.links[i].a;
+    const std::string& b = scenario.links[i].b;
     if (!index.count(a) || !index.count(b) || a == b)
       return Error::plain("link " + a + " - " + b + " names an unknown host");
     auto& ha = plan.hosts[index[a]];
@@ -63,7 +67,8 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
       }
     }
     for (size_t i = 0; i < scenario.links.size(); ++i) {
-      const auto& [a, b] = scenario.links[i];
+      const std::string& a = scenario.links[i].a;
+      const std::string& b = scenario.links[i].b;
       if (a == h.name || b == h.name) continue;
       // Reach the nearer end of the link; both ends lead onto it.
       auto ga = gateway.find(a);
@@ -106,10 +111,50 @@ Result<Topology> Topology::build(const Scenario& scenario) {
       if (topo.hosts_[i].name == name) return i;
     throw std::logic_error("unknown host " + name);
   };
-  for (const auto& l : topo.plan_.links) {
+  // Links: a veth pair, or through the emulator / netem when the scenario impairs them (or an
+  // impair fault will).
+  std::random_device random;
+  const uint64_t seed = scenario.seed ? *scenario.seed : (static_cast<uint64_t>(random()) << 32) ^ random();
+  for (size_t i = 0; i < topo.plan_.links.size(); ++i) {
+    const auto& l = topo.plan_.links[i];
+    const LinkSpec& spec = scenario.links[i];
     size_t a = idx(l.a), b = idx(l.b);
-    auto st = socks[a].create_veth(l.a_if, topo.hosts_[b].ns.fd(), l.b_if);
-    if (!st.ok()) return st.error();
+    bool impaired_later = false;
+    for (const auto& f : scenario.faults)
+      for (const auto& li : f.impair) impaired_later |= li.link == i;
+    LinkState state;
+    state.seed = seed + i;
+    state.base_a_to_b = state.now_a_to_b = spec.a_to_b.value_or(linkemu::Impairment{});
+    state.base_b_to_a = state.now_b_to_a = spec.b_to_a.value_or(linkemu::Impairment{});
+    if (!spec.emulated() && !impaired_later) {
+      state.backend = "veth";
+      if (auto st = socks[a].create_veth(l.a_if, topo.hosts_[b].ns.fd(), l.b_if); !st.ok()) return st.error();
+      topo.emulators_.emplace_back();
+    } else {
+      bool netem = scenario.link_backend == LinkBackend::netem;
+      if (scenario.link_backend == LinkBackend::auto_) netem = netns::netem_available();
+      if (netem && !netns::netem_available())
+        return Error{"link " + l.a + " - " + l.b + ": link_backend \"netem\" needs sch_netem, which this kernel lacks "
+                     "(CONFIG_NET_SCH_NETEM); use \"builtin\" or \"auto\" (the built-in emulator)",
+                     kMissingFeatureErrno};
+      if (netem) {
+        state.backend = "netem";
+        const int mtu = std::max(state.base_a_to_b.effective_mtu(), state.base_b_to_a.effective_mtu());
+        if (auto st = socks[a].create_veth(l.a_if, topo.hosts_[b].ns.fd(), l.b_if, mtu, mtu, false); !st.ok())
+          return st.error();
+        if (auto st = netns::apply_netem(topo.hosts_[a].ns, l.a_if, state.base_a_to_b, state.seed); !st.ok()) return st.error();
+        if (auto st = netns::apply_netem(topo.hosts_[b].ns, l.b_if, state.base_b_to_a, state.seed + 1); !st.ok())
+          return st.error();
+        topo.emulators_.emplace_back();
+      } else {
+        state.backend = "builtin";
+        auto emu = netns::LinkEmulator::create(topo.hosts_[a].ns, l.a_if, topo.hosts_[b].ns, l.b_if, state.base_a_to_b,
+                                               state.base_b_to_a, state.seed);
+        if (!emu.ok()) return Error{"link " + l.a + " - " + l.b + ": " + emu.error().message, emu.error().err};
+        topo.emulators_.emplace_back(std::move(emu.value()));
+      }
+    }
+    topo.links_.push_back(std::move(state));
   }
   for (size_t i = 0; i < topo.hosts_.size(); ++i) {
     auto& h = topo.hosts_[i];
@@ -155,6 +200,34 @@ bool Topology::has_host(const std::string& name) const {
   for (const auto& h : hosts_)
     if (h.name == name) return true;
   return false;
+}
+
+Status Topology::impair(size_t index, const linkemu::Impairment& a_to_b, const linkemu::Impairment& b_to_a) {
+  if (index >= links_.size()) return Error::plain("no link " + std::to_string(index));
+  LinkState& state = links_[index];
+  const auto& l = plan_.links[index];
+  if (state.backend == "builtin") {
+    if (auto st = emulators_[index]->set(netns::Direction::kAToB, a_to_b); !st.ok()) return st;
+    if (auto st = emulators_[index]->set(netns::Direction::kBToA, b_to_a); !st.ok()) return st;
+  } else if (state.backend == "netem") {
+    if (auto st = netns::apply_netem(host(l.a).ns, l.a_if, a_to_b, state.seed); !st.ok()) return st;
+    if (auto st = netns::apply_netem(host(l.b).ns, l.b_if, b_to_a, state.seed + 1); !st.ok()) return st;
+  } else {
+    return Error::plain("link " + l.a + " - " + l.b + " is a plain veth pair and cannot be impaired");
+  }
+  state.now_a_to_b = a_to_b;
+  state.now_b_to_a = b_to_a;
+  return {};
+}
+
+Status Topology::restore(size_t index) {
+  if (index >= links_.size()) return Error::plain("no link " + std::to_string(index));
+  return impair(index, links_[index].base_a_to_b, links_[index].base_b_to_a);
+}
+
+std::optional<netns::LinkStats> Topology::link_stats(size_t index) const {
+  if (index >= emulators_.size() || !emulators_[index]) return std::nullopt;
+  return emulators_[index]->stats();
 }
 
 std::string Topology::address_for(const std::string& to, const std::string& from) const {

@@ -9,6 +9,7 @@
 
 #include "common/result.hpp"
 #include "harness/model/load.hpp"
+#include "netns/link_emulator.hpp"
 #include "netns/netns.hpp"
 
 namespace sockchaos::harness {
@@ -57,10 +58,30 @@ class Topology {
   // The address `from` uses to reach `to` (to's address on the path from `from`).
   std::string address_for(const std::string& to, const std::string& from) const;
 
+  // Emulated links (Scenario::links[i] with impairments, or one an impair fault changes).
+  struct LinkState {
+    std::string backend;  // "veth" (plain), "builtin" (the link emulator) or "netem"
+    uint64_t seed = 0;
+    linkemu::Impairment base_a_to_b, base_b_to_a;  // what the scenario gave it
+    linkemu::Impairment now_a_to_b, now_b_to_a;    // what it does now
+  };
+  const std::vector<LinkState>& links() const { return links_; }
+  // Changes link `index` (an impair fault), or puts its scenario impairments back.
+  Status impair(size_t index, const linkemu::Impairment& a_to_b, const linkemu::Impairment& b_to_a);
+  Status restore(size_t index);
+  // The link emulator's counters of link `index`, if it has one.
+  std::optional<netns::LinkStats> link_stats(size_t index) const;
+
  private:
   Topology() = default;
   std::vector<Host> hosts_;
   TopologyPlan plan_;
+  std::vector<LinkState> links_;
+  std::vector<std::optional<netns::LinkEmulator>> emulators_;  // parallel to links_
 };
+
+// A kernel feature a scenario asks for is missing (e.g. link_backend "netem" without
+// sch_netem): the error's errno is ENOTSUP and its message says what to do.
+inline constexpr int kMissingFeatureErrno = ENOTSUP;
 
 }  // namespace sockchaos::harness

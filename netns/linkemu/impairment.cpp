@@ -199,11 +199,13 @@ std::optional<Impairment> impairment_from_json(const json& j, std::vector<Impair
                                            : imp.corrupt;
         dst = *f;
       } else if (key == "loss_model") {
-        if (!v.is_object() || v.size() != 1 || !v.contains("gilbert_elliott")) {
+        if (!v.is_object() || !v.contains("gilbert_elliott")) {
           out.push_back({ptr, "expected {\"gilbert_elliott\": {\"p\": ..., \"r\": ..., \"h\": ..., \"k\": ...}}; got " +
                                   v.dump()});
           continue;
         }
+        for (const auto& [mk, mv] : v.items())
+          if (mk != "gilbert_elliott") out.push_back({ptr + "/" + mk, "unknown key; expected one of: gilbert_elliott"});
         const json& g = v["gilbert_elliott"];
         const std::string gp = ptr + "/gilbert_elliott";
         if (!g.is_object()) {
@@ -215,7 +217,7 @@ std::optional<Impairment> impairment_from_json(const json& j, std::vector<Impair
         for (const auto& [gk, gv] : g.items()) {
           if (gk != "p" && gk != "r" && gk != "h" && gk != "k") {
             out.push_back({gp + "/" + gk,
-                           "unknown key; expected p (good->bad), r (bad->good), h (1 - loss in bad), "
+                           "unknown key; expected one of: p (good->bad), r (bad->good), h (1 - loss in bad), "
                            "k (1 - loss in good)"});
             continue;
           }

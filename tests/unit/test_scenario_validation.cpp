@@ -86,7 +86,9 @@ TEST(Validate, DefaultsForAMinimalScenario) {
   EXPECT_EQ(s.hosts[0].name, "client");
   EXPECT_EQ(s.hosts[1].name, "server");
   ASSERT_EQ(s.links.size(), 1u);
-  EXPECT_EQ(s.links[0], std::make_pair(std::string("client"), std::string("server")));
+  EXPECT_EQ(s.links[0].a, "client");
+  EXPECT_EQ(s.links[0].b, "server");
+  EXPECT_FALSE(s.links[0].emulated());
   EXPECT_EQ(s.server.on, "server");
   EXPECT_EQ(s.server.port, 7000);
   EXPECT_EQ(name(s.server.behavior), "echo");

@@ -69,6 +69,17 @@ class SchemaWalker {
       if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"x"};
     }
     if (path == "/upstream_server" && property == "response") doc["upstream_server"]["behavior"] = "respond";
+    // A link's or an impair fault's key alone may need a partner: reorder a delay, queue a rate;
+    // an impair fault needs something to change, a per-direction key a "link" to orient it.
+    const bool link_object = path.rfind("/links/", 0) == 0 && doc["links"][0].is_object();
+    const bool impair = path.rfind("/faults/", 0) == 0 && doc["faults"][0].value("kind", "") == "impair";
+    if (link_object || impair) {
+      json& o = link_object ? doc["links"][0] : doc["faults"][0];
+      if (property != "delay" && property != "profile") o["delay"] = "10ms";
+      if (property == "queue") o["rate"] = "10Mbit";
+      if (property == "loss_model") o.erase("loss");
+      if (impair && (property == "a_to_b" || property == "b_to_a" || path.find("_to_") != std::string::npos)) o["link"] = {"client", "server"};
+    }
     if (path == "/expect/0") {
       if (property == "where") doc["matrix"] = {{"/deadline", {"30s"}}};
       if (property == "where" || property == "host" || property == "<unknown>") doc["expect"][0]["detected_within"] = "3s";
@@ -121,7 +132,11 @@ class SchemaWalker {
     if (r.contains("oneOf") || r.contains("anyOf")) {
       for (const auto& variant : r.contains("oneOf") ? r["oneOf"] : r["anyOf"]) {
         const json& v = resolve(variant);
-        if (v.value("type", "") == "object" && v.contains("properties")) walk_object(v, path);
+        if (v.value("type", "") != "object" || !v.contains("properties")) continue;
+        // The variant's children are walked inside an instance of the variant.
+        seeds_.emplace_back(path, v.contains("examples") ? v["examples"][0] : minimal_object(v));
+        walk_object(v, path);
+        seeds_.pop_back();
       }
       return;
     }
@@ -167,8 +182,8 @@ TEST(SchemaSync, EverySchemaPropertyIsAcceptedAndUnknownSiblingsRejected) {
   // Containers of arrays need an element to walk into: seed the document paths they use.
   walker.walk_object(schema, "");
   // Every object kind is reached: top, host, server, client, socket, keepalive, raw option,
-  // 5 workloads, 7 faults (+3 match), expectation.
-  EXPECT_GE(walker.objects_checked, 22);
+  // 5 workloads, 8 faults (+3 match), expectation, link object (+2 directions, loss model).
+  EXPECT_GE(walker.objects_checked, 27);
   EXPECT_GE(walker.properties_checked, 100);
 }
 
