@@ -64,12 +64,20 @@ void arm_stop_timer(int64_t after_ns);  // replaces any earlier timer
 
 // ---- sockets -------------------------------------------------------------------------------
 
-sockaddr_in make_address(const std::string& ipv4, int port);  // fatal on a bad literal
+// An IPv4 or IPv6 socket address ("198.18.0.2" or "2001:2:0:0::2"; "::" listens on both).
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  std::string str() const;  // "198.18.0.2:8080", "[2001:2::2]:8080"
+};
+SocketAddress make_address(const std::string& literal, int port);  // fatal on a bad literal
 std::string port_of_host_port(const std::string& host_port);   // "host:7000" -> "7000"
 
-// socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC [| SOCK_NONBLOCK]) with the plan applied; fatal
+// socket(family, SOCK_STREAM | SOCK_CLOEXEC [| SOCK_NONBLOCK]) with the plan applied; fatal
 // (exit 2) when the kernel rejects an option.
-int make_tcp_socket(const std::vector<harness::PlannedOption>& plan, bool nonblocking);
+int make_tcp_socket(int family, const std::vector<harness::PlannedOption>& plan, bool nonblocking);
 void set_nonblocking(int fd, bool on);
 int socket_error(int fd);  // SO_ERROR
 
@@ -84,7 +92,7 @@ struct ConnectResult {
 // connect(); when timeout_ns >= 0 non-blocking connect + poll(POLLOUT, timeout) (the fd's
 // blocking mode is restored afterwards); else a blocking connect. EINTR is absorbed unless a
 // stop was requested (then err = EINTR).
-ConnectResult connect_socket(int fd, const sockaddr_in& address, int64_t timeout_ns);
+ConnectResult connect_socket(int fd, const SocketAddress& address, int64_t timeout_ns);
 
 // poll() / ppoll() on one fd with a timeout in ns (< 0: forever), absorbing EINTR unless a stop
 // was requested. Returns revents, 0 on timeout, -1 with errno EINTR on stop.

@@ -26,7 +26,7 @@ constexpr const char* kDefaultRequest = "ping\n";
 
 struct Client {
   const ClientSpec& spec;
-  sockaddr_in address{};
+  SocketAddress address{};
   std::vector<harness::PlannedOption> plan;
   int64_t connect_timeout_ns = -1;  // < 0: blocking connect, the kernel's SYN retries decide
   int64_t app_timeout_ns = -1;      // < 0: no application timeout
@@ -47,7 +47,7 @@ struct Client {
 // Connects the single socket of idle/stream, emits "start" and "ready"; exits on failure.
 int connect_single(const Client& client) {
   emit_simple(harness::AgentEventKind::start, monotonic_ns());
-  const int fd = make_tcp_socket(client.plan, false);
+  const int fd = make_tcp_socket(client.address.family(), client.plan, false);
   if (fd < 0) fail(monotonic_ns(), "socket", errno_name(-fd));
   const ConnectResult result = connect_socket(fd, client.address, client.connect_timeout_ns);
   if (result.err == EINTR && stop_requested()) finish_done();
@@ -274,7 +274,7 @@ int run_probe(const Client& client) {
       }
     }
     const int64_t t = monotonic_ns();
-    const int fd = make_tcp_socket(client.plan, false);
+    const int fd = make_tcp_socket(client.address.family(), client.plan, false);
     if (fd < 0) {
       batch.add(t, -1, errno_name(-fd), monotonic_ns());
     } else {
@@ -403,14 +403,13 @@ class RequestWorkload {
 
   void open(Connection& c, int64_t now) {
     c.since = now;
-    const int fd = make_tcp_socket(client_.plan, true);
+    const int fd = make_tcp_socket(client_.address.family(), client_.plan, true);
     if (fd < 0) {
       fail(c, now, errno_name(-fd));
       return;
     }
     c.fd = fd;
-    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&client_.address),
-                             sizeof(client_.address));
+    const int rc = ::connect(fd, client_.address.get(), client_.address.length);
     const int64_t t = monotonic_ns();
     if (rc == 0) {
       connected(c);
@@ -590,7 +589,7 @@ int run_client(const harness::AgentSpec& spec) {
   if (spec.client.app_timeout) client.app_timeout_ns = spec.client.app_timeout->count();
   if (spec.client.socket.sndtimeo) client.sndtimeo_ns = spec.client.socket.sndtimeo->count();
   // An option the kernel rejects is a configuration error: find it before any event.
-  const int probe_fd = make_tcp_socket(client.plan, false);
+  const int probe_fd = make_tcp_socket(client.address.family(), client.plan, false);
   if (probe_fd >= 0) ::close(probe_fd);
   switch (spec.client.workload.kind) {
     case harness::WorkloadKind::idle: return run_idle(client);

@@ -105,15 +105,19 @@ class Server {
  private:
   void listen_socket() {
     const int one = 1;
-    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    listener_ = ::socket(listen_address_.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (listener_ < 0) fatal("socket", errno);
     if (setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
       fatal("setsockopt SOL_SOCKET/SO_REUSEADDR=1", errno, "SOL_SOCKET/SO_REUSEADDR=1");
     }
     apply(listener_);
-    if (::bind(listener_, reinterpret_cast<const sockaddr*>(&listen_address_),
-               sizeof(listen_address_)) < 0) {
-      fatal("bind " + spec_address() , errno);
+    if (listen_address_.family() == AF_INET6) {
+      // "::" is the dual-stack listener of a "dual" scenario: IPv4 clients arrive as ::ffff:a.b.c.d.
+      const int v6only = 0;
+      (void)setsockopt(listener_, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+    }
+    if (::bind(listener_, listen_address_.get(), listen_address_.length) < 0) {
+      fatal("bind " + listen_address_.str(), errno);
     }
     if (::listen(listener_, kBacklog) < 0) fatal("listen", errno);
     const int64_t t = monotonic_ns();
@@ -128,15 +132,6 @@ class Server {
     if (epoll_ctl(epoll_, EPOLL_CTL_ADD, listener_, &ev) < 0) fatal("epoll_ctl", errno);
   }
 
-  std::string spec_address() const {
-    char text[32] = {};
-    inet_ntop_address(text, sizeof(text));
-    return std::string(text) + ":" + std::to_string(spec_.port);
-  }
-  void inet_ntop_address(char* out, size_t size) const {
-    const auto* b = reinterpret_cast<const unsigned char*>(&listen_address_.sin_addr);
-    snprintf(out, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-  }
 
   void apply(int fd) {
     const Status applied =
@@ -399,7 +394,7 @@ class Server {
   // ---- proxy upstream --------------------------------------------------------------------
 
   void open_upstream(Connection& c) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    const int fd = ::socket(upstream_address_.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
       close_connection(c);
       return;
@@ -408,8 +403,7 @@ class Server {
     c.up = fd;
     c.up_mask = 0;
     c.request_forwarded = c.to_up.find('\n') != std::string::npos;
-    const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&upstream_address_),
-                             sizeof(upstream_address_));
+    const int rc = ::connect(fd, upstream_address_.get(), upstream_address_.length);
     if (rc == 0) {
       c.up_connecting = false;
       if (!flush(c.up, c.to_up)) close_connection(c);
@@ -463,7 +457,7 @@ class Server {
   const harness::ServerSpec& spec_;
   ServerBehavior behavior_;
   std::vector<harness::PlannedOption> plan_;
-  sockaddr_in listen_address_{}, upstream_address_{};
+  SocketAddress listen_address_{}, upstream_address_{};
   int epoll_ = -1;
   int listener_ = -1;
   uint64_t next_id_ = 1;

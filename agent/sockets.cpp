@@ -10,15 +10,35 @@
 
 namespace sockchaos::agent {
 
-sockaddr_in make_address(const std::string& ipv4, int port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
+SocketAddress make_address(const std::string& literal, int port) {
+  SocketAddress out;
   if (port < 0 || port > 65535) fatal("port out of range: " + std::to_string(port));
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, ipv4.c_str(), &address.sin_addr) != 1) {
-    fatal("not an IPv4 address: \"" + ipv4 + "\"");
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  if (inet_pton(AF_INET, literal.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    out.length = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, literal.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    out.length = sizeof(sockaddr_in6);
+  } else {
+    fatal("not an IPv4 or IPv6 address: \"" + literal + "\"");
   }
-  return address;
+  return out;
+}
+
+std::string SocketAddress::str() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (family() == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&storage);
+  inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+  return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
 std::string port_of_host_port(const std::string& host_port) {
@@ -27,8 +47,8 @@ std::string port_of_host_port(const std::string& host_port) {
   return host_port.substr(colon + 1);
 }
 
-int make_tcp_socket(const std::vector<harness::PlannedOption>& plan, bool nonblocking) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+int make_tcp_socket(int family, const std::vector<harness::PlannedOption>& plan, bool nonblocking) {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   if (fd < 0) {
     const int err = errno;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) return -err;
@@ -79,7 +99,7 @@ int poll_one(int fd, short events, int64_t timeout_ns) {
   }
 }
 
-ConnectResult connect_socket(int fd, const sockaddr_in& address, int64_t timeout_ns) {
+ConnectResult connect_socket(int fd, const SocketAddress& address, int64_t timeout_ns) {
   ConnectResult result;
   const bool with_timeout = timeout_ns >= 0;
   const int flags = fcntl(fd, F_GETFL);
@@ -87,7 +107,7 @@ ConnectResult connect_socket(int fd, const sockaddr_in& address, int64_t timeout
   if (with_timeout && !was_nonblocking) set_nonblocking(fd, true);
 
   result.t_start = monotonic_ns();
-  int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  int rc = ::connect(fd, address.get(), address.length);
   result.t_end = monotonic_ns();
   int err = rc < 0 ? errno : 0;
   if (rc < 0 && (err == EINPROGRESS || err == EINTR)) {

@@ -1,6 +1,7 @@
 #include "netns/link.hpp"
 
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <unistd.h>
 
 #include <netlink/netlink.h>
@@ -37,7 +38,7 @@ Error nl_error(const std::string& what, int nlerr) {
 
 Result<NlAddrPtr> parse_addr(const std::string& text) {
   nl_addr* a = nullptr;
-  int rc = nl_addr_parse(text.c_str(), AF_INET, &a);
+  int rc = nl_addr_parse(text.c_str(), AF_UNSPEC, &a);  // IPv4 or IPv6
   if (rc < 0) return nl_error("parse address " + text, rc);
   return NlAddrPtr(a);
 }
@@ -139,6 +140,8 @@ Status RouteSocket::add_address(const std::string& ifname, const std::string& ci
   std::unique_ptr<rtnl_addr, AddrDel> addr(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(addr.get(), *index);
   rtnl_addr_set_local(addr.get(), local->get());
+  // IPv6: no duplicate address detection; the address is usable at once.
+  if (nl_addr_get_family(local->get()) == AF_INET6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
   int rc = rtnl_addr_add(impl_->sock.get(), addr.get(), 0);
   if (rc < 0) return nl_error("add address " + cidr + " to " + ifname, rc);
   return {};
@@ -150,7 +153,7 @@ Status RouteSocket::add_route(const std::string& dst_cidr, const std::string& ga
   auto gw = parse_addr(gateway);
   if (!gw.ok()) return gw.error();
   std::unique_ptr<rtnl_route, RouteDel> route(rtnl_route_alloc());
-  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_family(route.get(), nl_addr_get_family(dst->get()));
   rtnl_route_set_dst(route.get(), dst->get());
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_gateway(nh, gw->get());

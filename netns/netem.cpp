@@ -209,6 +209,9 @@ NetemProbe probe_netem() {
   return {false, st.error().str()};
 }
 
-bool netem_available() { return probe_netem().available; }
+bool netem_available() {
+  static const bool available = probe_netem().available;  // the kernel does not change under a run
+  return available;
+}
 
 }  // namespace sockchaos::netns

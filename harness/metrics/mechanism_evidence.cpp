@@ -186,13 +186,14 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
                       : ka_counter             ? static_cast<int>(*ka_counter)
                                                : -1;
   if (ka_sent > 0 && ev.data_retransmissions_ms.empty()) {
+    // keepalive_probes_sent counts the probes after the last answer: all unanswered.
     const int answered = ev.keepalive_probes_answered.value_or(0);
-    const int unanswered = ka_sent - answered;
-    std::string seen =
-        plural(ka_sent, "keepalive probe", "keepalive probes") + " sent, " +
-        (answered ? std::to_string(answered) + " answered before the fault, " + std::to_string(unanswered) + " not"
-                  : "none answered");
+    const int unanswered = ka_sent;
+    std::string seen = plural(ka_sent, "keepalive probe", "keepalive probes") + " sent after the last answer, none answered" +
+                       (answered ? " (" + std::to_string(answered) + " answered earlier)" : "");
     if (!ev.keepalive_probes_sent) seen = "TCPKeepAlive counted " + seen;
+    // Without a user timeout only KEEPCNT unanswered probes end it (tcp_keepalive_timer); with
+    // one, KEEPCNT is ignored and fewer (or more) probes can be the last.
     const bool beyond_keepcnt = keepcnt && unanswered > static_cast<int>(*keepcnt);
     if (ut || beyond_keepcnt) {
       std::string basis =

@@ -440,7 +440,18 @@ RunResult measure_run(const RunRecord& r, const Scenario& s) {
     }
   }
   if (!r.failure && err.present()) {
-    const MechanismEvidence me = mechanism_from_evidence(err.error, err.syscall, run.detection_ms, model.detection, ev.observed);
+    // The evidence is read against the socket's configuration even where the model has no
+    // formula (no fault, a lossy link): a user timeout and KEEPCNT decide which timer it was.
+    Model configured = model.detection;
+    const int64_t ut_ns = client_user_timeout_ns(s);
+    if (ut_ns > 0 && !configured.inputs.count("tcp_user_timeout"))
+      configured.inputs["tcp_user_timeout"] = {static_cast<double>(ut_ns) / 1e6, "ms", "socket", "TCP_USER_TIMEOUT"};
+    const auto& ka = s.client.socket.keepalive;
+    if (ka && ka->enabled && !configured.inputs.count("keepalive_count"))
+      configured.inputs["keepalive_count"] = {
+          static_cast<double>(ka->count > 0 ? ka->count : client_sysctl_or(s, "net.ipv4.tcp_keepalive_probes", 9)),
+          "count", ka->count > 0 ? "socket" : "sysctl", ka->count > 0 ? "TCP_KEEPCNT" : "net.ipv4.tcp_keepalive_probes"};
+    const MechanismEvidence me = mechanism_from_evidence(err.error, err.syscall, run.detection_ms, configured, ev.observed);
     if (auto m = parse_name<Mechanism>(me.mechanism)) run.mechanism = *m;
     run.mechanism_basis = me.basis;
     run.mechanism_from_evidence = me.evidence_available;

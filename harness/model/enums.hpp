@@ -99,6 +99,14 @@ constexpr bool is_process_fault(FaultKind k) {
   return k == FaultKind::kill || k == FaultKind::pause || k == FaultKind::crash;
 }
 
+// The scenario's address family: IPv4 from 198.18.0.0/15, IPv6 from 2001:2::/48, or both
+// ("dual": the client picks by its connect, "[server]:8080" for IPv6).
+enum class IpFamily { ipv4, ipv6, dual };
+template <>
+struct NameTable<IpFamily> {
+  static constexpr Names<IpFamily, 3> entries{{{IpFamily::ipv4, "ipv4"}, {IpFamily::ipv6, "ipv6"}, {IpFamily::dual, "dual"}}};
+};
+
 enum class Direction { both, in, out };
 template <>
 struct NameTable<Direction> {

@@ -26,4 +26,14 @@ const HostSpec* Scenario::host(const std::string& name) const {
 
 std::string Cell::full_id() const { return id.empty() ? scenario_name : scenario_name + "/" + id; }
 
+std::string ServerSpec::upstream_host() const {
+  std::string host = upstream.substr(0, upstream.rfind(':'));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+bool ServerSpec::upstream_ipv6(IpFamily family) const {
+  return family == IpFamily::ipv6 || (family == IpFamily::dual && !upstream.empty() && upstream.front() == '[');
+}
+
 }  // namespace sockchaos::harness

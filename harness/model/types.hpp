@@ -61,7 +61,9 @@ struct ServerSpec {
   CloseMode close = CloseMode::never;
   std::string response = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";  // respond
   std::vector<std::string> command;  // behavior "command"
-  std::string upstream;              // behavior "proxy": "host:port"
+  std::string upstream;              // behavior "proxy": "host:port" ("[host]:port": over IPv6)
+  std::string upstream_host() const;  // "server" of "server:7000" or "[server]:7000"
+  bool upstream_ipv6(IpFamily family) const;  // the proxy reaches its upstream over IPv6
 };
 
 struct Workload {
@@ -79,6 +81,7 @@ struct ClientSpec {
   std::string on = "client";
   std::string connect_host = "server";
   int connect_port = 7000;
+  bool connect_ipv6 = false;  // connects over IPv6 (family "ipv6", or "[server]:8080" in "dual")
   Workload workload;
   SocketOptions socket;
   std::optional<Nanos> app_timeout;
@@ -168,6 +171,7 @@ struct Scenario {
   std::vector<HostSpec> hosts;  // in file order; default client, server
   std::vector<LinkSpec> links;  // default one plain client - server link
   LinkBackend link_backend = LinkBackend::auto_;
+  IpFamily family = IpFamily::ipv4;
   std::optional<uint64_t> seed;  // the emulated links' random seed (a run reports its own; give it to replay)
   ServerSpec server;
   // A second server started before `server` (e.g. the origin behind a proxy chain):

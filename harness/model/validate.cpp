@@ -240,8 +240,10 @@ bool valid_host_name(const std::string& name) {
 }
 
 // "server:7000" -> {host, port}; the host's existence is checked by the caller.
-std::optional<std::pair<std::string, int>> get_host_port(Ctx& ctx, const json& v, const std::string& pointer) {
-  const std::string what = "\"host:port\" naming a declared host, e.g. \"server:7000\"";
+// "host:port", or "[host]:port" (over IPv6 in a "dual" scenario; `*bracketed` says which).
+std::optional<std::pair<std::string, int>> get_host_port(Ctx& ctx, const json& v, const std::string& pointer,
+                                                         bool* bracketed = nullptr) {
+  const std::string what = "\"host:port\" naming a declared host, e.g. \"server:7000\" (\"[server]:7000\" for IPv6)";
   if (!v.is_string()) {
     ctx.add(pointer, "expected " + what + "; got " + describe_json(v));
     return std::nullopt;
@@ -253,6 +255,9 @@ std::optional<std::pair<std::string, int>> get_host_port(Ctx& ctx, const json& v
     return std::nullopt;
   }
   std::string host = s.substr(0, colon), port_text = s.substr(colon + 1);
+  const bool in_brackets = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (in_brackets) host = host.substr(1, host.size() - 2);
+  if (bracketed) *bracketed = in_brackets;
   if (!std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
       port_text.size() > 5 || std::stoi(port_text) < 1 || std::stoi(port_text) > 65535) {
     ctx.add(pointer, "expected " + what + " with a port from 1 to 65535; got \"" + s + "\"");
@@ -1024,7 +1029,7 @@ ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const st
   if (v.contains("on"))
     if (auto h = get_string(ctx, v["on"], child(p, "on"), "the host the client runs on")) c.on = *h;
   if (v.contains("connect"))
-    if (auto hp = get_host_port(ctx, v["connect"], child(p, "connect"))) {
+    if (auto hp = get_host_port(ctx, v["connect"], child(p, "connect"), &c.connect_ipv6)) {
       c.connect_host = hp->first;
       c.connect_port = hp->second;
     }
@@ -1047,7 +1052,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   s.file = file;
   s.document = value;
   const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
-                    "faults",  "deadline", "observe",     "sample_every", "capture", "link_backend", "seed", "repeat", "matrix", "expect"};
+                    "faults",  "deadline", "observe",     "sample_every", "capture", "link_backend", "seed", "family", "repeat", "matrix", "expect"};
   if (!check_object(ctx, value, "", top, "the scenario")) {
     if (out) *out = std::move(s);
     return;
@@ -1180,7 +1185,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
     s.server = parse_server(v["server"], issues, file);
     if (v["server"].is_object()) {
       if (v["server"].contains("on") && v["server"]["on"].is_string()) check_host(s.server.on, "/server/on");
-      if (!s.server.upstream.empty()) check_host(s.server.upstream.substr(0, s.server.upstream.rfind(':')), "/server/upstream");
+      if (!s.server.upstream.empty()) check_host(s.server.upstream_host(), "/server/upstream");
     }
   }
   if (!v.contains("server") || !v["server"].contains("on")) check_host(s.server.on, v.contains("server") ? "/server" : "");
@@ -1244,6 +1249,11 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   }
   if (v.contains("link_backend"))
     if (auto b = get_enum<LinkBackend>(ctx, v["link_backend"], "/link_backend", "a link backend")) s.link_backend = *b;
+  if (v.contains("family"))
+    if (auto f = get_enum<IpFamily>(ctx, v["family"], "/family", "an address family")) s.family = *f;
+  if (s.client.connect_ipv6 && s.family == IpFamily::ipv4)
+    ctx.add("/client/connect", "\"[host]:port\" connects over IPv6: set \"family\" to \"ipv6\" or \"dual\"");
+  if (s.family == IpFamily::ipv6) s.client.connect_ipv6 = true;
   if (v.contains("capture")) {
     const json& c = v["capture"];
     if (c.is_boolean()) {

@@ -160,7 +160,9 @@ bool CellRun::build() {
   }
   env_.agent_path = opt_.agent_path;
   env_.placeholders.server =
-      topo_->has_host(s_.client.connect_host) ? topo_->address_for(s_.client.connect_host, s_.client.on) : "";
+      topo_->has_host(s_.client.connect_host)
+          ? topo_->address_for(s_.client.connect_host, s_.client.on, s_.client.connect_ipv6)
+          : "";
   env_.placeholders.port = std::to_string(s_.client.connect_port);
   std::error_code ec;
   env_.placeholders.dir = (s_.file.empty() || s_.file == "<dict>")
@@ -233,7 +235,8 @@ void CellRun::stop_capture() {
     HostPackets hp;
     hp.host = hc.host();
     for (const auto& itf : topo_->host(hc.host()).interfaces)
-      if (auto a = IpAddress::parse(itf.address)) hp.own.push_back(*a);
+      for (const std::string* text : {&itf.address, &itf.address6})
+        if (auto a = IpAddress::parse(*text)) hp.own.push_back(*a);
     const netns::CaptureStats& st = hc.stats();
     hp.seen = st.seen;
     hp.kept = st.kept;
@@ -283,9 +286,9 @@ Status CellRun::launch_upstream() {
 Status CellRun::launch_server() {
   std::string upstream_address;
   if (s_.server.behavior == ServerBehavior::proxy) {
-    const std::string up_host = s_.server.upstream.substr(0, s_.server.upstream.rfind(':'));
+    const std::string up_host = s_.server.upstream_host();
     if (!topo_->has_host(up_host)) return Error::plain("proxy upstream names unknown host " + up_host);
-    upstream_address = topo_->address_for(up_host, s_.server.on);
+    upstream_address = topo_->address_for(up_host, s_.server.on, s_.server.upstream_ipv6(s_.family));
   }
   LaunchEnv env = env_;
   env.placeholders.port = std::to_string(s_.server.port);
@@ -307,7 +310,7 @@ Status CellRun::launch_server() {
 Status CellRun::launch_client() {
   if (!topo_->has_host(s_.client.connect_host))
     return Error::plain("client connects to unknown host " + s_.client.connect_host);
-  const std::string address = topo_->address_for(s_.client.connect_host, s_.client.on);
+  const std::string address = topo_->address_for(s_.client.connect_host, s_.client.on, s_.client.connect_ipv6);
   auto child = start_client(topo_->host(s_.client.on), s_.client, address, env_);
   if (!child.ok()) return child.error();
   client_ = Participant{};

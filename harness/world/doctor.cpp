@@ -1,5 +1,6 @@
 #include "harness/world/doctor.hpp"
 
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "harness/world/faults.hpp"
 #include "netns/census.hpp"
 #include "netns/link.hpp"
+#include "netns/netem.hpp"
 #include "netns/netns.hpp"
 
 namespace sockchaos::harness {
@@ -56,6 +58,26 @@ std::vector<DoctorCheck> run_doctor(const std::string& agent_path) {
     out.push_back({"reject with tcp reset", rej.ok(), false, rej.ok() ? "reject rules accepted" : rej.error().str(),
                    "needed only by reject faults: modprobe nft_reject_inet"});
   }
+
+  // IPv6 (scenarios with "family": "ipv6" or "dual").
+  Status v6 = sock.ok() ? sock->add_address("doc0", "2001:2:0:ffff::1/64") : Status(sock.error());
+  out.push_back({"IPv6 addresses", v6.ok(), false, v6.ok() ? "added 2001:2:0:ffff::1/64 inside a namespace" : v6.error().str(),
+                 "needed only by scenarios with family ipv6 or dual: boot without ipv6.disable=1"});
+
+  // Links with delay, loss, rate ...: the built-in emulator needs packet sockets; netem is used
+  // where the kernel has it.
+  int packet = -1;
+  Status packet_ok = netns::within(a->fd(), [&]() -> Status {
+    packet = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    return packet >= 0 ? Status{} : Status(Error::system("socket(AF_PACKET)"));
+  });
+  if (packet >= 0) ::close(packet);
+  out.push_back({"link emulator (AF_PACKET)", packet_ok.ok(), false,
+                 packet_ok.ok() ? "opened a packet socket inside a namespace" : packet_ok.error().str(),
+                 "needed only by scenarios whose links have delay, loss, rate ...: enable CONFIG_PACKET"});
+  const netns::NetemProbe netem = netns::probe_netem();
+  out.push_back({"netem (sch_netem)", netem.available, false, netem.detail,
+                 "optional: links use the built-in emulator without it (link_backend \"netem\" needs it)"});
 
   auto census = netns::Census::open(*a);
   auto counts = census.ok() ? census->count() : Result<StateCounts>(census.error());

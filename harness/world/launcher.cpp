@@ -25,7 +25,8 @@ std::string exit_text(ChildProcess& proc, const std::string& err) {
 
 Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spec, const std::string& upstream_address,
                                          const LaunchEnv& env, const std::string& role) {
-  json agent_spec = make_server_agent_spec(spec, "0.0.0.0", upstream_address);
+  // A host with IPv6 listens on "::" (dual-stack: IPv4 clients too in a "dual" scenario).
+  json agent_spec = make_server_agent_spec(spec, host.address6().empty() ? "0.0.0.0" : "::", upstream_address);
   auto child = ChildProcess::spawn(host.ns, {env.agent_path, agent_spec.dump()});
   if (!child.ok()) return Error{"start the " + role + " agent: " + child.error().message, child.error().err};
   StartedServer out{std::move(child.value()), false, 0, {}, {}, {}};

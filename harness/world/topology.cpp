@@ -1,6 +1,7 @@
 #include "harness/world/topology.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <random>
 #include <set>
@@ -15,6 +16,10 @@ const std::string& Host::address() const {
   static const std::string none;
   return interfaces.empty() ? none : interfaces.front().address;
 }
+const std::string& Host::address6() const {
+  static const std::string none;
+  return interfaces.empty() ? none : interfaces.front().address6;
+}
 
 namespace {
 // Link i gets 198.18.0.0/15 + 4*i as a /30: .1 for side a, .2 for side b.
@@ -25,6 +30,17 @@ std::string link_address(size_t link_index, int host_part) {
          std::to_string((addr >> 8) & 255) + "." + std::to_string(addr & 255);
 }
 std::string link_network(size_t link_index) { return link_address(link_index, 0) + "/30"; }
+// Link i gets 2001:2:0:i::/64 (RFC 5180's benchmarking range): ::1 for side a, ::2 for side b.
+std::string link_address6(size_t link_index, int host_part) {
+  char text[48];
+  std::snprintf(text, sizeof text, "2001:2:0:%zx::%d", link_index, host_part);
+  return text;
+}
+std::string link_network6(size_t link_index) {
+  char text[48];
+  std::snprintf(text, sizeof text, "2001:2:0:%zx::/64", link_index);
+  return text;
+}
 }  // namespace
 
 Result<TopologyPlan> plan_topology(const Scenario& scenario) {
@@ -44,16 +60,18 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
     auto& hb = plan.hosts[index[b]];
     std::string a_if = "sc" + std::to_string(ha.interfaces.size());
     std::string b_if = "sc" + std::to_string(hb.interfaces.size());
-    std::string a_addr = link_address(i, 1), b_addr = link_address(i, 2);
-    ha.interfaces.push_back({a_if, a_addr, a_addr + "/30", b, b_if, b_addr});
-    hb.interfaces.push_back({b_if, b_addr, b_addr + "/30", a, a_if, a_addr});
+    const bool v4 = scenario.family != IpFamily::ipv6, v6 = scenario.family != IpFamily::ipv4;
+    std::string a_addr = v4 ? link_address(i, 1) : "", b_addr = v4 ? link_address(i, 2) : "";
+    std::string a6 = v6 ? link_address6(i, 1) : "", b6 = v6 ? link_address6(i, 2) : "";
+    ha.interfaces.push_back({a_if, a_addr, v4 ? a_addr + "/30" : "", b, b_if, b_addr, a6, v6 ? a6 + "/64" : "", b6});
+    hb.interfaces.push_back({b_if, b_addr, v4 ? b_addr + "/30" : "", a, a_if, a_addr, b6, v6 ? b6 + "/64" : "", a6});
     plan.links.push_back({a, b, a_if, b_if});
   }
   // Routes: for every link not attached to a host, go via the first hop of a shortest path.
   for (auto& h : plan.hosts) {
     h.forwarding = h.interfaces.size() >= 2;
     // BFS from h: first-hop gateway address for each reachable host.
-    std::map<std::string, std::string> gateway;  // host -> gateway address from h
+    std::map<std::string, std::string> gateway, gateway6;  // host -> gateway address from h
     std::deque<std::string> queue{h.name};
     std::set<std::string> seen{h.name};
     while (!queue.empty()) {
@@ -63,6 +81,7 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
         if (seen.count(itf.peer_host)) continue;
         seen.insert(itf.peer_host);
         gateway[itf.peer_host] = (cur == h.name) ? itf.peer_address : gateway[cur];
+        gateway6[itf.peer_host] = (cur == h.name) ? itf.peer_address6 : gateway6[cur];
         queue.push_back(itf.peer_host);
       }
     }
@@ -74,8 +93,9 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
       auto ga = gateway.find(a);
       auto gb = gateway.find(b);
       if (ga == gateway.end() && gb == gateway.end()) continue;  // unreachable island
-      const std::string& gw = (ga != gateway.end()) ? ga->second : gb->second;
-      h.routes.emplace_back(link_network(i), gw);
+      const bool near_a = ga != gateway.end();
+      if (scenario.family != IpFamily::ipv6) h.routes.emplace_back(link_network(i), near_a ? ga->second : gb->second);
+      if (scenario.family != IpFamily::ipv4) h.routes.emplace_back(link_network6(i), gateway6[near_a ? a : b]);
     }
   }
   return plan;
@@ -86,6 +106,7 @@ Result<Topology> Topology::build(const Scenario& scenario) {
   if (!plan.ok()) return plan.error();
   Topology topo;
   topo.plan_ = std::move(plan.value());
+  topo.family_ = scenario.family;
   for (const auto& hp : topo.plan_.hosts) {
     auto ns = netns::NetNs::create();
     if (!ns.ok()) return Error{"create namespace for host " + hp.name + ": " + ns.error().message, ns.error().err};
@@ -160,11 +181,19 @@ Result<Topology> Topology::build(const Scenario& scenario) {
     auto& h = topo.hosts_[i];
     const auto& hp = topo.plan_.hosts[i];
     for (const auto& itf : h.interfaces) {
-      if (auto st = socks[i].add_address(itf.name, itf.cidr); !st.ok()) return st.error();
+      if (!itf.cidr.empty())
+        if (auto st = socks[i].add_address(itf.name, itf.cidr); !st.ok()) return st.error();
+      // IPv6 addresses skip duplicate address detection (IFA_F_NODAD): nothing else is on a
+      // scenario's link, and a tentative address would refuse the first connect for ~1 s.
+      if (!itf.cidr6.empty())
+        if (auto st = socks[i].add_address(itf.name, itf.cidr6); !st.ok()) return st.error();
       if (auto st = socks[i].set_up(itf.name, true); !st.ok()) return st.error();
     }
     if (hp.forwarding) {
-      if (auto st = netns::set_sysctl(h.ns, "net.ipv4.ip_forward", "1"); !st.ok()) return st.error();
+      if (scenario.family != IpFamily::ipv6)
+        if (auto st = netns::set_sysctl(h.ns, "net.ipv4.ip_forward", "1"); !st.ok()) return st.error();
+      if (scenario.family != IpFamily::ipv4)
+        if (auto st = netns::set_sysctl(h.ns, "net.ipv6.conf.all.forwarding", "1"); !st.ok()) return st.error();
     }
   }
   for (size_t i = 0; i < topo.hosts_.size(); ++i)
@@ -230,12 +259,12 @@ std::optional<netns::LinkStats> Topology::link_stats(size_t index) const {
   return emulators_[index]->stats();
 }
 
-std::string Topology::address_for(const std::string& to, const std::string& from) const {
+std::string Topology::address_for(const std::string& to, const std::string& from, bool ipv6) const {
   const Host& target = host(to);
   // Prefer the interface facing `from` directly; else the first one (routes reach all).
   for (const auto& itf : target.interfaces)
-    if (itf.peer_host == from) return itf.address;
-  return target.address();
+    if (itf.peer_host == from) return ipv6 ? itf.address6 : itf.address;
+  return ipv6 ? target.address6() : target.address();
 }
 
 }  // namespace sockchaos::harness

@@ -1,5 +1,5 @@
 // A cell's network: one namespace per host, a veth pair per link, a /30 from 198.18.0.0/15
-// per link, routes so every host reaches every other, forwarding on hosts with two or more
+// per link (and/or a /64 from 2001:2::/48: 2001:2:0:<link>::1 and ::2, by the scenario's family), routes so every host reaches every other, forwarding on hosts with two or more
 // links, then the scenario's sysctls. Everything lives in namespaces this object holds by fd;
 // destroying it (or the process dying) removes all of it.
 #pragma once
@@ -16,18 +16,20 @@ namespace sockchaos::harness {
 
 struct Interface {
   std::string name;          // "sc0": interface name inside the host
-  std::string address;       // "198.18.0.1"
+  std::string address;       // "198.18.0.1" (empty in an "ipv6" scenario)
   std::string cidr;          // "198.18.0.1/30"
   std::string peer_host;     // the host at the other end
   std::string peer_ifname;   // its interface name
   std::string peer_address;
+  std::string address6, cidr6, peer_address6;  // "2001:2:0:3::1", "/64" (empty in an "ipv4" scenario)
 };
 
 struct Host {
   std::string name;
   netns::NetNs ns;
   std::vector<Interface> interfaces;
-  const std::string& address() const;  // address of the first interface
+  const std::string& address() const;   // IPv4 address of the first interface
+  const std::string& address6() const;  // IPv6 address of the first interface
 };
 
 // Pure description of the addressing and routing (unit-testable, no kernel).
@@ -35,7 +37,7 @@ struct TopologyPlan {
   struct HostPlan {
     std::string name;
     std::vector<Interface> interfaces;
-    std::vector<std::pair<std::string, std::string>> routes;  // dst cidr -> gateway
+    std::vector<std::pair<std::string, std::string>> routes;  // dst cidr -> gateway (IPv4 and IPv6)
     bool forwarding = false;
   };
   std::vector<HostPlan> hosts;
@@ -56,7 +58,8 @@ class Topology {
   std::vector<Host>& hosts() { return hosts_; }
   const TopologyPlan& plan() const { return plan_; }
   // The address `from` uses to reach `to` (to's address on the path from `from`).
-  std::string address_for(const std::string& to, const std::string& from) const;
+  std::string address_for(const std::string& to, const std::string& from, bool ipv6 = false) const;
+  IpFamily family() const { return family_; }
 
   // Emulated links (Scenario::links[i] with impairments, or one an impair fault changes).
   struct LinkState {
@@ -76,6 +79,7 @@ class Topology {
   Topology() = default;
   std::vector<Host> hosts_;
   TopologyPlan plan_;
+  IpFamily family_ = IpFamily::ipv4;
   std::vector<LinkState> links_;
   std::vector<std::optional<netns::LinkEmulator>> emulators_;  // parallel to links_
 };

@@ -110,6 +110,63 @@ const char* kKeepaliveSysctls = R"({
   "matrix": { "/client/socket/keepalive": ["on", { "idle": "1s" }] }
 })";
 
+// Links and IPv6 (issue 12).
+const char* kDelayProbe = R"({
+  "name": "delay-probe",
+  "links": [ { "between": ["client", "server"], "delay": "25ms" } ],
+  "server": { "on": "server", "port": 8080, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:8080",
+              "workload": { "kind": "probe", "count": 40, "rate": 100 }, "socket": { "linger": "0s" } },
+  "deadline": "20s"
+})";
+
+const char* kLossProbe = R"({
+  "name": "loss-probe",
+  "links": [ { "between": ["client", "server"], "loss": 0.1 } ],
+  "server": { "on": "server", "port": 8080, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:8080",
+              "workload": { "kind": "probe", "count": 80, "rate": 100 }, "socket": { "linger": "0s" } },
+  "deadline": "40s"
+})";
+
+const char* kIpv6 = R"({
+  "name": "ipv6",
+  "family": "ipv6",
+  "server": { "on": "server", "port": 7000, "behavior": "sink" },
+  "client": { "on": "client", "connect": "server:7000",
+              "workload": { "kind": "stream", "rate": "100KiB/s" },
+              "socket": { "tcp_user_timeout": "2s" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "500ms" } ],
+  "deadline": "10s"
+})";
+
+// An ICMPv6 reject (nftables icmpx admin-prohibited -> ICMPv6 destination unreachable, code 1)
+// of the server's inbound packets: the established sender's retransmissions draw it, and
+// tcp_v6_err keeps it as a soft error (sk_err_soft, no IPV6_RECVERR), so the connection
+// still ends on its user timeout, reporting... the soft error: EACCES instead of ETIMEDOUT
+// (tcp_write_err: sk->sk_err = sk->sk_err_soft ? : ETIMEDOUT).
+const char* kIpv6Reject = R"({
+  "name": "ipv6-reject",
+  "family": "ipv6",
+  "server": { "on": "server", "port": 7000, "behavior": "sink" },
+  "client": { "on": "client", "connect": "server:7000",
+              "workload": { "kind": "stream", "rate": "100KiB/s" },
+              "socket": { "tcp_user_timeout": "1s" } },
+  "faults": [ { "kind": "reject", "with": "icmp-admin-prohibited", "on": "server", "direction": "in", "at": "500ms" } ],
+  "deadline": "10s"
+})";
+
+// 200 probes over IPv6, linger off: 200 TIME_WAIT sockets in the census, IPv6 ones.
+const char* kIpv6Probes = R"({
+  "name": "ipv6-probes",
+  "family": "dual",
+  "server": { "on": "server", "port": 8080, "behavior": "echo" },
+  "client": { "on": "client", "connect": "[server]:8080",
+              "workload": { "kind": "probe", "count": 200, "rate": 1000 } },
+  "deadline": "10s",
+  "matrix": { "/client/connect": ["[server]:8080", "server:8080"] }
+})";
+
 class CliScenarios : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -126,6 +183,11 @@ class CliScenarios : public ::testing::Test {
     write_text(sc / "rcvtimeo.json", kRcvtimeo);
     write_text(sc / "many.json", kManyConnections);
     write_text(sc / "keepalive-sysctls.json", kKeepaliveSysctls);
+    write_text(sc / "delay-probe.json", kDelayProbe);
+    write_text(sc / "loss-probe.json", kLossProbe);
+    write_text(sc / "ipv6.json", kIpv6);
+    write_text(sc / "ipv6-reject.json", kIpv6Reject);
+    write_text(sc / "ipv6-probes.json", kIpv6Probes);
     before_ = sockchaos::testing::HostNetworkSnapshot::take();
     // Started with a soft limit of 1024 open files where the hard limit allows more.
     std::string cmd = "[ \"$(ulimit -Hn)\" = unlimited ] || [ \"$(ulimit -Hn)\" -gt 4096 ] && ulimit -Sn 1024; " +
@@ -163,7 +225,7 @@ TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
   EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stderr.txt");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "report.html"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "junit.xml"));
-  EXPECT_EQ(results_["summary"]["cells"], 11);
+  EXPECT_EQ(results_["summary"]["cells"], 17);
   EXPECT_EQ(results_["summary"]["errors"], 0);
   EXPECT_NE(results_["kernel"].get<std::string>(), "");
 }
@@ -180,6 +242,75 @@ TEST_F(CliScenarios, BusySenderWithUserTimeout2sTimesOutAbout2sAfterTheFault) {
   // RTT variance on a loaded machine) after the first unacknowledged segment.
   EXPECT_GE(ms, 2000.0);
   EXPECT_LE(ms, 2800.0);
+}
+
+// 25 ms each way: every connect waits one round trip, 50 ms, plus the veths' and the
+// forwarder's own microseconds (the emulator releases on time within 0.1 ms + 1 %).
+TEST_F(CliScenarios, ProbesOverA25msLinkConnectInOneRoundTrip) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("delay-probe");
+  EXPECT_EQ(run["probes"]["succeeded"], 40);
+  const double p50 = run["probes"]["connect_ms"]["p50"].get<double>();
+  EXPECT_GE(p50, 50.0);
+  EXPECT_LE(p50, 51.5);
+  ASSERT_EQ(run["links"].size(), 1u);
+  EXPECT_EQ(run["links"][0]["backend"], "builtin");
+  EXPECT_EQ(run["links"][0]["a_to_b"]["delay"], "25ms");
+  EXPECT_GT(run["links"][0]["stats"]["a_to_b"]["forwarded"].get<int>(), 80);
+}
+
+// 10 % loss each way: 81 % of the handshakes go through at once; the others wait for the SYN
+// RTO (1 s, TCP_TIMEOUT_INIT; later SYNs linear at 1 s with tcp_syn_linear_timeouts = 4). The
+// tail therefore sits on whole seconds: the timer wheel fires those timers at most 32 ms late
+// (HZ=250, timeouts under 2 s), once per retransmission.
+TEST_F(CliScenarios, ProbesOverALossyLinkHaveAFastMedianAndATailAtTheSynRto) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("loss-probe");
+  EXPECT_EQ(run["probes"]["succeeded"], 80);
+  EXPECT_LT(run["probes"]["connect_ms"]["p50"].get<double>(), 5.0);
+  const double p99 = run["probes"]["connect_ms"]["p99"].get<double>();
+  EXPECT_GE(p99, 1000.0);
+  const double seconds = std::floor(p99 / 1000.0);
+  EXPECT_LE(p99 - seconds * 1000.0, 40.0 * seconds) << "p99 " << p99 << " ms is not at a whole SYN RTO";
+  const auto& dropped = run["links"][0]["stats"]["a_to_b"]["dropped"]["loss"];
+  EXPECT_GT(dropped.get<int>(), 0);
+}
+
+TEST_F(CliScenarios, Ipv6BusySenderWithUserTimeout2sTimesOutAbout2sAfterTheFault) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("ipv6");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "ETIMEDOUT");
+  EXPECT_EQ(run["mechanism"], "tcp_user_timeout");
+  const double ms = run["detection_ms"].get<double>();
+  EXPECT_GE(ms, 2000.0);
+  EXPECT_LE(ms, 2600.0);
+  // The workload's flow is an IPv6 one.
+  EXPECT_NE(run["workload_flow"].dump().find("2001:2:"), std::string::npos) << run["workload_flow"].dump();
+}
+
+TEST_F(CliScenarios, Ipv6RejectReachesTheSenderAsAnIcmpv6SoftError) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("ipv6-reject");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "EACCES");
+  // The user timeout (1 s from the first retransmission) still decides when.
+  const double ms = run["detection_ms"].get<double>();
+  EXPECT_GE(ms, 1000.0);
+  EXPECT_LE(ms, 1800.0);
+}
+
+TEST_F(CliScenarios, Ipv6ProbesLeaveIpv6TimeWaitInTheCensusAndDualPicksByConnect) {
+  SKIP_UNLESS_ABLE();
+  for (const char* cell : {"connect=[server]:8080", "connect=server:8080"}) {
+    SCOPED_TRACE(cell);
+    json run = run_of("ipv6-probes", cell);
+    EXPECT_EQ(run["probes"]["succeeded"], 200);
+    EXPECT_EQ(run["sockets"]["client"]["peak"].value("TIME_WAIT", 0), 200) << run["sockets"]["client"].dump();
+    const bool v6 = std::string(cell).find('[') != std::string::npos;
+    const std::string flow = run["workload_flow"].dump();
+    EXPECT_EQ(flow.find("2001:2:") != std::string::npos, v6) << flow;
+  }
 }
 
 TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {

@@ -43,7 +43,7 @@ TEST(MechanismEvidence, KeepaliveWithALongerUserTimeoutIsTheUserTimeout) {
   EXPECT_EQ(r.mechanism, "tcp_user_timeout");
   EXPECT_TRUE(r.evidence_available);
   EXPECT_EQ(r.basis,
-            "9 keepalive probes sent, none answered; TCP_USER_TIMEOUT 10 s since the last answer ended it "
+            "9 keepalive probes sent after the last answer, none answered; TCP_USER_TIMEOUT 10 s since the last answer ended it "
             "(TCP_KEEPCNT 3 ignored once a user timeout is set)");
   // A model built from a wrong configured guess ("keepalive") disagrees with the evidence.
   Model guessed = model;
@@ -60,7 +60,7 @@ TEST(MechanismEvidence, PlainKeepalive) {
   EXPECT_EQ(r.mechanism, "keepalive");
   EXPECT_TRUE(r.agrees_with_configuration);
   EXPECT_EQ(r.basis,
-            "3 keepalive probes sent, none answered; TCP_KEEPCNT 3 unanswered probes ended it; TCPAbortOnTimeout 1");
+            "3 keepalive probes sent after the last answer, none answered; TCP_KEEPCNT 3 unanswered probes ended it; TCPAbortOnTimeout 1");
   // From the namespace counter alone.
   ObservedEvidence counters;
   counters.counters["TcpExt.TCPKeepAlive"] = 3;
