@@ -12,6 +12,7 @@
 
 #include "common/duration.hpp"
 #include "common/json.hpp"
+#include "common/placeholders.hpp"
 #include "harness/model/enums.hpp"
 
 namespace sockchaos::harness {
@@ -42,6 +43,7 @@ struct SocketOptions {
   std::optional<Nanos> rcvtimeo, sndtimeo;     // Nanos(0) = "off"
   std::optional<bool> nodelay, quickack, reuseaddr, reuseport, bind_address_no_port;
   std::optional<int> syn_count, rcvbuf, sndbuf;
+  std::optional<Nanos> defer_accept;  // TCP_DEFER_ACCEPT, whole seconds; Nanos(0) = "off"
   std::vector<RawSocketOption> raw;
 };
 
@@ -61,6 +63,13 @@ struct ServerSpec {
   std::string response = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";  // respond
   std::vector<std::string> command;  // behavior "command"
   std::string upstream;              // behavior "proxy": "host:port"
+  // Config templates of a command: file name in {tmp} -> template path ({dir} expanded),
+  // rendered with the placeholders before the command starts.
+  std::vector<std::pair<std::string, std::string>> files;
+  // Agent behaviors: shutdown(SHUT_WR) this long after the accept, then never read again;
+  // close a connection after this long without receiving anything.
+  std::optional<Nanos> half_close_after, idle_timeout;
+  bool http_framing = false;  // respond: one response per HTTP request (ends at "\r\n\r\n"), not per line
 };
 
 struct Workload {
@@ -72,6 +81,7 @@ struct Workload {
   std::string request;          // probe/request: bytes sent per request ("" = none for probe)
   std::optional<Nanos> duration;  // request/stream: stop after this long (bounded loops)
   std::vector<std::string> command;  // kind "command"
+  std::optional<Nanos> start_after;  // stream/request: the first send this long after "ready"
 };
 
 struct ClientSpec {
@@ -82,10 +92,19 @@ struct ClientSpec {
   SocketOptions socket;
   std::optional<Nanos> app_timeout;
   std::optional<Nanos> connect_timeout;
+  std::vector<std::pair<std::string, std::string>> files;  // as ServerSpec::files (command workload)
+};
+
+// TCP flag bits as in the header (and nftables): fin 0x01, syn 0x02, rst 0x04, psh 0x08,
+// ack 0x10, urg 0x20, ece 0x40, cwr 0x80. A packet matches when (flags & mask) == value.
+struct TcpFlagMatch {
+  uint8_t mask = 0, value = 0;
+  bool operator==(const TcpFlagMatch&) const = default;
 };
 
 struct FaultMatch {
-  std::optional<TcpFlag> tcp_flags;
+  std::optional<TcpFlag> tcp_flags;  // "syn" (the string form; also set for {mask:[syn], value:[syn]})
+  std::optional<TcpFlagMatch> tcp_flag_mask;  // the object form {"mask": [...], "value": [...]}
   std::optional<ConnState> state;
   std::optional<int> port;
 };
@@ -115,6 +134,9 @@ struct Expectation {
   // TIME_WAIT lifetime: results' sockets.<host>.time_wait_cleared_ms (when the TIME_WAIT count
   // first returned to 0 after its peak, ms after the workload ended) at least / at most this.
   std::optional<Nanos> time_wait_cleared_after, time_wait_cleared_within;
+  // The same for any state (sockets.<host>.cleared_ms.<STATE>), e.g. a server's ESTABLISHED
+  // socket dropped after its keepalive found the client dead: state -> duration.
+  std::map<std::string, Nanos> cleared_after, cleared_within;
   std::string host = "client";
   std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
 };
@@ -135,6 +157,11 @@ struct MatrixAxis {
 struct Scenario {
   std::string name, description;
   std::string file;  // path as given, "<dict>" for in-memory
+  std::string dir;   // {dir}: the absolute folder of `file` (the current directory for in-memory)
+  // Programs the scenario's commands need -> the Debian package that brings each: a cell
+  // whose program is missing is skipped, naming the package (the program name as on PATH,
+  // or an absolute path).
+  std::vector<std::pair<std::string, std::string>> required_programs;
   std::vector<HostSpec> hosts;  // in file order; default client, server
   std::vector<std::pair<std::string, std::string>> links;  // default {client, server}
   ServerSpec server;
@@ -163,5 +190,13 @@ struct Cell {
   Scenario scenario;    // the full scenario of this cell
   std::string full_id() const;  // "scenario/cell-id" (what --filter matches)
 };
+
+// The placeholders of commands and config templates, the one list: {server} (where the client
+// connects), {port} (the role's port), {dir} (the scenario's folder), {tmp} (the run's scratch
+// folder), {addr:HOST} (HOST's IPv4 address as the command's host reaches it), {addr6:HOST}
+// (reserved for IPv6: an error while hosts have no IPv6 address). Returns "" when `ref` is one
+// of them naming a declared host, else why not.
+std::string placeholder_problem(const PlaceholderRef& ref, const std::vector<std::string>& hosts);
+inline constexpr const char* kPlaceholderList = "{server}, {port}, {dir}, {tmp}, {addr:HOST} or {addr6:HOST}";
 
 }  // namespace sockchaos::harness

@@ -66,14 +66,28 @@ class SchemaWalker {
       if (property == "command") doc["server"]["behavior"] = "command";
       if (property == "upstream") doc["server"]["behavior"] = "proxy";
       if (property == "response") doc["server"]["behavior"] = "respond";
-      if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"x"};
+      if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"true"};
     }
-    if (path == "/upstream_server" && property == "response") doc["upstream_server"]["behavior"] = "respond";
+    if (path == "/upstream_server") {
+      if (property == "response") doc["upstream_server"]["behavior"] = "respond";
+      if (property == "command" || property == "files") doc["upstream_server"]["behavior"] = "command";
+      if (property == "files" || (property == "behavior" && doc["upstream_server"]["behavior"] == "command"))
+        doc["upstream_server"]["command"] = {"true"};
+    }
+    if (path == "/server" && property == "files") doc["server"] = {{"behavior", "command"}, {"command", {"true"}}};
+    if (path == "/client" && property == "files")
+      doc["client"]["workload"] = {{"kind", "command"}, {"command", {"true"}}};
+    // Templates are read when the scenario is loaded: point the example at a shipped one.
+    for (const char* role : {"server", "upstream_server", "client"})
+      if (property == "files" && path == std::string("/") + role)
+        doc[role]["files"] = {{"x.conf", std::string(SOCKCHAOS_SCENARIO_DIR) + "/gallery/nginx-proxy.conf.in"}};
     if (path == "/expect/0") {
       if (property == "where") doc["matrix"] = {{"/deadline", {"30s"}}};
       if (property == "where" || property == "host" || property == "<unknown>") doc["expect"][0]["detected_within"] = "3s";
       // A TIME_WAIT lifetime is judged only during the observation.
-      if (property == "time_wait_cleared_after" || property == "time_wait_cleared_within") doc["observe"] = "2m";
+      if (property == "time_wait_cleared_after" || property == "time_wait_cleared_within" || property == "cleared_after" ||
+          property == "cleared_within")
+        doc["observe"] = "2m";
     }
     return doc;
   }
