@@ -82,6 +82,9 @@ struct Workload {
   std::optional<Nanos> duration;  // request/stream: stop after this long (bounded loops)
   std::vector<std::string> command;  // kind "command"
   std::optional<Nanos> start_after;  // stream/request: the first send this long after "ready"
+  // command: "ready" (faults' `at` counts from it) is the first moment the client's host holds
+  // an ESTABLISHED connection instead of the command's start (a JVM or `go build` first).
+  bool ready_when_connected = false;
 };
 
 struct ClientSpec {

@@ -306,9 +306,12 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
     case WorkloadKind::stream: allowed = {"kind", "rate", "duration", "start_after"}; break;
     case WorkloadKind::probe: allowed = {"kind", "count", "rate", "request"}; break;
     case WorkloadKind::request: allowed = {"kind", "connections", "rate", "duration", "request", "start_after"}; break;
-    case WorkloadKind::command: allowed = {"kind", "command"}; break;
+    case WorkloadKind::command: allowed = {"kind", "command", "ready"}; break;
   }
-  check_object(ctx, v, p, allowed, "a \"" + name_string(w.kind) + "\" workload");
+  // start_after on another kind gets its own message below, not "unknown key".
+  Keys checked = allowed;
+  if (std::find(checked.begin(), checked.end(), "start_after") == checked.end()) checked.push_back("start_after");
+  check_object(ctx, v, p, checked, "a \"" + name_string(w.kind) + "\" workload");
   if (v.contains("start_after") && std::find(allowed.begin(), allowed.end(), "start_after") == allowed.end())
     ctx.add(child(p, "start_after"), "\"start_after\" applies to \"stream\" and \"request\" workloads only (the "
                                      "first send, this long after the connection is ready); got kind \"" +
@@ -321,6 +324,16 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
     if (auto d = get_duration(ctx, v["start_after"], child(p, "start_after"),
                               {Nanos(0), std::chrono::hours(24), Nanos(1), "", false}))
       w.start_after = *d;
+  if (has("ready")) {
+    const json& r = v["ready"];
+    if (r == "connected") {
+      w.ready_when_connected = true;
+    } else if (r != "start") {
+      ctx.add(child(p, "ready"), "expected \"start\" (the command's start is the workload's \"ready\", the default) or "
+                                 "\"connected\" (the first ESTABLISHED connection on the client's host); got " +
+                                     describe_json(r));
+    }
+  }
   if (w.kind == WorkloadKind::stream) {
     if (has("rate")) {
       const auto& r = v["rate"];

@@ -320,7 +320,35 @@ Status CellRun::launch_client() {
     // The user's client says nothing: its start is the workload's start.
     r_.client_command = CommandOutput{shown_command(s_.client.on, s_.client.workload.command, env_), -1, {}, {}};
     event(r_.t_start, "client-start", "command");
-    set_base(r_.t_start);
+    if (!s_.client.workload.ready_when_connected) {
+      set_base(r_.t_start);
+      return {};
+    }
+    // "ready": "connected": the workload is ready once the client's host holds an
+    // ESTABLISHED connection (its census, sampled every 5 ms; the process's pidfd wakes the
+    // wait early when it exits). Bounded like a command server's listen.
+    netns::Census& census = census_.at(s_.client.on);
+    const int64_t until = r_.t_start + kCommandListenTimeout;
+    for (;;) {
+      client_.proc->capture(client_.out, client_.err);
+      auto counts = census.count();
+      const int64_t now = monotonic_ns();
+      if (counts.ok() && counts->get("ESTABLISHED") > 0) {
+        event(now, "client-connected", "command");
+        set_base(now);
+        return {};
+      }
+      if (!client_.proc->running()) {
+        set_base(now);  // its exit is the outcome; the main loop reads it
+        return {};
+      }
+      if (now >= until)
+        return Error::plain("client command " + s_.client.workload.command.front() + " on " + s_.client.on +
+                            " did not connect within " + std::to_string(kCommandListenTimeout / kSecond) + " s" +
+                            (client_.err.empty() ? "" : "; its last stderr lines:\n" + tail_lines(client_.err)));
+      pollfd pfd{client_.proc->pidfd(), POLLIN, 0};
+      ::poll(&pfd, 1, 5);
+    }
   }
   return {};
 }

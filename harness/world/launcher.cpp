@@ -9,10 +9,8 @@
 #include "harness/protocol/agent_spec.hpp"
 
 namespace sockchaos::harness {
-namespace {
 
-// The last `lines` lines of a command's stderr, for messages.
-std::string tail_lines(const std::string& text, size_t lines = 5) {
+std::string tail_lines(const std::string& text, size_t lines) {
   size_t end = text.size();
   while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
   size_t start = end;
@@ -20,6 +18,8 @@ std::string tail_lines(const std::string& text, size_t lines = 5) {
     if (text[start - 1] == '\n' && ++n == lines) break;
   return text.substr(start, end - start);
 }
+
+namespace {
 
 std::string exit_text(ChildProcess& proc, const std::string& err) {
   std::string out = "status " + std::to_string(proc.exit_code());

@@ -31,6 +31,9 @@ struct LaunchEnv {
   const Topology* topology = nullptr;
 };
 
+// The last `lines` lines of a command's stderr, for messages.
+std::string tail_lines(const std::string& text, size_t lines = 5);
+
 // A started server: its process, and for the user's own programs their captured output.
 struct StartedServer {
   ChildProcess process;

@@ -7,7 +7,8 @@
 // Sends one HTTP request every 100 ms on one connection (at most 600) and reads each response.
 // SO_TIMEOUT_MS 0 = no timeout (the JDK default: a read blocks until the kernel gives up).
 // Exit status: 3 SocketTimeoutException after at least one response, 4 timeout before any,
-// 5 another IOException, 0 all requests answered.
+// 5 another IOException (e.g. "Connection timed out": the kernel gave up), 0 all requests
+// answered. The failing request's time, from its write to the exception, is printed.
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -22,11 +23,13 @@ public class SoTimeoutClient {
     byte[] request = ("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
     byte[] buffer = new byte[4096];
     int answered = 0;
+    long sent = 0;
     try (Socket socket = new Socket(host, port)) {
       socket.setSoTimeout(timeoutMs);
       OutputStream out = socket.getOutputStream();
       InputStream in = socket.getInputStream();
       for (int i = 0; i < 600; i++) {
+        sent = System.nanoTime();
         out.write(request);
         out.flush();
         long start = System.nanoTime();
@@ -44,7 +47,8 @@ public class SoTimeoutClient {
         Thread.sleep(100);
       }
     } catch (java.io.IOException e) {
-      System.out.println(e + " after " + answered + " responses");
+      System.out.printf("%s %.1f ms after the request (%d responses before)%n", e, (System.nanoTime() - sent) / 1e6,
+                        answered);
       System.exit(5);
     }
     System.out.println(answered + " responses");

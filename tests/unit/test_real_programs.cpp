@@ -2,6 +2,7 @@
 // gallery needed (start_after, half_close_after, idle_timeout, framing, defer_accept,
 // tcp_flags mask/value, cleared_after/within), skipped cells, the scratch folder.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <filesystem>
@@ -110,7 +111,10 @@ TEST(Commands, AProgramMustBeOnPathOrRequired) {
   EXPECT_ISSUE(issues, "/server/command/0", "command not found on PATH: no-such-program-xyz");
   issues = issues_of_json(with(base(), R"({"server": {"behavior": "command", "command": ["/nonexistent/prog"]}})"));
   EXPECT_ISSUE(issues, "/server/command/0", "no such file");
-  issues = issues_of_json(with(base(), R"({"server": {"behavior": "command", "command": ["/etc/hostname"]}})"));
+  TemplateFile plain("not a program\n");  // mode 0644
+  auto doc = with(base(), R"({"server": {"behavior": "command"}})");
+  doc["server"]["command"] = {plain.path};
+  issues = issues_of_json(doc);
   EXPECT_ISSUE(issues, "/server/command/0", "not executable");
   issues = issues_of_json(with(base(), R"({"requires": {"no-such-program-xyz": "xyz-tools"},
       "server": {"behavior": "command", "command": ["no-such-program-xyz"]}})"));
@@ -130,7 +134,8 @@ TEST(Commands, MissingRequirementNamesThePackage) {
   EXPECT_EQ(missing_requirement({{"/nonexistent/postgres", "postgresql-15"}}),
             "needs /nonexistent/postgres (not there): apt-get install postgresql-15");
   EXPECT_TRUE(program_available("sh"));
-  EXPECT_FALSE(program_available("/etc/hostname"));
+  TemplateFile plain("not a program\n");  // mode 0644
+  EXPECT_FALSE(program_available(plain.path));
 }
 
 TEST(Commands, TemplatesAreReadAtLoadAndTheirProblemsNameTheirFileAndLine) {
@@ -215,6 +220,19 @@ TEST(NewKeys, StartAfterIsForStreamAndRequest) {
   EXPECT_ISSUE(issues, "/client/workload/start_after", "duration string");
 }
 
+TEST(NewKeys, ACommandClientIsReadyAtItsStartOrOnceConnected) {
+  auto doc = with(base(), R"({"client": {"workload": {"kind": "command", "command": ["true"]}}})");
+  EXPECT_FALSE(load_scenario_json(doc).client.workload.ready_when_connected);
+  doc["client"]["workload"]["ready"] = "connected";
+  EXPECT_TRUE(load_scenario_json(doc).client.workload.ready_when_connected);
+  doc["client"]["workload"]["ready"] = "start";
+  EXPECT_FALSE(load_scenario_json(doc).client.workload.ready_when_connected);
+  doc["client"]["workload"]["ready"] = "listening";
+  EXPECT_ISSUE(issues_of_json(doc), "/client/workload/ready", "expected \"start\"");
+  auto agent = with(base(), R"({"client": {"workload": {"kind": "idle", "ready": "connected"}}})");
+  EXPECT_ISSUE(issues_of_json(agent), "/client/workload/ready", "unknown key");
+}
+
 TEST(NewKeys, HalfCloseIdleTimeoutFramingOnAgentBehaviors) {
   auto s = load_scenario_json(with(base(), R"({"server": {"behavior": "respond", "half_close_after": "0s",
       "idle_timeout": "2s", "framing": "http"}})"));
@@ -281,7 +299,7 @@ TEST(NewKeys, TcpFlagsMaskAndValueBecomeOneNftablesMatch) {
   // {mask: [syn], value: [syn]} is the "syn" string form (metrics know that one).
   doc["faults"][0]["match"]["tcp_flags"] = {{"mask", {"syn"}}, {"value", {"syn"}}};
   EXPECT_EQ(load_scenario_json(doc).faults[0].match.tcp_flags, TcpFlag::syn);
-  doc["faults"][0]["match"]["tcp_flags"] = {{"mask", {"syn"}}, {"value", {}}};
+  doc["faults"][0]["match"]["tcp_flags"] = {{"mask", {"syn"}}, {"value", json::array()}};
   EXPECT_NE(plan_packet_fault(load_scenario_json(doc).faults[0], 0, plan.value())->at(0).install.find("tcp flags & syn == 0x0"),
             std::string::npos);
   doc["faults"][0]["match"]["tcp_flags"] = {{"mask", {"syn", "bogus"}}, {"value", {"ack"}}, {"x", 1}};
