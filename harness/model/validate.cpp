@@ -309,9 +309,9 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
     case WorkloadKind::command: allowed = {"kind", "command", "ready"}; break;
   }
   // start_after on another kind gets its own message below, not "unknown key".
-  Keys checked = allowed;
-  if (std::find(checked.begin(), checked.end(), "start_after") == checked.end()) checked.push_back("start_after");
-  check_object(ctx, v, p, checked, "a \"" + name_string(w.kind) + "\" workload");
+  json rest = v;
+  if (std::find(allowed.begin(), allowed.end(), "start_after") == allowed.end()) rest.erase("start_after");
+  check_object(ctx, rest, p, allowed, "a \"" + name_string(w.kind) + "\" workload");
   if (v.contains("start_after") && std::find(allowed.begin(), allowed.end(), "start_after") == allowed.end())
     ctx.add(child(p, "start_after"), "\"start_after\" applies to \"stream\" and \"request\" workloads only (the "
                                      "first send, this long after the connection is ready); got kind \"" +

@@ -65,11 +65,11 @@ class SchemaWalker {
     if (path == "/server") {
       if (property == "command") doc["server"]["behavior"] = "command";
       if (property == "upstream") doc["server"]["behavior"] = "proxy";
-      if (property == "response") doc["server"]["behavior"] = "respond";
+      if (property == "response" || property == "framing") doc["server"]["behavior"] = "respond";
       if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"true"};
     }
     if (path == "/upstream_server") {
-      if (property == "response") doc["upstream_server"]["behavior"] = "respond";
+      if (property == "response" || property == "framing") doc["upstream_server"]["behavior"] = "respond";
       if (property == "command" || property == "files") doc["upstream_server"]["behavior"] = "command";
       if (property == "files" || (property == "behavior" && doc["upstream_server"]["behavior"] == "command"))
         doc["upstream_server"]["command"] = {"true"};
