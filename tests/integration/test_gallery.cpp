@@ -95,8 +95,11 @@ TEST_F(Gallery, NginxHoldsTimeWaitOnBothSidesUntilUpstreamKeepalive) {
   RUN_OF(keepalive, "nginx-proxy", "nginx.conf={dir}/nginx-proxy-keepalive.conf.in");
   for (const json* r : {&plain, &keepalive}) {
     EXPECT_EQ((*r)["probes"]["succeeded"], 200) << r->dump();
-    EXPECT_EQ(peak(*r, "server", "TIME_WAIT"), 0);  // the origin never closes first
   }
+  EXPECT_EQ(peak(plain, "server", "TIME_WAIT"), 0);  // the origin never closes first
+  // Keepalive: the pooled upstream connections (keepalive 16) stay open until the cell's
+  // processes stop, when the origin may close some first.
+  EXPECT_LE(peak(keepalive, "server", "TIME_WAIT"), 16);
   // Default: one upstream TIME_WAIT per request on the proxy (nginx closes every upstream
   // connection, the origin never does), plus client-side ones: nginx usually closes first, but
   // which end does is a race per connection, and a client that closes with response bytes
@@ -128,7 +131,11 @@ TEST_F(Gallery, RedisKeepaliveDropsADeadIdleClient) {
   RUN_OF(off, "redis-keepalive", "8=0");
   const json& cleared = on["sockets"]["server"]["cleared_ms"]["ESTABLISHED"];
   ASSERT_TRUE(cleared.is_number()) << on["sockets"].dump();
-  EXPECT_TRUE(off["sockets"]["server"]["cleared_ms"]["ESTABLISHED"].is_null()) << off["sockets"].dump();
+  // tcp-keepalive 0: still there when the 5 s observation ends (the cell's end stops Redis).
+  const json& kept = off["sockets"]["server"]["cleared_ms"]["ESTABLISHED"];
+  EXPECT_TRUE(kept.is_null() || kept.get<double>() >= 5000.0) << off["sockets"].dump();
+  EXPECT_GE(cleared.get<double>(), 3400.0);
+  EXPECT_LE(cleared.get<double>(), 4700.0);  // + the census's back-off to 1 s while nothing changes
   if (sh("command -v tshark").empty()) GTEST_SKIP() << "needs tshark (the capture oracle): apt-get install tshark";
   const std::string pcap = (dir_ / "out" / on["capture"]["hosts"]["server"]["file"].get<std::string>()).string();
   // Seconds from the SYN to the server's RST.
