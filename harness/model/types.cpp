@@ -42,7 +42,8 @@ std::string placeholder_problem(const PlaceholderRef& ref, const std::vector<std
              ref.arg + "}";
     return "";
   }
-  return "unknown placeholder " + ref.text() + "; expected " + kPlaceholderList;
+  return "unknown placeholder " + ref.text() + "; expected " + kPlaceholderList + " (a literal " + ref.text() +
+         ", e.g. curl's -w '%{http_code}', is written {" + ref.text() + ")";
 }
 
 std::string Cell::full_id() const { return id.empty() ? scenario_name : scenario_name + "/" + id; }

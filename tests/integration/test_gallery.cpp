@@ -117,7 +117,7 @@ TEST_F(Gallery, HaproxyNolingerTradesTimeWaitForResets) {
   for (const json* r : {&plain, &nolinger}) {
     EXPECT_EQ((*r)["probes"]["succeeded"], 200) << r->dump();
     EXPECT_EQ(peak(*r, "server", "TIME_WAIT"), 0);
-    EXPECT_LE(peak(*r, "proxy", "TIME_WAIT"), 200);
+    EXPECT_LE(peak(*r, "proxy", "TIME_WAIT"), 400);  // at most one per connection, both sides
   }
   EXPECT_GT(peak(plain, "proxy", "TIME_WAIT"), 0);
   EXPECT_LT(peak(nolinger, "proxy", "TIME_WAIT"), peak(plain, "proxy", "TIME_WAIT"));
@@ -134,8 +134,11 @@ TEST_F(Gallery, RedisKeepaliveDropsADeadIdleClient) {
   // tcp-keepalive 0: still there when the 5 s observation ends (the cell's end stops Redis).
   const json& kept = off["sockets"]["server"]["cleared_ms"]["ESTABLISHED"];
   EXPECT_TRUE(kept.is_null() || kept.get<double>() >= 5000.0) << off["sockets"].dump();
-  EXPECT_GE(cleared.get<double>(), 3400.0);
-  EXPECT_LE(cleared.get<double>(), 4700.0);  // + the census's back-off to 1 s while nothing changes
+  // From "ready" (just after the handshake): the workload's end + its clearing time; the
+  // census backs off to 1 s while nothing changes.
+  const double dropped = on["workload_end_ms"].get<double>() + cleared.get<double>();
+  EXPECT_GE(dropped, 4000.0 - 20);
+  EXPECT_LE(dropped, 4000.0 + 4 * 32 + 1000);
   if (sh("command -v tshark").empty()) GTEST_SKIP() << "needs tshark (the capture oracle): apt-get install tshark";
   const std::string pcap = (dir_ / "out" / on["capture"]["hosts"]["server"]["file"].get<std::string>()).string();
   // Seconds from the SYN to the server's RST.

@@ -20,11 +20,12 @@ const char* kNames = R"({
   "links": [["client", "proxy"], ["proxy", "server"]],
   "upstream_server": { "on": "server", "port": 8081, "behavior": "command",
                        "command": ["python3", "-m", "http.server", "{port}", "--bind", "0.0.0.0", "--directory", "{tmp}"] },
-  "server": { "on": "proxy", "port": 8080, "behavior": "proxy", "upstream": "server:8081" },
+  "server": { "on": "proxy", "port": 8080, "behavior": "command",
+              "command": ["python3", "-m", "http.server", "{port}", "--bind", "0.0.0.0", "--directory", "{tmp}"] },
   "client": { "on": "client", "connect": "proxy:8080",
               "files": { "rendered.txt": "{dir}/names.txt.in" },
               "workload": { "kind": "command", "command": ["sh", "-c",
-                "hostname; getent hosts server proxy client; cat {tmp}/rendered.txt; curl -sS -o /dev/null -w '%{http_code}\n' http://proxy:{port}/ && curl -sS -o /dev/null -w '%{http_code}\n' http://{addr:proxy}:{port}/"] } },
+                "hostname; getent hosts server proxy client; cat {tmp}/rendered.txt; curl -sS -o /dev/null -w '%{{http_code}\n' http://proxy:{port}/ && curl -sS -o /dev/null -w '%{{http_code}\n' http://{addr:proxy}:{port}/"] } },
   "deadline": "10s"
 })";
 
@@ -159,11 +160,11 @@ TEST_F(RealPrograms, HostNamesResolveInsideCommandsAndTemplatesAreRendered) {
 }
 
 TEST_F(RealPrograms, HalfCloseAfterGivesTheClientEofAndIdleTimeoutClosesIdleConnections) {
-  json half = run_of("server-keys", R"(server={"behavior":"echo","half_close_after":"200ms","on":"server","port":7000})");
+  json half = run_of("server-keys", R"(server={"on":"server","port":7000,"behavior":"echo","half_close_after":"200ms"})");
   EXPECT_EQ(half["error"], "EOF") << half.dump(2);
   EXPECT_GE(half["detection_ms"].get<double>(), 195.0);
   EXPECT_LE(half["detection_ms"].get<double>(), 260.0);
-  json idle = run_of("server-keys", R"(server={"behavior":"sink","idle_timeout":"300ms","on":"server","port":7000})");
+  json idle = run_of("server-keys", R"(server={"on":"server","port":7000,"behavior":"sink","idle_timeout":"300ms"})");
   EXPECT_EQ(idle["error"], "EOF") << idle.dump(2);
   EXPECT_GE(idle["detection_ms"].get<double>(), 295.0);
   EXPECT_LE(idle["detection_ms"].get<double>(), 360.0);

@@ -103,6 +103,7 @@ TEST(Commands, PlaceholdersAndHostsAreCheckedAtLoadWithTheArgumentsPointer) {
   EXPECT_EQ(testing::find_issue(issues, "/client/workload/command/1"), nullptr) << testing::dump_issues(issues);
   EXPECT_ISSUE(issues, "/client/workload/command/2", "unknown host \"nowhere\"");
   EXPECT_ISSUE(issues, "/client/workload/command/3", "unknown placeholder {bogus}");
+  EXPECT_ISSUE(issues, "/client/workload/command/3", "is written {{bogus}");
   EXPECT_ISSUE(issues, "/client/workload/command/4", "no IPv6 address");
 }
 
