@@ -156,9 +156,12 @@ void stream_send(const Client& client, int fd, const char* data, size_t size) {
 int run_stream(const Client& client) {
   const int fd = connect_single(client);
   const harness::Workload& workload = client.spec.workload;
-  const int64_t start = monotonic_ns();
+  // start_after: the connection is ready now, the first chunk goes this long later (the wait
+  // watches the socket like any other, so a server closing it meanwhile is seen at once).
+  const int64_t delay = workload.start_after ? workload.start_after->count() : 0;
+  const int64_t start = monotonic_ns() + delay;
   const int64_t end = workload.duration ? start + workload.duration->count() : -1;
-  if (workload.duration) arm_stop_timer(workload.duration->count());
+  if (workload.duration) arm_stop_timer(delay + workload.duration->count());
 
   const double rate = workload.bytes_per_second;
   // Filler without '\n' so a proxy never sees a request line.
@@ -350,6 +353,7 @@ class RequestWorkload {
       if (ready_at_ >= 0 && workload_.per_second > 0 && has_idle()) {
         wake = std::min(wake, due_time(issued_));
       }
+      if (ready_at_ >= 0 && now < first_send_) wake = std::min(wake, first_send_);
       pfds.clear();
       owners.clear();
       for (Connection& c : connections_) {
@@ -393,7 +397,7 @@ class RequestWorkload {
 
  private:
   int64_t due_time(int64_t k) const {
-    return ready_at_ + static_cast<int64_t>(static_cast<double>(k) * 1e9 / workload_.per_second);
+    return first_send_ + static_cast<int64_t>(static_cast<double>(k) * 1e9 / workload_.per_second);
   }
 
   bool has_idle() const {
@@ -445,13 +449,18 @@ class RequestWorkload {
     }
     ready_at_ = now;
     emit_simple(harness::AgentEventKind::ready, now);
+    // start_after: requests are due from ready + start_after on (open loop: request k at
+    // first_send_ + k / per_second); the duration counts from the first send.
+    const int64_t delay = workload_.start_after ? workload_.start_after->count() : 0;
+    first_send_ = now + delay;
     if (workload_.duration) {
-      end_ = now + workload_.duration->count();
-      arm_stop_timer(workload_.duration->count());
+      end_ = first_send_ + workload_.duration->count();
+      arm_stop_timer(delay + workload_.duration->count());
     }
   }
 
   void dispatch(int64_t now) {
+    if (now < first_send_) return;
     for (Connection& c : connections_) {
       if (c.state != Connection::State::kIdle) continue;
       if (workload_.per_second > 0) {
@@ -574,6 +583,7 @@ class RequestWorkload {
   std::vector<Connection> connections_;
   Batch batch_{harness::AgentEventKind::requests};
   int64_t ready_at_ = -1;
+  int64_t first_send_ = -1;
   int64_t end_ = -1;
   int64_t issued_ = 0;
   char buffer_[64 * 1024];

@@ -25,9 +25,9 @@ int main(int argc, char** argv) {
   // delayed by page faults on a slow disk (timings start at once). Best effort.
   if (!(argc >= 2 && std::string(argv[1]) == "exec")) mlockall(MCL_CURRENT);
 
-  if (argc >= 3 && std::string(argv[1]) == "exec" && std::string(argv[2]) == "--")
-    return agent::run_exec(argc - 3, argv + 3);
-  if (argc != 2) agent::fatal("usage: sockchaos-agent '<spec json>' | sockchaos-agent exec -- ARGV...");
+  if (argc >= 2 && std::string(argv[1]) == "exec") return agent::run_exec(argc - 2, argv + 2);
+  if (argc != 2)
+    agent::fatal("usage: sockchaos-agent '<spec json>' | sockchaos-agent exec [--hosts FILE] [--hostname NAME] -- ARGV...");
   harness::AgentSpec spec;
   try {
     spec = harness::parse_agent_spec(harness::json::parse(argv[1]));

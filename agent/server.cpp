@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cerrno>
+#include <map>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 
 #include "agent/agent.hpp"
@@ -36,6 +38,8 @@ struct Connection {
   bool close_after_flush = false;  // respond after-response, echo at EOF
   bool request_forwarded = false;  // proxy: a request line went upstream
   bool close_up_after_flush = false;  // proxy: response relayed, close upstream first
+  bool half_closed = false;      // half_close_after: shutdown(SHUT_WR) done, never read again
+  int64_t accepted_at = 0, last_received = 0;  // CLOCK_MONOTONIC
   std::string to_down, to_up, line;
 };
 
@@ -84,6 +88,12 @@ class Server {
             std::max<int64_t>(0, (accept_paused_until_ - now) / kMillisecond + 1));
         timeout_ms = timeout_ms < 0 ? pause_ms : std::min(timeout_ms, pause_ms);
       }
+      if (!timers_.empty()) {
+        // Rounded up: a timer never fires early (epoll_wait takes milliseconds).
+        const int timer_ms = static_cast<int>(std::max<int64_t>(
+            0, (timers_.begin()->first - now + kMillisecond - 1) / kMillisecond));
+        timeout_ms = timeout_ms < 0 ? timer_ms : std::min(timeout_ms, timer_ms);
+      }
       const int n = epoll_wait(epoll_, events, 256, timeout_ms);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -99,6 +109,7 @@ class Server {
         epoll_ctl(epoll_, EPOLL_CTL_MOD, listener_, &ev);
       }
       maybe_emit_accepts(after);
+      run_timers(after);
     }
   }
 
@@ -182,7 +193,10 @@ class Server {
       Connection& c = *connection;
       c.id = next_id_++;
       c.down = fd;
+      c.accepted_at = c.last_received = t;
       connections_.emplace(c.id, std::move(connection));
+      if (spec_.half_close_after) timers_.emplace(t + spec_.half_close_after->count(), c.id);
+      if (spec_.idle_timeout) timers_.emplace(t + spec_.idle_timeout->count(), c.id);
       if (behavior_ == ServerBehavior::proxy) open_upstream(c);
       if (connections_.count(c.id)) update_interest(c);
     }
@@ -201,8 +215,37 @@ class Server {
 
   // ---- per-connection logic --------------------------------------------------------------
 
+  // half_close_after and idle_timeout: every due timer of a connection; an idle timer whose
+  // connection received something since is moved to last_received + idle_timeout.
+  void run_timers(int64_t now) {
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      const auto [due, id] = *timers_.begin();
+      timers_.erase(timers_.begin());
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      Connection& c = *it->second;
+      if (spec_.half_close_after && !c.half_closed && now >= c.accepted_at + spec_.half_close_after->count()) {
+        // The server's half of the connection ends (FIN), the client's stays open, and nothing
+        // it sends is read any more: its data piles up in this socket's receive queue.
+        ::shutdown(c.down, SHUT_WR);
+        c.half_closed = true;
+        c.to_down.clear();
+        update_interest(c);
+        continue;
+      }
+      if (spec_.idle_timeout) {
+        const int64_t idle_until = c.last_received + spec_.idle_timeout->count();
+        if (now >= idle_until) {
+          close_connection(c);  // like nginx keepalive_timeout or Redis timeout: close(), FIN
+          continue;
+        }
+        if (due < idle_until) timers_.emplace(idle_until, id);
+      }
+    }
+  }
+
   bool reads_downstream(const Connection& c) const {
-    if (behavior_ == ServerBehavior::stall || c.down_eof || c.close_after_flush) return false;
+    if (behavior_ == ServerBehavior::stall || c.down_eof || c.close_after_flush || c.half_closed) return false;
     return c.to_down.size() < kMaxPending && c.to_up.size() < kMaxPending;
   }
 
@@ -291,6 +334,13 @@ class Server {
         if (c.close_up_after_flush) close_upstream(c);
       }
     }
+    if (c.half_closed && (events & EPOLLHUP)) {
+      // Both directions are closed (the client's FIN came after ours): nothing is left to watch.
+      const int err = socket_error(c.down);
+      if (err != 0) report_connection_error(monotonic_ns(), "poll", err);
+      close_connection(c);
+      return;
+    }
     if (!reads_downstream(c) && (events & (EPOLLERR | EPOLLHUP))) {
       // A stalled or held socket the kernel ended.
       const int err = socket_error(c.down);
@@ -320,6 +370,7 @@ class Server {
         return;
       }
       budget -= std::min(budget, static_cast<size_t>(n));
+      c.last_received = monotonic_ns();
       on_data(c, buffer_, static_cast<size_t>(n));
       if (!connections_.count(id)) return;
     }
@@ -358,9 +409,13 @@ class Server {
       case ServerBehavior::respond:
         c.line.append(data, size);
         for (;;) {
-          const auto newline = c.line.find('\n');
-          if (newline == std::string::npos) break;
-          c.line.erase(0, newline + 1);
+          // A request is a line, or with http framing everything up to the empty line that ends
+          // an HTTP request's headers (one response per request, as an HTTP/1.1 keep-alive
+          // client such as nginx's upstream module expects).
+          const std::string_view end = spec_.http_framing ? std::string_view("\r\n\r\n") : std::string_view("\n");
+          const auto found = c.line.find(end);
+          if (found == std::string::npos) break;
+          c.line.erase(0, found + end.size());
           c.to_down += spec_.response;
           if (spec_.close == harness::CloseMode::after_response) {
             c.close_after_flush = true;
@@ -462,6 +517,7 @@ class Server {
   int listener_ = -1;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::multimap<int64_t, uint64_t> timers_;  // due (CLOCK_MONOTONIC) -> connection id
   int64_t pending_accepts_ = 0;
   int64_t first_pending_accept_ = 0;
   int64_t last_accept_event_ = INT64_MIN / 2;

@@ -219,10 +219,13 @@ class NetnsScope {
 
 class PyLab {
  public:
-  PyLab(const std::string& hosts_json, const std::string& agent_path) : agent_path_(agent_path) {
+  PyLab(const std::string& hosts_json, const std::string& agent_path, const std::string& links_json,
+        const std::string& family)
+      : agent_path_(agent_path) {
     json hosts = json::parse(hosts_json);
+    json links = json::parse(links_json);
     py::gil_scoped_release nogil;
-    lab_ = with_environment_advice(agent_path_, [&] { return harness::Lab::create(hosts, agent_path_); });
+    lab_ = with_environment_advice(agent_path_, [&] { return harness::Lab::create(hosts, agent_path_, links, family); });
   }
   void start_server(const std::string& server_json) {
     json server = json::parse(server_json);
@@ -243,7 +246,9 @@ class PyLab {
     py::gil_scoped_release nogil;
     return lab_->heal_fault(id);
   }
-  std::string address(const std::string& host) const { return lab_->address(host); }
+  std::string address(const std::string& host, const std::string& from, bool ipv6) const {
+    return from.empty() ? lab_->address(host, ipv6) : lab_->address_from(host, from, ipv6);
+  }
   int netns_fd(const std::string& host) const { return lab_->netns_fd(host); }
   py::dict sockets(const std::string& host) {
     StateCounts counts;
@@ -338,11 +343,12 @@ PYBIND11_MODULE(_sockchaos, m) {
       .def("exit", &NetnsScope::exit);
 
   py::class_<PyLab>(m, "Lab")
-      .def(py::init<const std::string&, const std::string&>(), py::arg("hosts_json"), py::arg("agent_path"))
+      .def(py::init<const std::string&, const std::string&, const std::string&, const std::string&>(),
+           py::arg("hosts_json"), py::arg("agent_path"), py::arg("links_json") = "null", py::arg("family") = "ipv4")
       .def("start_server", &PyLab::start_server)
       .def("install_fault", &PyLab::install_fault)
       .def("heal_fault", &PyLab::heal_fault)
-      .def("address", &PyLab::address)
+      .def("address", &PyLab::address, py::arg("host"), py::arg("from_") = "", py::arg("ipv6") = false)
       .def("netns_fd", &PyLab::netns_fd)
       .def("sockets", &PyLab::sockets)
       .def("hosts", &PyLab::hosts)

@@ -1,6 +1,9 @@
 // sockchaos: run scenario files, validate them, merge results into reports, check the machine.
 // Exit codes: 0 all expectations held; 1 an expectation failed (or a run errored);
 // 2 invalid input or usage; 3 the environment cannot run it; 130 interrupted.
+// Skipped cells (a program the scenario "requires" is missing) are not judged: the run still
+// exits 0 when everything that ran held, but the last line says "N cell(s) SKIPPED" with the
+// packages to install, JUnit marks them <skipped/>, and --require-all makes them exit 1.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -114,8 +117,18 @@ int write_outputs(const harness::Results& typed, const std::string& out_dir, con
   return 0;
 }
 
+// Cells whose every run was skipped, with the first reason of each.
+std::vector<std::string> skipped_cells(const harness::Results& results) {
+  std::vector<std::string> out;
+  for (const auto& s : results.scenarios)
+    for (const auto& c : s.cells)
+      if (!c.runs.empty() && c.skipped_runs() == static_cast<int>(c.runs.size()))
+        out.push_back(s.name + (c.id.empty() ? "" : "/" + c.id) + ": " + c.runs.front().error_detail.value_or("skipped"));
+  return out;
+}
+
 int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& out_dir,
-            const std::string& junit, const std::string& filter, const std::string& shard) {
+            const std::string& junit, const std::string& filter, const std::string& shard, bool require_all) {
   harness::SessionOptions opts;
   opts.jobs = jobs;
   opts.filter = filter;
@@ -167,6 +180,8 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
   };
   opts.on_cell_done = [&](const harness::Scenario& s, const harness::CellResult& cell, const harness::Progress& p) {
     std::string line = reports::format_cell_line(s.name, cell);
+    if (cell.skipped_runs() > 0 && !cell.runs.empty() && cell.runs.front().error_detail)
+      line += " (" + *cell.runs.front().error_detail + ")";
     if (tty) progress.finish();
     std::cerr << line << "\n";
     if (tty) draw(p);
@@ -186,10 +201,17 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
   if (tty) progress.finish();
   if (int rc = write_outputs(results, out_dir, junit); rc != 0) return rc;
   std::cout << reports::format_summary_table(results, ::isatty(1));
+  const auto skipped = skipped_cells(results);
+  if (!skipped.empty()) {
+    std::cout << skipped.size() << " cell(s) SKIPPED, not judged (" << (require_all ? "--require-all: exit 1" : "exit 0 "
+              "unless --require-all") << "):\n";
+    for (const auto& line : skipped) std::cout << "  " << line << "\n";
+  }
   if (g_interrupted) {
     std::cerr << "interrupted: partial results written\n";
     return 130;
   }
+  if (require_all && !skipped.empty()) return 1;
   return results.passed() ? 0 : 1;
 }
 
@@ -231,6 +253,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> run_paths, validate_paths, report_inputs;
   int jobs = 0;
   std::string out_dir = "reports/out", junit, filter, shard, report_out = "reports/out/report.html";
+  bool require_all = false;
 
   auto* run = app.add_subcommand("run", "run scenario files or folders of them");
   run->add_option("paths", run_paths, "scenario files or folders")->required();
@@ -239,6 +262,8 @@ int main(int argc, char** argv) {
   run->add_option("--junit", junit, "also write JUnit XML to FILE");
   run->add_option("--filter", filter, "only cells whose \"scenario/cell-id\" matches REGEX");
   run->add_option("--shard", shard, "run the K-th of N slices of all cells (K/N)");
+  run->add_flag("--require-all", require_all,
+                "fail (exit 1) when a cell was skipped because a program it requires is missing");
 
   auto* validate = app.add_subcommand("validate", "check files, print every error, run nothing");
   validate->add_option("paths", validate_paths, "scenario files or folders")->required();
@@ -256,7 +281,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   try {
-    if (*run) return cmd_run(run_paths, jobs, out_dir, junit, filter, shard);
+    if (*run) return cmd_run(run_paths, jobs, out_dir, junit, filter, shard, require_all);
     if (*validate) return cmd_validate(validate_paths);
     if (*report) return cmd_report(report_inputs, report_out);
     return cmd_doctor();

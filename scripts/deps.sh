@@ -11,6 +11,13 @@ if [ "${1:-build}" = test ]; then
   # Independent oracles for the tests (the product itself never runs them).
   # ethtool: the link emulator's offload check; tshark: the capture classifier's oracle.
   want+=(iproute2 nftables iputils-ping util-linux procps python3-mypy tshark ethtool)
+  # The gallery's real programs (scenarios/gallery/; a cell whose program is missing is skipped).
+  want+=(nginx-light)  # nginx-proxy.json
+  want+=(haproxy)  # haproxy-nolinger.json
+  want+=(redis-server)  # redis-keepalive.json
+  want+=(postgresql-15 postgresql-client-15)  # postgres-keepalive.json
+  want+=(default-jdk-headless)  # java-sotimeout.json (java runs SoTimeoutClient.java from source)
+  want+=(golang-go)  # go-linger.json, go-keepalive.json (gotcp.go, built by the command)
   # The browser tests install playwright-core from tests/browser/package-lock.json with npm;
   # Node.js may come from elsewhere (nodesource), so only a missing npm pulls Debian's.
   command -v npm >/dev/null 2>&1 || want+=(npm)

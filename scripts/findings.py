@@ -334,6 +334,141 @@ def curl(c):
                 "confirmed" if r.get("error") == "exit:28" else "refuted")
 
 
+# --------------------------------------------------------------------------- real software (scenarios/gallery)
+
+
+def counter(run, host, name):
+    return (((run.get("tcp_counters") or {}).get(host) or {}).get(name, 0))
+
+
+def first(c, name, cid):
+    cell = c.get((name, cid))
+    return runs(cell)[0] if cell and runs(cell) else None
+
+
+def skipped(c, name):
+    for (n, cid), cell in sorted(c.items()):
+        if n == name:
+            for r in cell.get("runs", []):
+                if r.get("outcome") == "skipped":
+                    row(name, "(real program)", "skipped: %s" % r.get("error_detail"), "not run")
+                    return True
+    return False
+
+
+def tw(run):
+    return "TIME_WAIT client %d, proxy %d, origin %d" % (peak(run, "client", "TIME_WAIT"), peak(run, "proxy", "TIME_WAIT"),
+                                                        peak(run, "server", "TIME_WAIT"))
+
+
+def gallery_nginx(c):
+    if skipped(c, "nginx-proxy"):
+        return
+    plain = first(c, "nginx-proxy", "nginx.conf={dir}/nginx-proxy.conf.in")
+    ka = first(c, "nginx-proxy", "nginx.conf={dir}/nginx-proxy-keepalive.conf.in")
+    if plain:
+        p = peak(plain, "proxy", "TIME_WAIT")
+        row("nginx-proxy (defaults)", "nginx with HTTP/1.0 on both sides is the active closer on both: TIME_WAIT on the proxy for both connections (art. 003)",
+            "200 requests: " + tw(plain), "confirmed" if p > 200 else "refuted")
+    if ka and plain:
+        row("nginx-proxy (upstream keepalive)", "keepalive + proxy_http_version 1.1 to the upstream removes the upstream half (nginx docs)",
+            "200 requests: " + tw(ka), "confirmed" if peak(ka, "proxy", "TIME_WAIT") <= 200 else "refuted")
+
+
+def gallery_haproxy(c):
+    if skipped(c, "haproxy-nolinger"):
+        return
+    plain = first(c, "haproxy-nolinger", "haproxy.cfg={dir}/haproxy.cfg.in")
+    nl = first(c, "haproxy-nolinger", "haproxy.cfg={dir}/haproxy-nolinger.cfg.in")
+    if plain and nl:
+        fewer = peak(nl, "proxy", "TIME_WAIT") < peak(plain, "proxy", "TIME_WAIT")
+        row("haproxy-nolinger", "option nolinger: RST on close, no TIME_WAIT on HAProxy, at a price (HAProxy manual)",
+            "200 HTTP/1.0 requests: default %s, proxy RSTs %d; nolinger %s, proxy RSTs %d" % (
+                tw(plain), counter(plain, "proxy", "Tcp.OutRsts"), tw(nl), counter(nl, "proxy", "Tcp.OutRsts")),
+            ("nuanced: fewer, not none (connections whose FINs crossed before the close keep theirs); "
+             "toward the origin HAProxy resets in both") if fewer and peak(nl, "proxy", "TIME_WAIT") else
+            ("confirmed" if fewer else "refuted"))
+
+
+def gallery_redis(c):
+    if skipped(c, "redis-keepalive"):
+        return
+    on, off = first(c, "redis-keepalive", "8=1"), first(c, "redis-keepalive", "8=0")
+    if on:
+        ms = cleared(on, "server", "ESTABLISHED")
+        row("redis-keepalive tcp-keepalive 1", "Redis's tcp-keepalive N (TCP_KEEPIDLE N, KEEPINTVL N/3, KEEPCNT 3) drops a dead idle client after N + 3 x max(1, N/3) s (anet.c)",
+            "server's connection gone %s after the client's crash (census, up to 1 s late; 4 s after its last packet expected)" % sec(ms),
+            "confirmed" if ms is not None and 3400 <= ms <= 4700 else "refuted")
+    if off:
+        ms = cleared(off, "server", "ESTABLISHED")
+        row("redis-keepalive tcp-keepalive 0", "Without tcp-keepalive the dead client's connection stays",
+            "server's connection gone: %s (observed 5 s; the cell's end stops Redis)" % sec(ms),
+            "confirmed" if ms is None or ms >= 5000 else "refuted")
+
+
+def gallery_postgres(c):
+    if skipped(c, "postgres-keepalive"):
+        return
+    base = "5=host=server port={port} user=postgres dbname=postgres"
+    for suffix, claim, lo, hi in [
+            ("", "libpq's defaults (keepalives on, kernel idle 7200 s): psql waits on a dead server", None, None),
+            (" keepalives_idle=1 keepalives_interval=1 keepalives_count=3", "keepalives 1/1/3: psql notices 3-4 s after the crash", 3000, 4200),
+            (" keepalives_idle=1 keepalives_interval=1 keepalives_count=3 tcp_user_timeout=1500",
+             "+ tcp_user_timeout=1500: the probe count is ignored, dropped 2 intervals after the last answer (1-2 s)", 1000, 2200),
+            (" tcp_user_timeout=1500", "tcp_user_timeout alone does nothing for an idle wait (no unacknowledged data)", None, None)]:
+        r = first(c, "postgres-keepalive", base + suffix)
+        if not r:
+            continue
+        if lo is None:
+            ok = r.get("outcome") == "undetected"
+        else:
+            ok = r.get("outcome") == "detected" and lo <= r.get("detection_ms", -1) <= hi
+        row("postgres-keepalive" + (suffix or " (defaults)"), claim, det(r), "confirmed" if ok else "refuted")
+
+
+def printed_ms(run, before):
+    out = (run.get("command") or {}).get("stdout") or ""
+    at = out.find(before)
+    if at < 0:
+        return None
+    try:
+        return float(out[at + len(before):].split()[0])
+    except ValueError:
+        return None
+
+
+def gallery_java(c):
+    if skipped(c, "java-sotimeout"):
+        return
+    t, n = first(c, "java-sotimeout", "6=2000"), first(c, "java-sotimeout", "6=0")
+    if t:
+        ms = printed_ms(t, "SocketTimeoutException after ")
+        row("java-sotimeout setSoTimeout(2000)", "Socket.setSoTimeout: SocketTimeoutException after the timeout on a half-open server (art. 004, JMeter)",
+            "%s; the read itself: %s ms" % (det(t), ms), "confirmed" if t.get("error") == "exit:3" and ms and 2000 <= ms <= 2100 else "refuted")
+    if n:
+        ms = printed_ms(n, "Connection timed out ")
+        row("java-sotimeout setSoTimeout(0)", "Without it the read waits for the kernel: tcp_retries2 (2 here: 3 s after the first retransmission; default 15: ~15 min)",
+            "%s; the request itself: %s ms" % (det(n), ms), "confirmed" if n.get("error") == "exit:5" and ms and 3000 <= ms <= 3460 else "refuted")
+
+
+def gallery_go(c):
+    if not skipped(c, "go-linger"):
+        d, z = first(c, "go-linger", "8=default"), first(c, "go-linger", "8=0")
+        if d and z:
+            row("go-linger", "SetLinger(0) before Close: RST, no TIME_WAIT on the client (art. 000, EaseProbe fix of art. 001)",
+                "200 connections: TIME_WAIT %d by default, %d with SetLinger(0) (client RSTs %d)" % (
+                    peak(d, "client", "TIME_WAIT"), peak(z, "client", "TIME_WAIT"), counter(z, "client", "Tcp.OutRsts")),
+                "confirmed" if peak(d, "client", "TIME_WAIT") == 200 and peak(z, "client", "TIME_WAIT") == 0 else "refuted")
+    if not skipped(c, "go-keepalive"):
+        d, f = first(c, "go-keepalive", "8=default"), first(c, "go-keepalive", "8=1s")
+        if d:
+            row("go-keepalive (default)", "Go's default 15 s keepalive (KEEPIDLE = KEEPINTVL = 15 s): a dead server noticed 30 s after the last packet with 1 probe",
+                det(d), "confirmed" if d.get("error") == "exit:3" and 28400 <= d.get("detection_ms", 0) <= 29100 else "refuted")
+        if f:
+            row("go-keepalive KeepAlive 1s", "net.Dialer{KeepAlive: time.Second}: 3 s after the last packet",
+                det(f), "confirmed" if f.get("error") == "exit:3" and 1400 <= f.get("detection_ms", 0) <= 1700 else "refuted")
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__.strip(), file=sys.stderr)
@@ -343,7 +478,8 @@ def main(argv):
         with open(path) as f:
             cells.update(cells_of(json.load(f)))
     for fn in (probe_time_wait, fin_timeout, port_exhaustion, connect_latency, close_wait, proxy, idle_keepalive,
-               busy_sender, zero_window, app_timeout, node_crash, raw_option, curl):
+               busy_sender, zero_window, app_timeout, node_crash, raw_option, curl, gallery_nginx, gallery_haproxy,
+               gallery_redis, gallery_postgres, gallery_java, gallery_go):
         fn(cells)
     print("| scenario | claim | measured | verdict |")
     print("|---|---|---|---|")

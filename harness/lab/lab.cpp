@@ -21,6 +21,7 @@
 #include "harness/world/process.hpp"
 #include "harness/run/runner.hpp"
 #include "harness/world/environment.hpp"
+#include "harness/world/scratch.hpp"
 #include "harness/world/topology.hpp"
 #include "netns/link.hpp"
 
@@ -29,13 +30,28 @@ namespace sockchaos::harness {
 namespace {
 
 
-// The scenario a lab part is validated in: the default two hosts, an idle client, a server.
-json lab_document(const json& hosts) {
+// The host a part runs on when it does not say: "server" / "client" when the lab has them,
+// else the last / first host.
+std::string default_host(const json& hosts, const std::string& preferred, bool last) {
+  if (!hosts.is_object() || hosts.empty() || hosts.contains(preferred)) return preferred;
+  std::string pick;
+  for (const auto& [name, spec] : hosts.items()) {
+    if (pick.empty() || last) pick = name;
+    if (!last) break;
+  }
+  return pick;
+}
+
+// The scenario a lab part is validated in: the lab's hosts and links, an idle client, a server.
+json lab_document(const json& hosts, const json& links, const std::string& family) {
   json doc = json::object();
   doc["name"] = "lab";
+  if (family != "ipv4") doc["family"] = family;
   doc["hosts"] = hosts;
-  doc["server"] = {{"on", "server"}, {"port", 7000}, {"behavior", "echo"}};
-  doc["client"] = {{"on", "client"}, {"connect", "server:7000"}, {"workload", {{"kind", "idle"}}}};
+  if (!links.is_null()) doc["links"] = links;
+  const std::string server = default_host(hosts, "server", true), client = default_host(hosts, "client", false);
+  doc["server"] = {{"on", server}, {"port", 7000}, {"behavior", "echo"}};
+  doc["client"] = {{"on", client}, {"connect", server + ":7000"}, {"workload", {{"kind", "idle"}}}};
   return doc;
 }
 
@@ -65,13 +81,14 @@ Scenario load_part(const json& doc, const std::string& prefix, const std::string
 }  // namespace
 
 struct Lab::Impl {
-  json hosts;
+  json hosts, links;
   std::string agent_path;
   Scenario scenario;
   std::optional<Topology> topo;
   std::map<std::string, netns::Census> census;
   std::vector<ChildProcess> servers;
-  std::string scratch;  // {tmp} of command servers, made on first use, removed at close
+  std::vector<std::string> server_hosts;  // parallel to servers
+  ScratchDir scratch;  // {tmp} of command servers, made on first use, removed at close
   std::optional<FaultInjector> injector;
   std::vector<ActiveFault> faults;
   mutable std::mutex mutex;
@@ -151,19 +168,21 @@ struct Lab::Impl {
   void start(const ServerSpec& spec) {
     LaunchEnv env;
     env.agent_path = agent_path;
+    env.topology = &*topo;
     if (spec.behavior == ServerBehavior::command && scratch.empty()) {
-      char tmpl[] = "/tmp/sockchaos-lab.XXXXXX";
-      if (!::mkdtemp(tmpl)) throw std::runtime_error(Error::system("mkdtemp").str());
-      scratch = tmpl;
+      auto made = make_scratch_dir("lab");
+      if (!made.ok()) throw std::runtime_error(made.error().str());
+      scratch = std::move(made.value());
     }
     std::error_code ec;
-    env.placeholders = {topo->address_for(spec.on, "client"), std::to_string(spec.port),
-                        std::filesystem::current_path(ec).string(), scratch};
+    const std::string client = scenario.client.on;
+    env.placeholders = {topo->address_for(spec.on, client, topo->family() == IpFamily::ipv6), std::to_string(spec.port),
+                        std::filesystem::current_path(ec).string(), scratch.path(), {}};
     std::string upstream_address;
     if (spec.behavior == ServerBehavior::proxy) {
-      const std::string up_host = spec.upstream.substr(0, spec.upstream.rfind(':'));
+      const std::string up_host = spec.upstream_host();
       host(up_host);
-      upstream_address = topo->address_for(up_host, spec.on);
+      upstream_address = topo->address_for(up_host, spec.on, spec.upstream_ipv6(topo->family()));
     }
     auto started = harness::start_server(host(spec.on), spec, upstream_address, env, census_of(spec.on), "server");
     if (!started.ok()) throw std::runtime_error(started.error().str());
@@ -171,6 +190,7 @@ struct Lab::Impl {
     add_drain(proc.stdout_fd());
     add_drain(proc.stderr_fd());
     servers.push_back(std::move(proc));
+    server_hosts.push_back(spec.on);
   }
 
   // A host's inet_diag census, opened on first use.
@@ -199,8 +219,8 @@ struct Lab::Impl {
 
   std::vector<ChildProcess*> processes_on(const std::string& name) {
     std::vector<ChildProcess*> v;
-    if (name == scenario.server.on)
-      for (auto& s : servers) v.push_back(&s);
+    for (size_t i = 0; i < servers.size(); ++i)
+      if (server_hosts[i] == name) v.push_back(&servers[i]);
     return v;
   }
 
@@ -210,14 +230,11 @@ struct Lab::Impl {
     stop_drain();
     for (auto& s : servers) s.kill_and_reap();
     servers.clear();
+    server_hosts.clear();
     injector.reset();
     census.clear();
     topo.reset();
-    if (!scratch.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch, ec);
-      scratch.clear();
-    }
+    scratch.remove();
   }
 };
 
@@ -227,11 +244,16 @@ Lab::~Lab() {
   if (impl_) impl_->shutdown();
 }
 
-std::unique_ptr<Lab> Lab::create(const json& hosts, const std::string& agent_path) {
+std::unique_ptr<Lab> Lab::create(const json& hosts, const std::string& agent_path, const json& links,
+                                 const std::string& family) {
   auto impl = std::make_unique<Impl>();
   impl->agent_path = agent_path;
   impl->hosts = hosts;
-  impl->scenario = load_part(lab_document(hosts), "/hosts", "<Lab sysctl>");
+  impl->links = links;
+  // With links, issues keep their pointers (/hosts/proxy/sysctl/..., /links/1/0): both are the
+  // lab's input; without, they are relative to the hosts (the sysctl= argument).
+  impl->scenario = load_part(lab_document(hosts, links, family), links.is_null() ? "/hosts" : "",
+                             links.is_null() ? "<Lab sysctl>" : "<Lab>");
   auto topo = Topology::build(impl->scenario);
   if (!topo.ok()) {
     if (is_privilege_error(topo.error()))
@@ -250,12 +272,11 @@ void Lab::start_server(const json& server) {
   impl_->check_open();
   if (!server.is_object()) throw_issue("<lab.server>", "", "expected a server object");
   json part = server;
-  if (part.contains("on")) throw_issue("<lab.server>", "/on", "a lab's servers always run on host \"server\"");
-  part["on"] = "server";
-  json doc = lab_document(impl_->hosts);
+  if (!part.contains("on")) part["on"] = impl_->scenario.server.on;
+  json doc = lab_document(impl_->hosts, impl_->links, name_string(impl_->scenario.family));
   doc["server"] = part;
-  if (part.contains("port") && part["port"].is_number_integer())
-    doc["client"]["connect"] = "server:" + std::to_string(part["port"].get<int>());
+  if (part.contains("port") && part["port"].is_number_integer() && part["on"].is_string())
+    doc["client"]["connect"] = part["on"].get<std::string>() + ":" + std::to_string(part["port"].get<int>());
   Scenario s = load_part(doc, "/server", "<lab.server>");
   const ServerSpec& spec = s.server;
   if (::access(impl_->agent_path.c_str(), X_OK) != 0)
@@ -276,7 +297,7 @@ int Lab::install_fault(const json& fault, int64_t* installed_ns) {
                   "called and removed by its heal()");
   json part = fault;
   part["at"] = "0s";  // installed now; it lasts until heal(), like a scenario fault without until
-  json doc = lab_document(impl_->hosts);
+  json doc = lab_document(impl_->hosts, impl_->links, name_string(impl_->scenario.family));
   doc["faults"] = json::array({part});
   Scenario s = load_part(doc, "/faults/0", label);
   ActiveFault f;
@@ -314,10 +335,19 @@ std::string Lab::fault_label(int id) const {
   return impl_->faults.at(static_cast<size_t>(id)).fault.label();
 }
 
-std::string Lab::address(const std::string& host) const {
+std::string Lab::address(const std::string& host, bool ipv6) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->check_open();
-  return impl_->host(host).address();
+  const bool v6 = ipv6 || impl_->topo->family() == IpFamily::ipv6;
+  return v6 ? impl_->host(host).address6() : impl_->host(host).address();
+}
+
+std::string Lab::address_from(const std::string& host, const std::string& from, bool ipv6) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->check_open();
+  impl_->host(host);
+  impl_->host(from);
+  return impl_->topo->address_for(host, from, ipv6 || impl_->topo->family() == IpFamily::ipv6);
 }
 
 int Lab::netns_fd(const std::string& host) const {

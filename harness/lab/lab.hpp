@@ -1,5 +1,5 @@
-// The Lab: a client host and a server host (the default two-host scenario network) around the
-// user's own code, for the Python bindings. The user's thread enters a host's namespace
+// The Lab: the hosts and links of a scenario's network (by default a client host and a server
+// host) around the user's own code, for the Python bindings. The user's thread enters a host's namespace
 // (ScopedNetns) to make sockets there; the Lab starts server agents, installs and heals faults
 // and counts sockets the same way a scenario cell does.
 //
@@ -25,16 +25,20 @@ namespace sockchaos::harness {
 
 class Lab {
  public:
-  // `hosts` is a scenario "hosts" object: {"client": {"sysctl": {...}}, "server": {...}}.
-  // Throws ScenarioError (invalid sysctl) or EnvironmentError (no privilege to build it).
-  static std::unique_ptr<Lab> create(const json& hosts, const std::string& agent_path);
+  // `hosts` is a scenario "hosts" object: {"client": {"sysctl": {...}}, "server": {...}};
+  // `links` a scenario "links" list ([["client", "proxy"], ["proxy", "server"]]) or null for
+  // the scenario default (client - server). Any topology a scenario can build.
+  // Throws ScenarioError (invalid hosts, links or sysctl) or EnvironmentError (no privilege).
+  // family: "ipv4" (default), "ipv6" or "dual", as a scenario's "family".
+  static std::unique_ptr<Lab> create(const json& hosts, const std::string& agent_path, const json& links = nullptr,
+                                     const std::string& family = "ipv4");
   ~Lab();
   Lab(const Lab&) = delete;
   Lab& operator=(const Lab&) = delete;
 
-  // `server` is a scenario "server" object without "on" (always the server host).
-  // Starts a server agent and waits (at most 5 s) until it listens. Throws ScenarioError for
-  // invalid parameters, std::runtime_error when the agent cannot start.
+  // `server` is a scenario "server" object; "on" defaults to the host "server" (or the last
+  // host when there is none). Starts a server agent (or the user's command) and waits until it
+  // listens. Throws ScenarioError for invalid parameters, std::runtime_error when it cannot start.
   void start_server(const json& server);
 
   // `fault` is a scenario fault object without "at"/"until": it is installed now. Returns a
@@ -44,7 +48,10 @@ class Lab {
   int64_t heal_fault(int id);
   std::string fault_label(int id) const;
 
-  std::string address(const std::string& host) const;  // the host's address on the link
+  // The host's address on its first link: IPv4, or IPv6 with `ipv6` (or in an "ipv6" lab).
+  std::string address(const std::string& host, bool ipv6 = false) const;
+  // The address `from` reaches `host` by (its interface facing `from` when they share a link).
+  std::string address_from(const std::string& host, const std::string& from, bool ipv6 = false) const;
   int netns_fd(const std::string& host) const;
   StateCounts sockets(const std::string& host);
   std::vector<std::string> host_names() const;

@@ -348,12 +348,15 @@ std::vector<std::string> collect_scenario_files(const std::vector<std::string>& 
       files.push_back(path);
       continue;
     }
+    // Subfolders too (scenarios/gallery/ with its config files beside its scenarios).
     std::vector<std::string> found;
-    for (const auto& entry : fs::directory_iterator(path, ec)) {
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const auto& entry = *it;
       if (!entry.is_regular_file(ec)) continue;
       auto name = entry.path().filename().string();
       if (entry.path().extension() != ".json" || name == "schema.json") continue;
-      found.push_back((fs::path(path) / name).string());
+      found.push_back(entry.path().string());
     }
     if (ec) {
       issues.push_back({path, "", 0, "cannot list the folder (" + ec.message() + ")"});

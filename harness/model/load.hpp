@@ -60,7 +60,7 @@ ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const st
 ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const std::string& file,
                         const std::string& pointer = "/server");
 
-// Files: a path that is a folder yields its *.json files (not schema.json), sorted.
+// Files: a path that is a folder yields its *.json files and its subfolders' (not schema.json), sorted.
 std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);
 
 // Every scenario of every file of `paths`, each loaded and its cells expanded (matrix values and

@@ -33,6 +33,27 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
 // Returns an empty string on success, else why it cannot be set.
 std::string set_at_pointer(json& doc, const std::string& pointer, const json& value);
 
+// ---- commands (harness/model/commands.cpp) ----
+// {dir} of a scenario file: its absolute folder; the current directory for in-memory labels
+// ("<dict>", "<lab.server>": a label in angle brackets).
+std::string scenario_dir_of(const std::string& file);
+// "files": {"nginx.conf": "{dir}/nginx.conf.in"} -> pairs (name in {tmp}, template path as written).
+std::vector<std::pair<std::string, std::string>> parse_command_files(const json& v, const std::string& pointer,
+                                                                     const std::string& file,
+                                                                     std::vector<InputIssue>& issues);
+// "requires": {"nginx": "nginx-light"} -> pairs (program, Debian package).
+std::vector<std::pair<std::string, std::string>> parse_required_programs(const json& v, const std::string& pointer,
+                                                                         const std::string& file,
+                                                                         std::vector<InputIssue>& issues);
+// match.tcp_flags as {"mask": ["syn", "ack", ...], "value": ["ack"]}.
+std::optional<TcpFlagMatch> parse_tcp_flag_match(const json& v, const std::string& pointer, const std::string& file,
+                                                 std::vector<InputIssue>& issues);
+// The commands of every role of a parsed scenario: their placeholders (known names, declared
+// hosts), their program (on PATH or listed in "requires"), their templates (readable, and
+// their own placeholders, reported at the template's file and line).
+void validate_commands(const json& value, const Scenario& s, const std::vector<std::string>& hosts,
+                       std::vector<InputIssue>& issues);
+
 // Every issue message for an unknown key starts with this text.
 inline constexpr const char* kUnknownKeyPrefix = "unknown key \"";
 

@@ -12,6 +12,7 @@
 
 #include "common/duration.hpp"
 #include "common/json.hpp"
+#include "common/placeholders.hpp"
 #include "harness/model/enums.hpp"
 #include "netns/linkemu/impairment.hpp"
 
@@ -43,6 +44,7 @@ struct SocketOptions {
   std::optional<Nanos> rcvtimeo, sndtimeo;     // Nanos(0) = "off"
   std::optional<bool> nodelay, quickack, reuseaddr, reuseport, bind_address_no_port;
   std::optional<int> syn_count, rcvbuf, sndbuf;
+  std::optional<Nanos> defer_accept;  // TCP_DEFER_ACCEPT, whole seconds; Nanos(0) = "off"
   std::vector<RawSocketOption> raw;
 };
 
@@ -64,6 +66,13 @@ struct ServerSpec {
   std::string upstream;              // behavior "proxy": "host:port" ("[host]:port": over IPv6)
   std::string upstream_host() const;  // "server" of "server:7000" or "[server]:7000"
   bool upstream_ipv6(IpFamily family) const;  // the proxy reaches its upstream over IPv6
+  // Config templates of a command: file name in {tmp} -> template path ({dir} expanded),
+  // rendered with the placeholders before the command starts.
+  std::vector<std::pair<std::string, std::string>> files;
+  // Agent behaviors: shutdown(SHUT_WR) this long after the accept, then never read again;
+  // close a connection after this long without receiving anything.
+  std::optional<Nanos> half_close_after, idle_timeout;
+  bool http_framing = false;  // respond: one response per HTTP request (ends at "\r\n\r\n"), not per line
 };
 
 struct Workload {
@@ -75,6 +84,10 @@ struct Workload {
   std::string request;          // probe/request: bytes sent per request ("" = none for probe)
   std::optional<Nanos> duration;  // request/stream: stop after this long (bounded loops)
   std::vector<std::string> command;  // kind "command"
+  std::optional<Nanos> start_after;  // stream/request: the first send this long after "ready"
+  // command: "ready" (faults' `at` counts from it) is the first moment the client's host holds
+  // an ESTABLISHED connection instead of the command's start (a JVM or `go build` first).
+  bool ready_when_connected = false;
 };
 
 struct ClientSpec {
@@ -86,6 +99,14 @@ struct ClientSpec {
   SocketOptions socket;
   std::optional<Nanos> app_timeout;
   std::optional<Nanos> connect_timeout;
+  std::vector<std::pair<std::string, std::string>> files;  // as ServerSpec::files (command workload)
+};
+
+// TCP flag bits as in the header (and nftables): fin 0x01, syn 0x02, rst 0x04, psh 0x08,
+// ack 0x10, urg 0x20, ece 0x40, cwr 0x80. A packet matches when (flags & mask) == value.
+struct TcpFlagMatch {
+  uint8_t mask = 0, value = 0;
+  bool operator==(const TcpFlagMatch&) const = default;
 };
 
 // A link between two hosts: a veth pair, or (with impairments) the pair through the link
@@ -116,7 +137,8 @@ struct LinkImpairment {
 };
 
 struct FaultMatch {
-  std::optional<TcpFlag> tcp_flags;
+  std::optional<TcpFlag> tcp_flags;  // "syn" (the string form; also set for {mask:[syn], value:[syn]})
+  std::optional<TcpFlagMatch> tcp_flag_mask;  // the object form {"mask": [...], "value": [...]}
   std::optional<ConnState> state;
   std::optional<int> port;
 };
@@ -148,6 +170,9 @@ struct Expectation {
   // TIME_WAIT lifetime: results' sockets.<host>.time_wait_cleared_ms (when the TIME_WAIT count
   // first returned to 0 after its peak, ms after the workload ended) at least / at most this.
   std::optional<Nanos> time_wait_cleared_after, time_wait_cleared_within;
+  // The same for any state (sockets.<host>.cleared_ms.<STATE>), e.g. a server's ESTABLISHED
+  // socket dropped after its keepalive found the client dead: state -> duration.
+  std::map<std::string, Nanos> cleared_after, cleared_within;
   std::string host = "client";
   std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
 };
@@ -168,6 +193,11 @@ struct MatrixAxis {
 struct Scenario {
   std::string name, description;
   std::string file;  // path as given, "<dict>" for in-memory
+  std::string dir;   // {dir}: the absolute folder of `file` (the current directory for in-memory)
+  // Programs the scenario's commands need -> the Debian package that brings each: a cell
+  // whose program is missing is skipped, naming the package (the program name as on PATH,
+  // or an absolute path).
+  std::vector<std::pair<std::string, std::string>> required_programs;
   std::vector<HostSpec> hosts;  // in file order; default client, server
   std::vector<LinkSpec> links;  // default one plain client - server link
   LinkBackend link_backend = LinkBackend::auto_;
@@ -199,5 +229,13 @@ struct Cell {
   Scenario scenario;    // the full scenario of this cell
   std::string full_id() const;  // "scenario/cell-id" (what --filter matches)
 };
+
+// The placeholders of commands and config templates, the one list: {server} (where the client
+// connects), {port} (the role's port), {dir} (the scenario's folder), {tmp} (the run's scratch
+// folder), {addr:HOST} (HOST's address as the command's host reaches it: IPv4, or IPv6 in an
+// "ipv6" scenario), {addr6:HOST} (its IPv6 address: `ipv6` says the scenario has them). Returns
+// "" when `ref` is one of them naming a declared host, else why not.
+std::string placeholder_problem(const PlaceholderRef& ref, const std::vector<std::string>& hosts, bool ipv6 = false);
+inline constexpr const char* kPlaceholderList = "{server}, {port}, {dir}, {tmp}, {addr:HOST} or {addr6:HOST}";
 
 }  // namespace sockchaos::harness

@@ -26,6 +26,8 @@ struct Ctx {
   }
 };
 
+const std::string& file_of(const Ctx& ctx) { return ctx.file; }
+
 std::string child(const std::string& pointer, const std::string& key) {
   return pointer + "/" + escape_pointer_token(key);
 }
@@ -293,13 +295,13 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
   }
   if (!v.contains("kind")) {
     ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(names<WorkloadKind>()));
-    check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command"},
+    check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command", "start_after"},
                  "the workload");
     return w;
   }
   auto kind = get_enum<WorkloadKind>(ctx, v["kind"], child(p, "kind"), "a workload kind");
   if (!kind) {
-    check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command"},
+    check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command", "start_after"},
                  "the workload");
     return w;
   }
@@ -307,16 +309,37 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
   Keys allowed = {"kind"};
   switch (w.kind) {
     case WorkloadKind::idle: break;
-    case WorkloadKind::stream: allowed = {"kind", "rate", "duration"}; break;
+    case WorkloadKind::stream: allowed = {"kind", "rate", "duration", "start_after"}; break;
     case WorkloadKind::probe: allowed = {"kind", "count", "rate", "request"}; break;
-    case WorkloadKind::request: allowed = {"kind", "connections", "rate", "duration", "request"}; break;
-    case WorkloadKind::command: allowed = {"kind", "command"}; break;
+    case WorkloadKind::request: allowed = {"kind", "connections", "rate", "duration", "request", "start_after"}; break;
+    case WorkloadKind::command: allowed = {"kind", "command", "ready"}; break;
   }
-  check_object(ctx, v, p, allowed, "a \"" + name_string(w.kind) + "\" workload");
+  // start_after on another kind gets its own message below, not "unknown key".
+  json rest = v;
+  if (std::find(allowed.begin(), allowed.end(), "start_after") == allowed.end()) rest.erase("start_after");
+  check_object(ctx, rest, p, allowed, "a \"" + name_string(w.kind) + "\" workload");
+  if (v.contains("start_after") && std::find(allowed.begin(), allowed.end(), "start_after") == allowed.end())
+    ctx.add(child(p, "start_after"), "\"start_after\" applies to \"stream\" and \"request\" workloads only (the "
+                                     "first send, this long after the connection is ready); got kind \"" +
+                                         name_string(w.kind) + "\"");
   auto has = [&](const char* key) {
     return v.contains(key) && std::find(allowed.begin(), allowed.end(), key) != allowed.end();
   };
   DurationRule bounded{Nanos(1), std::chrono::hours(24), Nanos(1), "", false};
+  if (has("start_after"))
+    if (auto d = get_duration(ctx, v["start_after"], child(p, "start_after"),
+                              {Nanos(0), std::chrono::hours(24), Nanos(1), "", false}))
+      w.start_after = *d;
+  if (has("ready")) {
+    const json& r = v["ready"];
+    if (r == "connected") {
+      w.ready_when_connected = true;
+    } else if (r != "start") {
+      ctx.add(child(p, "ready"), "expected \"start\" (the command's start is the workload's \"ready\", the default) or "
+                                 "\"connected\" (the first ESTABLISHED connection on the client's host); got " +
+                                     describe_json(r));
+    }
+  }
   if (w.kind == WorkloadKind::stream) {
     if (has("rate")) {
       const auto& r = v["rate"];
@@ -651,8 +674,17 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
     std::string mp = child(p, "match");
     if (check_object(ctx, m, mp, {"tcp_flags", "state", "port"}, "a fault match")) {
       if (m.empty()) ctx.add(mp, "expected at least one of tcp_flags, state, port in match (or no match at all)");
-      if (m.contains("tcp_flags"))
-        if (auto t = get_enum<TcpFlag>(ctx, m["tcp_flags"], child(mp, "tcp_flags"), "TCP flags")) f.match.tcp_flags = *t;
+      if (m.contains("tcp_flags")) {
+        if (m["tcp_flags"].is_object()) {
+          if (auto t = parse_tcp_flag_match(m["tcp_flags"], child(mp, "tcp_flags"), file_of(ctx), ctx.issues)) {
+            f.match.tcp_flag_mask = *t;
+            if (t->mask == 0x02 && t->value == 0x02) f.match.tcp_flags = TcpFlag::syn;  // the same as "syn"
+          }
+        } else if (auto t = get_enum<TcpFlag>(ctx, m["tcp_flags"], child(mp, "tcp_flags"),
+                                              "TCP flags (or {\"mask\": [...], \"value\": [...]})")) {
+          f.match.tcp_flags = *t;
+        }
+      }
       if (m.contains("state"))
         if (auto st = get_enum<ConnState>(ctx, m["state"], child(mp, "state"), "a connection state"))
           f.match.state = *st;
@@ -700,7 +732,7 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   const Keys keys = {"where",        "detected_within",    "detected_after",     "undetected", "error",
                      "mechanism",    "time_wait_max",      "time_wait_min",      "states_max", "states_min",
                      "probe_failures_max", "probe_failures_min", "time_wait_cleared_after",
-                     "time_wait_cleared_within", "host"};
+                     "time_wait_cleared_within", "cleared_after", "cleared_within", "host"};
   if (!check_object(ctx, v, p, keys, "an expectation")) return e;
   bool any_check = false;
   for (const auto& [key, value] : v.items())
@@ -708,7 +740,7 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   if (!any_check)
     ctx.add(p, "expected at least one check: detected_within, detected_after, undetected, error, mechanism, "
                "time_wait_max, time_wait_min, states_max, states_min, probe_failures_max, probe_failures_min, "
-               "time_wait_cleared_after or time_wait_cleared_within");
+               "time_wait_cleared_after, time_wait_cleared_within, cleared_after or cleared_within");
   if (v.contains("where")) {
     const auto& w = v["where"];
     std::string wp = child(p, "where");
@@ -791,6 +823,28 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   if (v.contains("time_wait_cleared_within"))
     if (auto d = get_duration(ctx, v["time_wait_cleared_within"], child(p, "time_wait_cleared_within")))
       e.time_wait_cleared_within = *d;
+  for (const char* which : {"cleared_after", "cleared_within"}) {
+    if (!v.contains(which)) continue;
+    const auto& cm = v[which];
+    const std::string cp = child(p, which);
+    if (!cm.is_object() || cm.empty()) {
+      ctx.add(cp, std::string("expected an object of socket state -> duration, e.g. {\"ESTABLISHED\": \"8s\"} (when the "
+                              "host's count of that state returned to 0, after the workload ended); got ") +
+                      (cm.is_object() ? std::string("an empty object") : describe_json(cm)));
+      continue;
+    }
+    check_object(ctx, cm, cp, kStates, std::string(which) + " (TCP state names)");
+    for (const auto& [state, d] : cm.items()) {
+      if (std::find(kStates.begin(), kStates.end(), state) == kStates.end()) continue;
+      if (auto dur = get_duration(ctx, d, child(cp, state)))
+        (std::string(which) == "cleared_after" ? e.cleared_after : e.cleared_within)[state] = *dur;
+    }
+  }
+  for (const auto& [state, lo] : e.cleared_after) {
+    auto hi = e.cleared_within.find(state);
+    if (hi != e.cleared_within.end() && lo > hi->second)
+      ctx.add(child(child(p, "cleared_after"), state), "expected cleared_after " + state + " <= cleared_within " + state);
+  }
   if (e.time_wait_cleared_after && e.time_wait_cleared_within && *e.time_wait_cleared_after > *e.time_wait_cleared_within)
     ctx.add(child(p, "time_wait_cleared_after"), "expected time_wait_cleared_after <= time_wait_cleared_within");
   if (e.time_wait_max && e.time_wait_min && *e.time_wait_min > *e.time_wait_max)
@@ -854,7 +908,7 @@ SocketOptions parse_socket_options(const json& v, const std::string& p, std::vec
   SocketOptions o;
   const Keys keys = {"keepalive", "tcp_user_timeout", "linger",   "rcvtimeo",  "sndtimeo",
                      "nodelay",   "quickack",         "reuseaddr", "reuseport", "bind_address_no_port",
-                     "syn_count", "rcvbuf",           "sndbuf",   "raw"};
+                     "syn_count", "rcvbuf",           "sndbuf",   "defer_accept", "raw"};
   if (!check_object(ctx, v, p, keys, "socket options")) return o;
   const DurationRule whole_seconds{std::chrono::seconds(1), std::chrono::seconds(32767), std::chrono::seconds(1),
                                    "whole seconds, at least 1s (the kernel takes seconds)", false};
@@ -930,6 +984,14 @@ SocketOptions parse_socket_options(const json& v, const std::string& p, std::vec
   if (v.contains("sndbuf"))
     if (auto n = get_int(ctx, v["sndbuf"], child(p, "sndbuf"), 1, std::numeric_limits<int>::max()))
       o.sndbuf = static_cast<int>(*n);
+  if (v.contains("defer_accept")) {
+    // TCP_DEFER_ACCEPT (tcp(7)): a listener wakes accept() only when data arrives, or when the
+    // kernel gives up after this long (converted to SYN-ACK retransmissions, whole seconds).
+    DurationRule rule{std::chrono::seconds(1), std::chrono::seconds(std::numeric_limits<int>::max()),
+                      std::chrono::seconds(1), "whole seconds, at least 1s (the kernel takes seconds)", true};
+    if (auto d = get_off_or_duration(ctx, v["defer_accept"], child(p, "defer_accept"), rule))
+      o.defer_accept = d->count() < 0 ? Nanos(0) : *d;
+  }
   if (v.contains("raw")) {
     const auto& raw = v["raw"];
     std::string rp = child(p, "raw");
@@ -968,8 +1030,11 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
   ServerSpec s;
   const std::string& p = pointer;
   const bool upstream_server = pointer == "/upstream_server";
-  const Keys keys = upstream_server ? Keys{"on", "port", "behavior", "socket", "close", "response"}
-                                    : Keys{"on", "port", "behavior", "socket", "close", "response", "command", "upstream"};
+  const Keys keys = upstream_server
+                        ? Keys{"on", "port", "behavior", "socket", "close", "response", "framing", "command", "files",
+                               "half_close_after", "idle_timeout"}
+                        : Keys{"on", "port", "behavior", "socket", "close", "response", "framing", "command", "upstream",
+                               "files", "half_close_after", "idle_timeout"};
   if (upstream_server) s.port = 7001;  // default: next to the server's default 7000
   if (!check_object(ctx, v, p, keys, upstream_server ? "the upstream server" : "the server")) return s;
   if (v.contains("on"))
@@ -980,7 +1045,7 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
     if (upstream_server) {
       if (auto b = get_enum<ServerBehavior>(ctx, v["behavior"], child(p, "behavior"), "an upstream server behavior",
                                             {ServerBehavior::echo, ServerBehavior::sink, ServerBehavior::stall,
-                                             ServerBehavior::hold, ServerBehavior::respond}))
+                                             ServerBehavior::hold, ServerBehavior::respond, ServerBehavior::command}))
         s.behavior = *b;
     } else if (auto b = get_enum<ServerBehavior>(ctx, v["behavior"], child(p, "behavior"), "a server behavior")) {
       s.behavior = *b;
@@ -1000,6 +1065,13 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
     else if (auto r = get_string(ctx, v["response"], child(p, "response"), "the bytes written back"))
       s.response = *r;
   }
+  if (v.contains("framing")) {
+    if (s.behavior != ServerBehavior::respond)
+      ctx.add(child(p, "framing"), "\"framing\" is for behavior \"respond\" only; got behavior \"" + behavior_name + "\"");
+    else if (auto f = get_enum(ctx, v["framing"], child(p, "framing"), {"line", "http"},
+                               "a request framing (line: a response per line; http: per request, ending at an empty line)"))
+      s.http_framing = *f == "http";
+  }
   if (s.behavior == ServerBehavior::command) {
     if (!v.contains("command"))
       ctx.add(p, "expected a \"command\" key for behavior \"command\": the server's argv, e.g. [\"nginx\", \"-c\", "
@@ -1008,6 +1080,26 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
       s.command = *argv;
   } else if (v.contains("command")) {
     ctx.add(child(p, "command"), "\"command\" is for behavior \"command\" only; got behavior \"" + behavior_name + "\"");
+  }
+  if (v.contains("files")) {
+    if (s.behavior != ServerBehavior::command)
+      ctx.add(child(p, "files"), "\"files\" (config templates of a command) is for behavior \"command\" only; got "
+                                 "behavior \"" + behavior_name + "\"");
+    else
+      s.files = parse_command_files(v["files"], child(p, "files"), file, issues);
+  }
+  for (const char* key : {"half_close_after", "idle_timeout"}) {
+    if (!v.contains(key)) continue;
+    const bool agent = s.behavior != ServerBehavior::command && s.behavior != ServerBehavior::proxy;
+    if (!agent) {
+      ctx.add(child(p, key), std::string("\"") + key + "\" is for the agent's own behaviors (echo, sink, stall, hold, "
+                                 "respond); got behavior \"" + behavior_name + "\"");
+      continue;
+    }
+    const bool half = std::string(key) == "half_close_after";
+    DurationRule rule{half ? Nanos(0) : Nanos(std::chrono::milliseconds(1)), std::chrono::hours(24),
+                      std::chrono::microseconds(1), "whole microseconds", false};
+    if (auto d = get_duration(ctx, v[key], child(p, key), rule)) (half ? s.half_close_after : s.idle_timeout) = *d;
   }
   if (s.behavior == ServerBehavior::proxy) {
     if (!v.contains("upstream"))
@@ -1024,7 +1116,8 @@ ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const st
   Ctx ctx{file, issues};
   ClientSpec c;
   const std::string p = "/client";
-  if (!check_object(ctx, v, p, {"on", "connect", "workload", "socket", "app_timeout", "connect_timeout"}, "the client"))
+  if (!check_object(ctx, v, p, {"on", "connect", "workload", "socket", "app_timeout", "connect_timeout", "files"},
+                    "the client"))
     return c;
   if (v.contains("on"))
     if (auto h = get_string(ctx, v["on"], child(p, "on"), "the host the client runs on")) c.on = *h;
@@ -1042,6 +1135,13 @@ ClientSpec parse_client(const json& v, std::vector<InputIssue>& issues, const st
       if (d->count() >= 0) c.app_timeout = *d;
   if (v.contains("connect_timeout"))
     if (auto d = get_duration(ctx, v["connect_timeout"], child(p, "connect_timeout"), positive)) c.connect_timeout = *d;
+  if (v.contains("files")) {
+    if (c.workload.kind != WorkloadKind::command)
+      ctx.add(child(p, "files"), "\"files\" (config templates of a command) is for a \"command\" workload only; got "
+                                 "kind \"" + name_string(c.workload.kind) + "\"");
+    else
+      c.files = parse_command_files(v["files"], child(p, "files"), file, issues);
+  }
   return c;
 }
 
@@ -1050,9 +1150,11 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   Ctx ctx{file, issues};
   Scenario s;
   s.file = file;
+  s.dir = scenario_dir_of(file);
   s.document = value;
   const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
-                    "faults",  "deadline", "observe",     "sample_every", "capture", "link_backend", "seed", "family", "repeat", "matrix", "expect"};
+                    "faults",  "deadline", "observe",     "sample_every", "capture", "link_backend", "seed", "family",
+                    "repeat",  "matrix",   "expect",      "requires"};
   if (!check_object(ctx, value, "", top, "the scenario")) {
     if (out) *out = std::move(s);
     return;
@@ -1294,10 +1396,13 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
           check_host(e.host, ep);
         // A TIME_WAIT lifetime can only be judged while the census still samples: a limit
         // longer than the observation would pass (or fail) without ever being seen.
-        for (auto [key, limit] : {std::pair<const char*, std::optional<Nanos>>{"time_wait_cleared_after", e.time_wait_cleared_after},
-                                  {"time_wait_cleared_within", e.time_wait_cleared_within}})
+        std::vector<std::pair<std::string, std::optional<Nanos>>> limits = {
+            {"time_wait_cleared_after", e.time_wait_cleared_after}, {"time_wait_cleared_within", e.time_wait_cleared_within}};
+        for (const auto& [state, d] : e.cleared_after) limits.emplace_back("cleared_after/" + state, d);
+        for (const auto& [state, d] : e.cleared_within) limits.emplace_back("cleared_within/" + state, d);
+        for (const auto& [key, limit] : limits)
           if (limit && *limit > s.observe)
-            ctx.add(child(ep, key), std::string(key) + " " + format_duration(*limit) +
+            ctx.add(ep + "/" + key, std::string(key) + " " + format_duration(*limit) +
                                         " cannot be judged: the census stops sampling " + format_duration(s.observe) +
                                         " after the workload ends (\"observe\"); set \"observe\" to at least " +
                                         format_duration(*limit) + " (TIME_WAIT lasts 60 s)");
@@ -1305,6 +1410,8 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
       }
     }
   }
+  if (v.contains("requires")) s.required_programs = parse_required_programs(v["requires"], "/requires", file, issues);
+  validate_commands(v, s, names, issues);
   if (out) *out = std::move(s);
 }
 

@@ -93,6 +93,7 @@ json workload_to_json(const Workload& w) {
   out["connections"] = w.connections;
   out["request"] = w.request;
   if (w.duration) out["duration_ns"] = w.duration->count();
+  if (w.start_after) out["start_after_ns"] = w.start_after->count();
   out["command"] = w.command;
   return out;
 }
@@ -106,6 +107,7 @@ Workload workload_from_json(const Reader& r) {
   w.connections = r.i32("connections");
   w.request = r.str("request");
   r.optional("duration_ns", w.duration, &Reader::nanos);
+  r.optional("start_after_ns", w.start_after, &Reader::nanos);
   w.command = r.strings("command");
   return w;
 }
@@ -138,6 +140,7 @@ json socket_options_to_json(const SocketOptions& o) {
   if (o.syn_count) out["syn_count"] = *o.syn_count;
   if (o.rcvbuf) out["rcvbuf"] = *o.rcvbuf;
   if (o.sndbuf) out["sndbuf"] = *o.sndbuf;
+  if (o.defer_accept) out["defer_accept_ns"] = o.defer_accept->count();
   if (!o.raw.empty()) {
     json raw = json::array();
     for (const RawSocketOption& r : o.raw) {
@@ -180,6 +183,7 @@ static SocketOptions socket_options_from_reader(const Reader& r) {
   r.optional("syn_count", o.syn_count, &Reader::i32);
   r.optional("rcvbuf", o.rcvbuf, &Reader::i32);
   r.optional("sndbuf", o.sndbuf, &Reader::i32);
+  r.optional("defer_accept_ns", o.defer_accept, &Reader::nanos);
   if (r.has("raw")) {
     const json& raw = r.at("raw");
     if (!raw.is_array()) r.fail("raw", "an array");
@@ -225,6 +229,9 @@ json make_server_agent_spec(const ServerSpec& s, const std::string& listen_addre
   server["response"] = s.response;
   server["command"] = s.command;
   server["upstream"] = s.upstream;
+  if (s.half_close_after) server["half_close_after_ns"] = s.half_close_after->count();
+  if (s.idle_timeout) server["idle_timeout_ns"] = s.idle_timeout->count();
+  if (s.http_framing) server["http_framing"] = true;
 
   json spec = json::object();
   spec["role"] = name(AgentRole::server);
@@ -263,6 +270,9 @@ AgentSpec parse_agent_spec(const json& value) {
     spec.server.response = s.str("response");
     spec.server.command = s.strings("command");
     spec.server.upstream = s.str("upstream");
+    s.optional("half_close_after_ns", spec.server.half_close_after, &Reader::nanos);
+    s.optional("idle_timeout_ns", spec.server.idle_timeout, &Reader::nanos);
+    if (s.has("http_framing")) spec.server.http_framing = s.boolean("http_framing");
   }
   return spec;
 }

@@ -162,6 +162,11 @@ std::vector<PlannedOption> plan_socket_options(const SocketOptions& options) {
   if (options.bind_address_no_port)
     plan.push_back(
         int_option(IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, *options.bind_address_no_port ? 1 : 0));
+  // TCP_DEFER_ACCEPT takes seconds; the kernel turns them into a count of SYN-ACK
+  // retransmissions (secs_to_retrans, net/ipv4/tcp.c), 0 turns it off.
+  if (options.defer_accept)
+    plan.push_back(int_option(IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                              clamp_to_int(ceil_div(options.defer_accept->count(), 1000000000))));
   for (const RawSocketOption& raw : options.raw) {
     PlannedOption option{raw.level, raw.name, bytes_of(raw.int_value), {}};
     option.label = "raw " + std::to_string(raw.level) + "/" + std::to_string(raw.name);

@@ -13,6 +13,7 @@
 #include "harness/world/environment.hpp"
 #include "harness/world/fault_injector.hpp"
 #include "harness/world/launcher.hpp"
+#include "harness/world/scratch.hpp"
 #include "harness/world/topology.hpp"
 #include "harness/metrics/kernel_model.hpp"
 #include "netns/capture.hpp"
@@ -67,10 +68,6 @@ class CellRun {
   ~CellRun() {
     for (Participant* p : {&client_, &server_, &upstream_})
       if (p->proc) p->proc->kill_and_reap();
-    if (!scratch_dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch_dir_, ec);
-    }
   }
 
   RunRecord run();
@@ -123,7 +120,7 @@ class CellRun {
   std::vector<ActiveFault> faults_;
   Participant server_, upstream_, client_;
   LaunchEnv env_;
-  std::string scratch_dir_;
+  ScratchDir scratch_;  // {tmp} of the cell's commands (their configs, the hosts files)
   bool client_done_ = false;
   size_t accept_events_ = 0;
   int64_t sample_interval_ = 0, next_sample_ = 0, observe_end_ = -1;
@@ -153,22 +150,27 @@ bool CellRun::build() {
   topo_.emplace(std::move(topo.value()));
   for (const auto& h : topo_->hosts()) r_.hosts.push_back(h.name);
   injector_.emplace(*topo_, [this](const std::string& host) { return processes_on(host); });
-  const bool commands = s_.server.behavior == ServerBehavior::command || s_.client.workload.kind == WorkloadKind::command;
+  const bool commands = s_.server.behavior == ServerBehavior::command ||
+                        (s_.upstream_server && s_.upstream_server->behavior == ServerBehavior::command) ||
+                        s_.client.workload.kind == WorkloadKind::command;
   if (commands) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sockchaos-run-XXXXXX").string();
-    if (::mkdtemp(tmpl.data())) scratch_dir_ = tmpl;
+    auto scratch = make_scratch_dir("run");
+    if (!scratch.ok()) {
+      fail("scratch folder for the commands: " + scratch.error().str());
+      return false;
+    }
+    scratch_ = std::move(scratch.value());
   }
   env_.agent_path = opt_.agent_path;
+  env_.topology = &*topo_;
   env_.placeholders.server =
       topo_->has_host(s_.client.connect_host)
           ? topo_->address_for(s_.client.connect_host, s_.client.on, s_.client.connect_ipv6)
           : "";
   env_.placeholders.port = std::to_string(s_.client.connect_port);
   std::error_code ec;
-  env_.placeholders.dir = (s_.file.empty() || s_.file == "<dict>")
-                              ? std::filesystem::current_path(ec).string()
-                              : std::filesystem::absolute(std::filesystem::path(s_.file).parent_path(), ec).string();
-  env_.placeholders.tmp = scratch_dir_;
+  env_.placeholders.dir = s_.dir.empty() ? std::filesystem::current_path(ec).string() : s_.dir;
+  env_.placeholders.tmp = scratch_.path();
   for (auto& h : topo_->hosts()) {
     auto c = netns::Census::open(h.ns);
     if (!c.ok()) {
@@ -276,6 +278,9 @@ Status CellRun::launch_upstream() {
   auto started = start_server(topo_->host(up.on), up, "", env, census_.at(up.on), "upstream server");
   if (!started.ok()) return started.error();
   upstream_ = Participant{};
+  upstream_.command = started->command;
+  upstream_.out = std::move(started->out);
+  upstream_.err = std::move(started->err);
   upstream_.proc.emplace(std::move(started->process));
   event(started->listening_at, "upstream-listening", up.on + ":" + std::to_string(up.port));
   for (const auto& ev : started->early_events)
@@ -303,7 +308,7 @@ Status CellRun::launch_server() {
   event(started->listening_at, "server-listening", server_.command ? "command" : "");
   for (const auto& ev : started->early_events)
     if (ev.kind != AgentEventKind::listening) on_server_event(ev, s_.server.on);
-  if (server_.command) r_.server_command = CommandOutput{shown_command(s_.server.command, env.placeholders), -1, {}, {}};
+  if (server_.command) r_.server_command = CommandOutput{shown_command(s_.server.on, s_.server.command, env), -1, {}, {}};
   return {};
 }
 
@@ -319,9 +324,37 @@ Status CellRun::launch_client() {
   r_.t_start = monotonic_ns();
   if (client_.command) {
     // The user's client says nothing: its start is the workload's start.
-    r_.client_command = CommandOutput{shown_command(s_.client.workload.command, env_.placeholders), -1, {}, {}};
+    r_.client_command = CommandOutput{shown_command(s_.client.on, s_.client.workload.command, env_), -1, {}, {}};
     event(r_.t_start, "client-start", "command");
-    set_base(r_.t_start);
+    if (!s_.client.workload.ready_when_connected) {
+      set_base(r_.t_start);
+      return {};
+    }
+    // "ready": "connected": the workload is ready once the client's host holds an
+    // ESTABLISHED connection (its census, sampled every 5 ms; the process's pidfd wakes the
+    // wait early when it exits). Bounded like a command server's listen.
+    netns::Census& census = census_.at(s_.client.on);
+    const int64_t until = r_.t_start + kCommandListenTimeout;
+    for (;;) {
+      client_.proc->capture(client_.out, client_.err);
+      auto counts = census.count();
+      const int64_t now = monotonic_ns();
+      if (counts.ok() && counts->get("ESTABLISHED") > 0) {
+        event(now, "client-connected", "command");
+        set_base(now);
+        return {};
+      }
+      if (!client_.proc->running()) {
+        set_base(now);  // its exit is the outcome; the main loop reads it
+        return {};
+      }
+      if (now >= until)
+        return Error::plain("client command " + s_.client.workload.command.front() + " on " + s_.client.on +
+                            " did not connect within " + std::to_string(kCommandListenTimeout / kSecond) + " s" +
+                            (client_.err.empty() ? "" : "; its last stderr lines:\n" + tail_lines(client_.err)));
+      pollfd pfd{client_.proc->pidfd(), POLLIN, 0};
+      ::poll(&pfd, 1, 5);
+    }
   }
   return {};
 }
@@ -727,6 +760,16 @@ RunRecord record_run(const Cell& cell, const RunOptions& options, int run_number
 
 std::vector<RunResult> run_cell(const Cell& cell, const RunOptions& options) {
   std::vector<RunResult> runs;
+  // A program the scenario requires and this machine lacks: the cell is skipped (not run, not
+  // an error), its reason naming the package to install.
+  if (const std::string missing = missing_requirement(cell.scenario.required_programs); !missing.empty()) {
+    RunResult skipped;
+    skipped.outcome = Outcome::skipped;
+    skipped.error_detail = missing;
+    skipped.deadline_ms = to_ms(cell.scenario.deadline.count());
+    runs.push_back(std::move(skipped));
+    return runs;
+  }
   for (int i = 0; i < std::max(1, cell.scenario.repeat); ++i) {
     runs.push_back(measure_run(record_run(cell, options, i + 1), cell.scenario));
     if (runs.back().error_detail == std::optional<std::string>("cancelled")) break;

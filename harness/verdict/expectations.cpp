@@ -220,6 +220,29 @@ std::vector<ExpectationResult> evaluate_expectations(const Cell& cell, const std
                             return {*h->time_wait_cleared_ms <= limit, *h->time_wait_cleared_ms, cleared_text(*h)};
                           }));
     }
+    // Any state's clearing time (cleared_ms.<STATE>): after = it lasted at least this long, or
+    // never cleared while observed (fails when the host never had the state); within = it cleared.
+    auto state_cleared = [&](const std::string& state, Nanos d, bool after) {
+      const double limit = to_ms(d);
+      const std::string key = after ? "cleared_after" : "cleared_within";
+      out.push_back(judge(runs, key + " " + state + " " + format_duration(d) + " (" + host + ")",
+                          p + "/" + key + "/" + state, [&, state, limit, after](const RunResult& run) -> RunVerdict {
+                            std::string why;
+                            const HostSockets* h = census_of(run, host, why);
+                            if (!h) return {false, kInf, why};
+                            const std::optional<double>* c = find_in(h->cleared_ms, state);
+                            const bool had = h->peak_of(state) > 0;
+                            if (!had) return {false, kInf, "no " + state + " on " + host};
+                            if (!c || !c->has_value())
+                              return {after, after ? 0 : kInf, state + " on " + host + " did not clear while observed"};
+                            const double ms = **c;
+                            const std::string text = state + " on " + host + " cleared " + format_ms(ms) +
+                                                     " after the workload ended";
+                            return after ? RunVerdict{ms >= limit, -ms, text} : RunVerdict{ms <= limit, ms, text};
+                          }));
+    };
+    for (const auto& [state, d] : e.cleared_after) state_cleared(state, d, true);
+    for (const auto& [state, d] : e.cleared_within) state_cleared(state, d, false);
     if (e.probe_failures_max) {
       const int64_t limit = *e.probe_failures_max;
       out.push_back(judge(runs, "probe_failures_max " + std::to_string(limit), p + "/probe_failures_max",

@@ -67,7 +67,13 @@ CellResult judge_cell(const Cell& cell, std::vector<RunResult> runs) {
   out.id = cell.id;
   out.params = cell.params;
   out.runs = std::move(runs);
-  out.expectations = evaluate_expectations(cell, out.runs);
+  // A cell whose every run was skipped (a required program is missing) is not judged: its
+  // expectations are left out rather than failed, its runs say why (error_detail), and the
+  // CLI counts it as skipped (exit 0 unless --require-all).
+  const bool all_skipped = !out.runs.empty() && std::all_of(out.runs.begin(), out.runs.end(), [](const RunResult& r) {
+                             return r.outcome == Outcome::skipped;
+                           });
+  if (!all_skipped) out.expectations = evaluate_expectations(cell, out.runs);
   std::vector<double> detections;
   for (const auto& r : out.runs)
     if (r.outcome == Outcome::detected && r.detection_ms) detections.push_back(*r.detection_ms);

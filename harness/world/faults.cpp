@@ -16,7 +16,21 @@ const TopologyPlan::HostPlan* find_host(const TopologyPlan& topo, const std::str
 // Match expressions for one rule; a port match yields two variants (either end's port).
 std::vector<std::string> match_variants(const FaultMatch& m) {
   std::string common;
-  if (m.tcp_flags == TcpFlag::syn) common += " tcp flags & syn == syn";
+  if (m.tcp_flag_mask) {
+    // nftables' own form: tcp flags & (fin | syn | ...) == ack (0 for no flag set).
+    static const std::pair<uint8_t, const char*> kNames[] = {{0x01, "fin"}, {0x02, "syn"}, {0x04, "rst"}, {0x08, "psh"},
+                                                             {0x10, "ack"}, {0x20, "urg"}, {0x40, "ecn"}, {0x80, "cwr"}};
+    auto flags = [&](uint8_t bits) {
+      std::string out;
+      int n = 0;
+      for (const auto& [bit, name] : kNames)
+        if (bits & bit) out += (n++ ? " | " : "") + std::string(name);
+      return n == 0 ? std::string("0x0") : n == 1 ? out : "(" + out + ")";
+    };
+    common += " tcp flags & " + flags(m.tcp_flag_mask->mask) + " == " + flags(m.tcp_flag_mask->value);
+  } else if (m.tcp_flags == TcpFlag::syn) {
+    common += " tcp flags & syn == syn";
+  }
   if (m.state) common += " ct state " + name_string(*m.state);
   if (m.port) {
     return {common + " tcp dport " + std::to_string(*m.port),

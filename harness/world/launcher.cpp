@@ -2,13 +2,15 @@
 
 #include <poll.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include "harness/protocol/agent_spec.hpp"
 
 namespace sockchaos::harness {
-namespace {
 
-// The last `lines` lines of a command's stderr, for messages.
-std::string tail_lines(const std::string& text, size_t lines = 5) {
+std::string tail_lines(const std::string& text, size_t lines) {
   size_t end = text.size();
   while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r')) --end;
   size_t start = end;
@@ -16,6 +18,8 @@ std::string tail_lines(const std::string& text, size_t lines = 5) {
     if (text[start - 1] == '\n' && ++n == lines) break;
   return text.substr(start, end - start);
 }
+
+namespace {
 
 std::string exit_text(ChildProcess& proc, const std::string& err) {
   std::string out = "status " + std::to_string(proc.exit_code());
@@ -55,28 +59,58 @@ Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spe
   }
 }
 
+Placeholders placeholders_on(const std::string& host, const LaunchEnv& env) {
+  Placeholders values = env.placeholders;
+  if (env.topology) {
+    values.addresses = addresses_from(*env.topology, host);
+    values.addresses6 = addresses6_from(*env.topology, host);
+  }
+  return values;
+}
+
 Result<StartedServer> start_command_server(const Host& host, const ServerSpec& spec, const LaunchEnv& env,
                                            netns::Census& census, const std::string& role) {
   const std::string program = spec.command.empty() ? "" : spec.command.front();
-  auto child = ChildProcess::spawn(host.ns, exec_argv(env.agent_path, spec.command, env.placeholders),
-                                   env.placeholders.tmp);
+  auto argv = prepare_command(host, spec.command, spec.files, env);
+  if (!argv.ok()) return Error::plain(role + " command " + program + ": " + argv.error().message);
+  auto child = ChildProcess::spawn(host.ns, argv.value(), env.placeholders.tmp);
   if (!child.ok()) return Error{role + " command " + program + ": " + child.error().message, child.error().err};
   StartedServer out{std::move(child.value()), true, 0, {}, {}, {}};
   auto ready = wait_until_listening(out.process, census, spec.port, kCommandListenTimeout, [&] {
     out.process.capture(out.out, out.err);
     return tail_lines(out.err);
   });
-  if (!ready.ok()) return Error::plain(role + " command " + program + ": " + ready.error().message);
+  if (!ready.ok()) return Error::plain(role + " command " + program + " on " + host.name + ": " + ready.error().message);
   out.listening_at = monotonic_ns();
   return out;
 }
 
 }  // namespace
 
-std::vector<std::string> shown_command(const std::vector<std::string>& command, const Placeholders& values) {
+std::vector<std::string> shown_command(const std::string& host, const std::vector<std::string>& command,
+                                       const LaunchEnv& env) {
+  const Placeholders values = placeholders_on(host, env);
   std::vector<std::string> out;
-  for (const auto& a : command) out.push_back(expand_placeholders(a, values));
+  for (const auto& a : command) {
+    auto e = expand_placeholders(a, values);
+    out.push_back(e.ok() ? e.value() : a);
+  }
   return out;
+}
+
+Result<std::vector<std::string>> prepare_command(const Host& host, const std::vector<std::string>& command,
+                                                 const std::vector<std::pair<std::string, std::string>>& files,
+                                                 const LaunchEnv& env) {
+  const Placeholders values = placeholders_on(host.name, env);
+  std::string hosts_file;
+  if (env.topology && !values.tmp.empty()) {
+    hosts_file = values.tmp + "/.sockchaos-hosts-" + host.name;
+    std::ofstream out(hosts_file, std::ios::binary | std::ios::trunc);
+    if (!(out << hosts_file_text(*env.topology, host.name)) || !out.flush())
+      return Error::plain("cannot write " + hosts_file + " (" + std::strerror(errno) + ")");
+  }
+  if (auto st = render_templates(files, values); !st.ok()) return st.error();
+  return exec_argv(env.agent_path, command, values, hosts_file, host.name);
 }
 
 Result<StartedServer> start_server(const Host& host, const ServerSpec& spec, const std::string& upstream_address,
@@ -87,9 +121,12 @@ Result<StartedServer> start_server(const Host& host, const ServerSpec& spec, con
 
 Result<ChildProcess> start_client(const Host& host, const ClientSpec& client, const std::string& server_address,
                                   const LaunchEnv& env) {
-  if (client.workload.kind == WorkloadKind::command)
-    return ChildProcess::spawn(host.ns, exec_argv(env.agent_path, client.workload.command, env.placeholders),
-                               env.placeholders.tmp);
+  if (client.workload.kind == WorkloadKind::command) {
+    const std::string program = client.workload.command.empty() ? "" : client.workload.command.front();
+    auto argv = prepare_command(host, client.workload.command, client.files, env);
+    if (!argv.ok()) return Error::plain("client command " + program + ": " + argv.error().message);
+    return ChildProcess::spawn(host.ns, argv.value(), env.placeholders.tmp);
+  }
   return ChildProcess::spawn(host.ns, {env.agent_path, make_client_agent_spec(client, server_address).dump()});
 }
 

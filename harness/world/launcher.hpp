@@ -21,14 +21,18 @@
 namespace sockchaos::harness {
 
 inline constexpr int64_t kAgentListenTimeout = 5 * kSecond;
-inline constexpr int64_t kCommandListenTimeout = 10 * kSecond;
+inline constexpr int64_t kCommandListenTimeout = 30 * kSecond;  // initdb, a JVM: real servers start slowly
 
-// What every start needs: the agent binary and the user commands' placeholders ({tmp} is also
-// their working directory).
+// What every start needs: the agent binary, the user commands' placeholders ({tmp} is also
+// their working directory and holds each host's hosts file) and the topology ({addr:HOST}).
 struct LaunchEnv {
   std::string agent_path;
-  Placeholders placeholders;
+  Placeholders placeholders;  // server, port, dir, tmp; the addresses are filled per host
+  const Topology* topology = nullptr;
 };
+
+// The last `lines` lines of a command's stderr, for messages.
+std::string tail_lines(const std::string& text, size_t lines = 5);
 
 // A started server: its process, and for the user's own programs their captured output.
 struct StartedServer {
@@ -48,7 +52,14 @@ Result<StartedServer> start_server(const Host& host, const ServerSpec& spec, con
 Result<ChildProcess> start_client(const Host& host, const ClientSpec& client, const std::string& server_address,
                                   const LaunchEnv& env);
 
-// The command as the user wrote it, placeholders expanded (what results show).
-std::vector<std::string> shown_command(const std::vector<std::string>& command, const Placeholders& values);
+// The command as the user wrote it, placeholders expanded for `host` (what results show).
+std::vector<std::string> shown_command(const std::string& host, const std::vector<std::string>& command,
+                                       const LaunchEnv& env);
+
+// A command's argv through the exec wrapper, ready to spawn on `host`: its placeholders expanded,
+// its host's hosts file written into {tmp}, its templates rendered into {tmp}.
+Result<std::vector<std::string>> prepare_command(const Host& host, const std::vector<std::string>& command,
+                                                 const std::vector<std::pair<std::string, std::string>>& files,
+                                                 const LaunchEnv& env);
 
 }  // namespace sockchaos::harness

@@ -318,3 +318,40 @@ def test_ctrl_c_in_a_lab_cleans_up():
         proc.kill()
     assert proc.returncode == 42, err
     assert "children 0" in out
+
+
+# IPv6 (issue 12): a family="ipv6" lab has addresses from 2001:2::/48 only; servers, the
+# census and faults work on them (the reject becomes an ICMPv6 destination unreachable).
+IPV6_BENCH = ipaddress.ip_network("2001:2::/48")
+
+
+def test_ipv6_lab_echo_census_and_icmpv6_reject():
+    require_features()
+    with sockchaos.Lab(family="ipv6") as lab:
+        server = ipaddress.ip_address(lab.address("server"))
+        assert server.version == 6 and server in IPV6_BENCH
+        lab.server(7600, behavior="echo")
+        with lab.inside("client"):
+            s = socket.create_connection((str(server), 7600), timeout=2)
+        with s:
+            s.sendall(b"ping")
+            assert s.recv(16) == b"ping"
+            assert lab.sockets("client").get("ESTABLISHED", 0) >= 1
+        lab.fault("reject", on="server", direction="in", with_="icmp-admin-prohibited")
+        with lab.inside("client"):
+            with pytest.raises(OSError) as info:
+                socket.create_connection((str(server), 7600), timeout=2)
+        assert info.value.errno == errno.EACCES
+
+
+def test_dual_lab_has_both_addresses():
+    require_features()
+    with sockchaos.Lab(family="dual") as lab:
+        assert ipaddress.ip_address(lab.address("server")) in BENCH
+        assert ipaddress.ip_address(lab.address("server", ipv6=True)) in IPV6_BENCH
+        lab.server(7601, behavior="echo")
+        for address in (lab.address("server"), lab.address("server", ipv6=True)):
+            with lab.inside("client"):
+                with socket.create_connection((address, 7601), timeout=2) as s:
+                    s.sendall(b"hi")
+                    assert s.recv(16) == b"hi"

@@ -23,8 +23,11 @@ def test_validate_shipped_folder_lists_every_scenario():
     found = sockchaos.validate(SCENARIOS)
     names = {s["name"] for s in found}
     assert "half-open-idle-keepalive" in names
-    files = sorted(f for f in os.listdir(SCENARIOS) if f.endswith(".json") and f != "schema.json")
+    # Subfolders too (scenarios/gallery/).
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(SCENARIOS) for f in fs
+                   if f.endswith(".json") and f != "schema.json")
     assert len(found) == len(files)
+    assert "nginx-proxy" in names
     assert all(s["cells"] >= 1 for s in found)
 
 

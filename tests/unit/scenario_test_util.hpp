@@ -42,10 +42,11 @@ inline const InputIssue* find_issue(const std::vector<InputIssue>& issues, const
 // The issue at `pointer`, failing the test (with every issue listed) when there is none.
 #define EXPECT_ISSUE(issues, pointer, substring)                                                         \
   do {                                                                                                   \
-    const auto* found_issue_ = ::sockchaos::harness::testing::find_issue((issues), (pointer));           \
+    const auto found_issues_ = (issues); /* a copy: `issues` may be a temporary */                      \
+    const auto* found_issue_ = ::sockchaos::harness::testing::find_issue(found_issues_, (pointer));      \
     if (!found_issue_) {                                                                                 \
       ADD_FAILURE() << "no issue at " << (pointer) << "; issues:\n"                                      \
-                    << ::sockchaos::harness::testing::dump_issues(issues);                               \
+                    << ::sockchaos::harness::testing::dump_issues(found_issues_);                        \
     } else {                                                                                             \
       EXPECT_NE(found_issue_->message.find(substring), std::string::npos)                                \
           << "issue at " << (pointer) << " is: " << found_issue_->message;                               \

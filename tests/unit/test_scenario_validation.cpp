@@ -320,7 +320,8 @@ TEST(Validate, ServerBehaviors) {
   auto s = load_scenario_json(with(R"({"server": {"behavior": "respond", "response": "ok\n", "close": "after-response"}})"));
   EXPECT_EQ(s.server.response, "ok\n");
   EXPECT_EQ(name(s.server.close), "after-response");
-  s = load_scenario_json(with(R"({"server": {"behavior": "command", "command": ["nginx", "-c", "{dir}/n.conf"]}})"));
+  s = load_scenario_json(with(R"({"requires": {"nginx": "nginx-light"},
+                                   "server": {"behavior": "command", "command": ["nginx", "-c", "{dir}/n.conf"]}})"));
   EXPECT_EQ(s.server.command, (std::vector<std::string>{"nginx", "-c", "{dir}/n.conf"}));
 }
 

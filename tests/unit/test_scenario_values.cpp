@@ -158,11 +158,4 @@ TEST(Issues, StrFormatIsFileLinePointerMessage) {
 }  // namespace sockchaos::harness
 
 namespace sockchaos::harness {
-TEST(Placeholders, ExpandEveryOccurrenceAndLeaveOtherBracesAlone) {
-  const Placeholders values{"198.18.0.2", "8080", "/srv/conf", "/tmp/x"};
-  EXPECT_EQ(expand_placeholders("http://{server}:{port}/{port}", values), "http://198.18.0.2:8080/8080");
-  EXPECT_EQ(expand_placeholders("{dir}/nginx.conf {tmp} {other} {", values), "/srv/conf/nginx.conf /tmp/x {other} {");
-  EXPECT_EQ(exec_argv("/a/agent", {"curl", "{server}"}, values),
-            (std::vector<std::string>{"/a/agent", "exec", "--", "curl", "198.18.0.2"}));
-}
 }  // namespace sockchaos::harness

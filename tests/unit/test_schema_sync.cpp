@@ -65,10 +65,22 @@ class SchemaWalker {
     if (path == "/server") {
       if (property == "command") doc["server"]["behavior"] = "command";
       if (property == "upstream") doc["server"]["behavior"] = "proxy";
-      if (property == "response") doc["server"]["behavior"] = "respond";
-      if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"x"};
+      if (property == "response" || property == "framing") doc["server"]["behavior"] = "respond";
+      if (property == "behavior" && doc["server"]["behavior"] == "command") doc["server"]["command"] = {"true"};
     }
-    if (path == "/upstream_server" && property == "response") doc["upstream_server"]["behavior"] = "respond";
+    if (path == "/upstream_server") {
+      if (property == "response" || property == "framing") doc["upstream_server"]["behavior"] = "respond";
+      if (property == "command" || property == "files") doc["upstream_server"]["behavior"] = "command";
+      if (property == "files" || (property == "behavior" && doc["upstream_server"]["behavior"] == "command"))
+        doc["upstream_server"]["command"] = {"true"};
+    }
+    if (path == "/server" && property == "files") doc["server"] = {{"behavior", "command"}, {"command", {"true"}}};
+    if (path == "/client" && property == "files")
+      doc["client"]["workload"] = {{"kind", "command"}, {"command", {"true"}}};
+    // Templates are read when the scenario is loaded: point the example at a shipped one.
+    for (const char* role : {"server", "upstream_server", "client"})
+      if (property == "files" && path == std::string("/") + role)
+        doc[role]["files"] = {{"x.conf", std::string(SOCKCHAOS_SCENARIO_DIR) + "/gallery/nginx-proxy.conf.in"}};
     // A link's or an impair fault's key alone may need a partner: reorder a delay, queue a rate;
     // an impair fault needs something to change, a per-direction key a "link" to orient it.
     const bool link_object = path.rfind("/links/", 0) == 0 && doc["links"][0].is_object();
@@ -84,7 +96,9 @@ class SchemaWalker {
       if (property == "where") doc["matrix"] = {{"/deadline", {"30s"}}};
       if (property == "where" || property == "host" || property == "<unknown>") doc["expect"][0]["detected_within"] = "3s";
       // A TIME_WAIT lifetime is judged only during the observation.
-      if (property == "time_wait_cleared_after" || property == "time_wait_cleared_within") doc["observe"] = "2m";
+      if (property == "time_wait_cleared_after" || property == "time_wait_cleared_within" || property == "cleared_after" ||
+          property == "cleared_within")
+        doc["observe"] = "2m";
     }
     return doc;
   }

@@ -1,4 +1,5 @@
-"""The Lab: a client host and a server host around your own code.
+"""The Lab: a client host and a server host (or any topology a scenario can build) around
+your own code.
 
     with sockchaos.Lab(sysctl={"net.ipv4.tcp_retries2": 5}) as lab:
         lab.server(7000, behavior="sink")
@@ -12,6 +13,15 @@ Hosts: "client" and "server", each a network namespace joined by one veth pair, 
 198.18.0.0/15. `sysctl` is either a flat {key: value} map, applied to the CLIENT host, or a map
 of host name to such a map: {"client": {...}, "server": {...}}. Keys are per-namespace net.*
 sysctls, validated like a scenario's `hosts.<name>.sysctl`.
+
+Any topology: hosts= is a scenario's "hosts" object and links= its "links" list, e.g. a chain
+
+    with sockchaos.Lab(hosts={"client": {}, "proxy": {}, "server": {}},
+                       links=[["client", "proxy"], ["proxy", "server"]]) as lab:
+        lab.server(8081, on="server", behavior="respond")
+        lab.server(8080, on="proxy", behavior="proxy", upstream="server:8081")
+        with lab.inside("client"):
+            sock = socket.create_connection((lab.address("proxy", from_="client"), 8080))
 
 Threads: lab.inside() moves the calling thread only (setns is per thread); the server agents
 die with the thread that created them (PR_SET_PDEATHSIG), so create the Lab and its servers on a
@@ -30,7 +40,7 @@ __all__ = ["Lab", "Fault", "Host", "SysctlValue", "Sysctls"]
 _HOSTS = ("client", "server")
 
 Host = str
-"""A host name of the lab: "client" or "server"."""
+"""A host name of the lab: "client" or "server", or one of the hosts= given."""
 
 SysctlValue = Union[int, str]
 """A sysctl's value: a whole number or a one-line string ("4096 131072 6291456")."""
@@ -98,11 +108,24 @@ class Lab:
     """A client host and a server host; see the module documentation. Use it as a context
     manager (or call close()): everything is torn down on exit, on exceptions and on Ctrl-C."""
 
-    def __init__(self, sysctl: Optional[Sysctls] = None) -> None:
+    def __init__(self, sysctl: Optional[Sysctls] = None, *, hosts: Optional[Mapping[str, Mapping[str, Any]]] = None,
+                 links: Optional[List[Any]] = None, family: str = "ipv4") -> None:
+        """sysctl: as the module documentation says (two-host labs). hosts: a scenario "hosts"
+        object, {"client": {}, "proxy": {"sysctl": {...}}, ...}; links: a scenario "links" list
+        (default: client - server; a link may be a link object {"between": [...], "delay": "25ms"});
+        family: "ipv4" (198.18.0.0/15), "ipv6" (2001:2::/48) or "dual". Invalid hosts, links or
+        family raise ScenarioError."""
         from . import agent_path
         self._agent = agent_path()
         self._lab: Optional[_sockchaos.Lab] = None
-        self._lab = _sockchaos.Lab(json.dumps(_hosts_document(sysctl)), self._agent)
+        if hosts is not None and sysctl is not None:
+            raise TypeError("Lab(): give sysctls inside hosts= ({\"proxy\": {\"sysctl\": {...}}}), not both sysctl= and hosts=")
+        if hosts is not None and not isinstance(hosts, Mapping):
+            raise TypeError("hosts: expected a dict of host name -> {\"sysctl\": {...}}; got " + type(hosts).__name__)
+        hosts_doc: Any = {k: dict(v) for k, v in hosts.items()} if hosts is not None else _hosts_document(sysctl)
+        links_doc: Any = ([dict(link) if isinstance(link, Mapping) else list(link) for link in links]
+                          if links is not None else None)
+        self._lab = _sockchaos.Lab(json.dumps(hosts_doc), self._agent, json.dumps(links_doc), family)
         self.faults: List[Fault] = []
 
     def _core(self) -> _sockchaos.Lab:
@@ -119,16 +142,19 @@ class Lab:
         return list(self._core().hosts())
 
     def server(self, port: int, behavior: str = "sink", socket: Optional[Mapping[str, Any]] = None,
-               **options: Any) -> Lab:
-        """Starts a server agent on the server host, listening on `port` on every address, and
+               on: Optional[Host] = None, **options: Any) -> Lab:
+        """Starts a server agent on host `on` (default "server"), listening on `port` on every address, and
         returns once it listens. behavior and socket options as in a scenario's "server"
         (echo, sink, stall, hold, respond; other keys such as close="after-response" or
         response="..." go in **options). behavior="command" with command=[argv...] runs your
-        own server program instead ({port}, {server}, {dir} = the current directory and
-        {tmp} = a scratch directory of the lab are expanded; never through a shell) and
-        returns once its port listens (at most 10 s)."""
+        own server program instead ({port}, {server}, {addr:HOST}, {dir} = the current directory
+        and {tmp} = a scratch directory of the lab are expanded; never through a shell; the
+        lab's host names resolve inside it) and returns once its port listens. behavior="proxy"
+        with upstream="host:port" forwards to another host's server."""
         from . import _check_agent
         spec: Dict[str, Any] = {"port": port, "behavior": behavior}
+        if on is not None:
+            spec["on"] = on
         if socket is not None:
             spec["socket"] = dict(socket) if isinstance(socket, Mapping) else socket
         spec.update(options)
@@ -136,9 +162,11 @@ class Lab:
         self._core().start_server(json.dumps(spec))
         return self
 
-    def address(self, host: Host = "server") -> str:
-        """The host's IPv4 address (198.18.0.0/15) as a string."""
-        return self._core().address(host)
+    def address(self, host: Host = "server", from_: Optional[Host] = None, ipv6: bool = False) -> str:
+        """The host's IPv4 address (198.18.0.0/15) as a string, or its IPv6 one (2001:2::/48) with
+        ipv6=True or in a family="ipv6" lab: its first link's, or with from_ the one host from_
+        reaches it by (its interface facing from_ when they share a link)."""
+        return self._core().address(host, from_ or "", ipv6)
 
     @contextlib.contextmanager
     def inside(self, host: Host = "client") -> Iterator[Lab]:
@@ -195,5 +223,5 @@ class Lab:
     def __repr__(self) -> str:
         if self.closed:
             return "<sockchaos.Lab closed>"
-        return "<sockchaos.Lab client=%s server=%s>" % (self.address("client"), self.address("server"))
+        return "<sockchaos.Lab %s>" % " ".join("%s=%s" % (h, self.address(h)) for h in self.hosts)
 
