@@ -39,15 +39,15 @@ for src in "$fuzzdir"/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
 configure() {  # dir, extra cmake args
   local dir=$1; shift
   cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
-    -DSOCKCHAOS_FUZZ=ON -DSOCKCHAOS_TESTS=OFF -DSOCKCHAOS_PYTHON=OFF "$@" >"$dir.configure.log" 2>&1 ||
-    { cat "$dir.configure.log" >&2; exit 1; }
+    -DSOCKCHAOS_FUZZ=ON -DSOCKCHAOS_TESTS=OFF -DSOCKCHAOS_PYTHON=OFF "$@" >"$dir/fuzz-configure.log" 2>&1 ||
+    { cat "$dir/fuzz-configure.log" >&2; exit 1; }
 }
 
 log "building ${targets[*]} with $cxx in $build"
 mkdir -p "$build"
 t0=$(date +%s)
 configure "$build"
-nice cmake --build "$build" -j2 --target "${targets[@]}" >"$build.build.log" 2>&1 || { tail -40 "$build.build.log" >&2; exit 1; }
+nice cmake --build "$build" -j2 --target "${targets[@]}" >"$build/fuzz-build.log" 2>&1 || { tail -40 "$build/fuzz-build.log" >&2; exit 1; }
 build_seconds=$(( $(date +%s) - t0 ))
 
 rows=() findings=() covrows=()
@@ -97,7 +97,7 @@ if [ -n "$profdata" ] && [ -n "$llvmcov" ]; then
   log "line coverage build in $covbuild"
   mkdir -p "$covbuild"
   configure "$covbuild" -DSOCKCHAOS_FUZZ_COVERAGE=ON
-  nice cmake --build "$covbuild" -j2 --target "${targets[@]}" >"$covbuild.build.log" 2>&1 || { tail -40 "$covbuild.build.log" >&2; exit 1; }
+  nice cmake --build "$covbuild" -j2 --target "${targets[@]}" >"$covbuild/fuzz-build.log" 2>&1 || { tail -40 "$covbuild/fuzz-build.log" >&2; exit 1; }
   coverage_note="llvm-cov line coverage of the project's sources, replaying each target's final corpus and regressions (\`-runs=0\`)"
   for target in "${targets[@]}"; do
     name=${target#fuzz_}
