@@ -4,7 +4,8 @@
 //   - nothing but ScenarioError is thrown, and only where the contract says so;
 //   - every issue names the file, has a message, is valid UTF-8 (Python turns it into str)
 //     and prints on one line;
-//   - a syntax error has a line and a well-formed JSON Pointer (where the reading stopped);
+//   - a syntax error has a line and a well-formed JSON Pointer (where the reading stopped),
+//     and load_scenario_text (Python's path) reports it without the line;
 //   - a validation issue has a line and a pointer into the document (or its matrix cells);
 //   - an accepted document is what nlohmann's own parser reads from the same text (with
 //     comments ignored), survives dump + parse unchanged, and expands into cells with unique ids.
@@ -111,7 +112,16 @@ inline std::string check_scenario_input(std::string_view bytes, const std::strin
     return e;
   if (!syntax.empty()) {
     if (syntax.size() != 1) return "parse_document: expected one syntax error, got " + std::to_string(syntax.size());
-    return check_issues(syntax, file, nullptr, "parse_document");
+    if (auto e = check_issues(syntax, file, nullptr, "parse_document"); !e.empty()) return e;
+    // The Python path (text of a dict): the same error, without the line.
+    std::vector<InputIssue> from_text;
+    if (auto e = only_scenario_errors("load_scenario_text", [&] { load_scenario_text(text, file); }, &from_text);
+        !e.empty())
+      return e;
+    if (from_text.size() != 1 || from_text[0].line != 0 || from_text[0].message != syntax[0].message ||
+        from_text[0].pointer != syntax[0].pointer)
+      return "load_scenario_text: another error than parse_document's, or with a line";
+    return "";
   }
   if (doc.file != file || !doc.lines.count("")) return "parse_document: no file or no line for the document";
 
@@ -139,6 +149,9 @@ inline std::string check_scenario_input(std::string_view bytes, const std::strin
     return e;
   if (issues.empty() != refused.empty()) return "load_scenario and validate_document disagree";
   if (!refused.empty()) return check_issues(refused, file, &doc, "load_scenario");
+
+  if (auto e = only_scenario_errors("load_scenario_text", [&] { load_scenario_text(text, file); }, nullptr); !e.empty())
+    return e;
 
   std::vector<Cell> cells;
   if (auto e = only_scenario_errors("expand_cells", [&] { cells = expand_cells(scenario); }, nullptr); !e.empty())
