@@ -184,8 +184,8 @@ void validate_and_expand(const json& value, const std::string& file, const std::
   if (cell_bytes * total > kMaxCellsBytes) {
     issues.push_back({file, "/matrix", 0,
                       "expected the cells of a matrix to take at most " + mib(kMaxCellsBytes) + "; " +
-                          std::to_string(total) + " cells of this " + std::to_string(cell_bytes >> 10) +
-                          " KiB scenario take " + mib(cell_bytes * total) +
+                          std::to_string(total) + " cells of about " + std::to_string(cell_bytes >> 10) +
+                          " KiB each take " + mib(cell_bytes * total) +
                           " — use fewer matrix values or a smaller scenario"});
     attach_lines(issues, lines);
     return;
