@@ -38,7 +38,6 @@
 
 namespace sockchaos::agent {
 
-using harness::json;
 using sockchaos::monotonic_ns;
 
 inline constexpr int kExitDone = 0;
@@ -49,12 +48,11 @@ inline constexpr int kExitOrphaned = 3;
 // "ETIMEDOUT" for ETIMEDOUT, "E123" when glibc has no name.
 std::string errno_name(int err);
 
-// One JSON object per line on stdout, written with write(2) as a whole line.
-// Every event carries "ev" and "t" (CLOCK_MONOTONIC ns, taken by the caller right after the
-// syscall that produced the event).
-void emit(json event);
-json event(const char* ev, int64_t t);
-void emit_simple(const char* ev, int64_t t);
+// One event per line on stdout (harness/protocol/events.hpp), written with write(2) as a whole
+// line. Every event carries its kind and "t" (CLOCK_MONOTONIC ns, taken by the caller right
+// after the syscall that produced the event).
+void emit(const harness::AgentEvent& event);
+void emit_simple(harness::AgentEventKind kind, int64_t t);
 void emit_error(int64_t t, const char* syscall, const std::string& errno_text);
 [[noreturn]] void fatal(const std::string& message, int err = 0, const std::string& option = "");
 

@@ -46,13 +46,13 @@ struct Client {
 
 // Connects the single socket of idle/stream, emits "start" and "ready"; exits on failure.
 int connect_single(const Client& client) {
-  emit_simple("start", monotonic_ns());
+  emit_simple(harness::AgentEventKind::start, monotonic_ns());
   const int fd = make_tcp_socket(client.plan, false);
   if (fd < 0) fail(monotonic_ns(), "socket", errno_name(-fd));
   const ConnectResult result = connect_socket(fd, client.address, client.connect_timeout_ns);
   if (result.err == EINTR && stop_requested()) finish_done();
   if (result.err != 0) fail(result.t_end, result.syscall, result.err_text);
-  emit_simple("ready", result.t_end);
+  emit_simple(harness::AgentEventKind::ready, result.t_end);
   return fd;
 }
 
@@ -203,26 +203,19 @@ int run_stream(const Client& client) {
 // ---- probe ---------------------------------------------------------------------------------
 
 struct Batch {
-  const char* ev;
-  json items = json::array();
+  harness::AgentEvent event;
   int64_t last_flush = 0;
 
-  void add(int64_t t, int64_t value, const std::string& err) {
-    json item = json::array({t, value});
-    if (err.empty()) {
-      item.push_back(nullptr);
-    } else {
-      item.push_back(err);
-    }
-    items.push_back(std::move(item));
+  explicit Batch(harness::AgentEventKind kind) { event.kind = kind; }
+  void add(int64_t t, int64_t value, const std::string& err, int64_t t_end) {
+    event.items.push_back({t, value, err, t_end});
   }
   void flush(int64_t now) {
     last_flush = now;
-    if (items.empty()) return;
-    json out = event(ev, now);
-    out["items"] = std::move(items);
-    items = json::array();
-    emit(std::move(out));
+    if (event.items.empty()) return;
+    event.t = now;
+    emit(event);
+    event.items.clear();
   }
   void flush_if_due(int64_t now) {
     if (now - last_flush >= kBatchEvery) flush(now);
@@ -262,9 +255,9 @@ int run_probe(const Client& client) {
   const harness::Workload& workload = client.spec.workload;
   const int64_t response_timeout =
       client.app_timeout_ns >= 0 ? client.app_timeout_ns : kDefaultResponseTimeout;
-  Batch batch{"probes"};
+  Batch batch{harness::AgentEventKind::probes};
   const int64_t start = monotonic_ns();
-  emit_simple("start", start);
+  emit_simple(harness::AgentEventKind::start, start);
   batch.last_flush = start;
   for (int i = 0; i < workload.count && !stop_requested(); ++i) {
     if (workload.per_second > 0) {
@@ -283,17 +276,19 @@ int run_probe(const Client& client) {
     const int64_t t = monotonic_ns();
     const int fd = make_tcp_socket(client.plan, false);
     if (fd < 0) {
-      batch.add(t, -1, errno_name(-fd));
+      batch.add(t, -1, errno_name(-fd), monotonic_ns());
     } else {
       const ConnectResult result = connect_socket(fd, client.address, client.connect_timeout_ns);
       if (result.err != 0) {
-        batch.add(t, -1, result.err_text);
+        batch.add(t, -1, result.err_text, result.t_end);
       } else {
         std::string err;
+        int64_t t_end = result.t_end;
         if (!workload.request.empty()) {
           err = exchange(fd, workload.request, result.t_end + response_timeout);
+          t_end = monotonic_ns();
         }
-        batch.add(t, result.t_end - result.t_start, err);
+        batch.add(t, result.t_end - result.t_start, err, t_end);
       }
       ::close(fd);
     }
@@ -335,7 +330,7 @@ class RequestWorkload {
 
   [[noreturn]] void run() {
     const int64_t start = monotonic_ns();
-    emit_simple("start", start);
+    emit_simple(harness::AgentEventKind::start, start);
     batch_.last_flush = start;
     for (Connection& c : connections_) open(c, start);
     std::vector<pollfd> pfds;
@@ -351,7 +346,7 @@ class RequestWorkload {
 
       int64_t wake = now + kSecond;
       if (end_ >= 0) wake = std::min(wake, end_);
-      if (!batch_.items.empty()) wake = std::min(wake, batch_.last_flush + kBatchEvery);
+      if (!batch_.event.items.empty()) wake = std::min(wake, batch_.last_flush + kBatchEvery);
       if (ready_at_ >= 0 && workload_.per_second > 0 && has_idle()) {
         wake = std::min(wake, due_time(issued_));
       }
@@ -438,7 +433,7 @@ class RequestWorkload {
   }
 
   void fail(Connection& c, int64_t t, const std::string& err) {
-    batch_.add(t, -1, err);
+    batch_.add(t, -1, err, t);
     close_connection(c);
     c.attempted = true;
     c.retry_at = t + kReconnectDelay;
@@ -450,7 +445,7 @@ class RequestWorkload {
       if (!c.attempted) return;
     }
     ready_at_ = now;
-    emit_simple("ready", now);
+    emit_simple(harness::AgentEventKind::ready, now);
     if (workload_.duration) {
       end_ = now + workload_.duration->count();
       arm_stop_timer(workload_.duration->count());
@@ -531,7 +526,7 @@ class RequestWorkload {
       const int64_t t = monotonic_ns();
       if (n > 0) {
         if (waiting && !got) {
-          batch_.add(t, t - c.origin, "");
+          batch_.add(t, t - c.origin, "", t);
           c.state = Connection::State::kIdle;
         }
         got = true;
@@ -578,7 +573,7 @@ class RequestWorkload {
   const harness::Workload& workload_;
   std::string request_;
   std::vector<Connection> connections_;
-  Batch batch_{"requests"};
+  Batch batch_{harness::AgentEventKind::requests};
   int64_t ready_at_ = -1;
   int64_t end_ = -1;
   int64_t issued_ = 0;
@@ -597,15 +592,17 @@ int run_client(const harness::AgentSpec& spec) {
   // An option the kernel rejects is a configuration error: find it before any event.
   const int probe_fd = make_tcp_socket(client.plan, false);
   if (probe_fd >= 0) ::close(probe_fd);
-  const std::string& kind = spec.client.workload.kind;
-  if (kind == "idle") return run_idle(client);
-  if (kind == "stream") return run_stream(client);
-  if (kind == "probe") return run_probe(client);
-  if (kind == "request") {
-    RequestWorkload workload(client);
-    workload.run();
+  switch (spec.client.workload.kind) {
+    case harness::WorkloadKind::idle: return run_idle(client);
+    case harness::WorkloadKind::stream: return run_stream(client);
+    case harness::WorkloadKind::probe: return run_probe(client);
+    case harness::WorkloadKind::request: {
+      RequestWorkload workload(client);
+      workload.run();
+    }
+    case harness::WorkloadKind::command: break;
   }
-  fatal("workload kind \"" + kind + "\" is not run by the agent");
+  fatal("workload kind \"" + harness::name_string(spec.client.workload.kind) + "\" is not run by the agent");
 }
 
 }  // namespace sockchaos::agent

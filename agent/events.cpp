@@ -40,34 +40,32 @@ std::string errno_name(int err) {
   return "E" + std::to_string(err);
 }
 
-json event(const char* ev, int64_t t) {
-  json out = json::object();
-  out["ev"] = ev;
-  out["t"] = t;
-  return out;
-}
+void emit(const harness::AgentEvent& event) { write_all_stdout(harness::format_agent_event(event)); }
 
-void emit(json event) {
-  std::string line = event.dump(-1, ' ', false, json::error_handler_t::replace);
-  line.push_back('\n');
-  write_all_stdout(line);
+void emit_simple(harness::AgentEventKind kind, int64_t t) {
+  harness::AgentEvent event;
+  event.kind = kind;
+  event.t = t;
+  emit(event);
 }
-
-void emit_simple(const char* ev, int64_t t) { emit(event(ev, t)); }
 
 void emit_error(int64_t t, const char* syscall, const std::string& errno_text) {
-  json out = event("error", t);
-  out["syscall"] = syscall;
-  out["errno"] = errno_text;
-  emit(std::move(out));
+  harness::AgentEvent event;
+  event.kind = harness::AgentEventKind::error;
+  event.t = t;
+  event.syscall = syscall;
+  event.error = errno_text;
+  emit(event);
 }
 
 void fatal(const std::string& message, int err, const std::string& option) {
-  json out = event("fatal", monotonic_ns());
-  out["message"] = err ? message + " (" + std::strerror(err) + ")" : message;
-  if (!option.empty()) out["option"] = option;
-  if (err) out["errno"] = errno_name(err);
-  emit(std::move(out));
+  harness::AgentEvent event;
+  event.kind = harness::AgentEventKind::fatal;
+  event.t = monotonic_ns();
+  event.message = err ? message + " (" + std::strerror(err) + ")" : message;
+  event.option = option;
+  if (err) event.error = errno_name(err);
+  emit(event);
   _exit(kExitFatal);
 }
 
@@ -92,7 +90,7 @@ void arm_stop_timer(int64_t after_ns) {
 }
 
 void finish_done() {
-  emit_simple("done", monotonic_ns());
+  emit_simple(harness::AgentEventKind::done, monotonic_ns());
   _exit(kExitDone);
 }
 

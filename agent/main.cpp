@@ -37,5 +37,5 @@ int main(int argc, char** argv) {
     agent::fatal(std::string("agent spec: ") + e.what());
   }
   agent::arm_stop_timer(spec.max_lifetime.count());
-  return spec.role == "client" ? agent::run_client(spec) : agent::run_server(spec);
+  return spec.role == harness::AgentRole::client ? agent::run_client(spec) : agent::run_server(spec);
 }

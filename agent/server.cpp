@@ -21,8 +21,10 @@ constexpr size_t kMaxRequestLine = 64 * 1024;  // respond: longer "lines" are di
 constexpr int64_t kAcceptEventEvery = 10 * kMillisecond;
 constexpr int64_t kAcceptPauseOnEmfile = 100 * kMillisecond;
 constexpr uint64_t kListenerId = 0;
+constexpr uint32_t kErrorWatch = EPOLLET;  // no events wanted: only EPOLLERR/EPOLLHUP, once
+constexpr int kMaxConnectionErrors = 100;
 
-enum class Behavior { kEcho, kSink, kStall, kHold, kRespond, kProxy };
+using harness::ServerBehavior;
 
 struct Connection {
   uint64_t id = 0;
@@ -42,19 +44,12 @@ uint64_t key(uint64_t id, bool upstream) { return (id << 1) | (upstream ? 1 : 0)
 
 class Server {
  public:
-  explicit Server(const harness::AgentSpec& spec) : spec_(spec.server) {
-    const std::string& b = spec_.behavior;
-    if (b == "echo") behavior_ = Behavior::kEcho;
-    else if (b == "sink") behavior_ = Behavior::kSink;
-    else if (b == "stall") behavior_ = Behavior::kStall;
-    else if (b == "hold") behavior_ = Behavior::kHold;
-    else if (b == "respond") behavior_ = Behavior::kRespond;
-    else if (b == "proxy") behavior_ = Behavior::kProxy;
-    else fatal("server behavior \"" + b + "\" is not run by the agent");
+  explicit Server(const harness::AgentSpec& spec) : spec_(spec.server), behavior_(spec.server.behavior) {
+    if (!harness::is_agent_behavior(behavior_)) fatal("server behavior \"command\" is not run by the agent");
 
     plan_ = harness::plan_socket_options(spec_.socket);
     listen_address_ = make_address(spec.address, spec_.port);
-    if (behavior_ == Behavior::kProxy) {
+    if (behavior_ == ServerBehavior::proxy) {
       const std::string port = port_of_host_port(spec_.upstream);
       if (spec.upstream_address.empty() || port.empty()) {
         fatal("proxy needs upstream \"host:port\" and a resolved upstream_address (got \"" +
@@ -122,9 +117,11 @@ class Server {
     }
     if (::listen(listener_, kBacklog) < 0) fatal("listen", errno);
     const int64_t t = monotonic_ns();
-    json out = event("listening", t);
-    out["port"] = spec_.port;
-    emit(std::move(out));
+    harness::AgentEvent listening;
+    listening.kind = harness::AgentEventKind::listening;
+    listening.t = t;
+    listening.port = spec_.port;
+    emit(listening);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = key(kListenerId, false);
@@ -191,16 +188,18 @@ class Server {
       c.id = next_id_++;
       c.down = fd;
       connections_.emplace(c.id, std::move(connection));
-      if (behavior_ == Behavior::kProxy) open_upstream(c);
+      if (behavior_ == ServerBehavior::proxy) open_upstream(c);
       if (connections_.count(c.id)) update_interest(c);
     }
   }
 
   void maybe_emit_accepts(int64_t now) {
     if (pending_accepts_ == 0 || now - last_accept_event_ < kAcceptEventEvery) return;
-    json out = event("accept", first_pending_accept_);
-    out["count"] = pending_accepts_;
-    emit(std::move(out));
+    harness::AgentEvent accepted;
+    accepted.kind = harness::AgentEventKind::accept;
+    accepted.t = first_pending_accept_;
+    accepted.count = pending_accepts_;
+    emit(accepted);
     pending_accepts_ = 0;
     last_accept_event_ = now;
   }
@@ -208,7 +207,7 @@ class Server {
   // ---- per-connection logic --------------------------------------------------------------
 
   bool reads_downstream(const Connection& c) const {
-    if (behavior_ == Behavior::kStall || c.down_eof || c.close_after_flush) return false;
+    if (behavior_ == ServerBehavior::stall || c.down_eof || c.close_after_flush) return false;
     return c.to_down.size() < kMaxPending && c.to_up.size() < kMaxPending;
   }
 
@@ -225,21 +224,30 @@ class Server {
     }
   }
 
-  // A registration with an empty mask still reports EPOLLERR/EPOLLHUP; a stalled or held
-  // socket is therefore not registered at all (mask 0 and never added).
+  // Every socket stays registered. A registration always reports EPOLLERR/EPOLLHUP; a stalled
+  // or held socket (no EPOLLIN/EPOLLOUT wanted) is registered edge-triggered, so the kernel
+  // ending it (keepalive, user timeout, RST) is reported once instead of spinning, and the
+  // server sees its own socket fail.
   void set_interest(int fd, uint64_t data, uint32_t& current, uint32_t wanted) {
+    if (wanted == 0) wanted = kErrorWatch;
     if (wanted == current) return;
     epoll_event ev{};
     ev.events = wanted;
     ev.data.u64 = data;
-    if (current == 0) {
-      epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
-    } else if (wanted == 0) {
-      epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
-    } else {
-      epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev);
-    }
+    epoll_ctl(epoll_, current == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
     current = wanted;
+  }
+
+  // A connection failed on this side: say so (bounded), at the time the failing call returned.
+  void report_connection_error(int64_t t, const char* syscall, int err) {
+    if (err == 0 || connection_errors_ >= kMaxConnectionErrors) return;
+    ++connection_errors_;
+    harness::AgentEvent event;
+    event.kind = harness::AgentEventKind::conn_error;
+    event.t = t;
+    event.syscall = syscall;
+    event.error = errno_name(err);
+    emit(event);
   }
 
   void close_connection(Connection& c) {
@@ -257,8 +265,9 @@ class Server {
     c.close_up_after_flush = false;
   }
 
-  // Writes as much of `pending` as the socket takes. Returns false on a fatal error.
-  static bool flush(int fd, std::string& pending) {
+  // Writes as much of `pending` as the socket takes. Returns false on a fatal error, which it
+  // reports.
+  bool flush(int fd, std::string& pending) {
     while (!pending.empty()) {
       const ssize_t n = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
@@ -267,6 +276,7 @@ class Server {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return true;
+      report_connection_error(monotonic_ns(), "send", n < 0 ? errno : EIO);
       return false;
     }
     return true;
@@ -286,6 +296,15 @@ class Server {
         if (c.close_up_after_flush) close_upstream(c);
       }
     }
+    if (!reads_downstream(c) && (events & (EPOLLERR | EPOLLHUP))) {
+      // A stalled or held socket the kernel ended.
+      const int err = socket_error(c.down);
+      if (err != 0) {
+        report_connection_error(monotonic_ns(), "poll", err);
+        close_connection(c);
+      }
+      return;
+    }
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_downstream(c);
   }
 
@@ -297,6 +316,7 @@ class Server {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) break;
+        report_connection_error(monotonic_ns(), "recv", errno);
         close_connection(c);  // RST or timeout: the socket is dead, even for hold
         return;
       }
@@ -312,11 +332,11 @@ class Server {
 
   void on_downstream_eof(Connection& c) {
     switch (behavior_) {
-      case Behavior::kHold:
+      case ServerBehavior::hold:
         c.down_eof = true;  // never close: CLOSE_WAIT until the agent exits
         return;
-      case Behavior::kEcho:
-      case Behavior::kRespond:
+      case ServerBehavior::echo:
+      case ServerBehavior::respond:
         if (!c.to_down.empty()) {
           c.close_after_flush = true;
           return;
@@ -331,22 +351,23 @@ class Server {
 
   void on_data(Connection& c, const char* data, size_t size) {
     switch (behavior_) {
-      case Behavior::kSink:
-      case Behavior::kHold:
-      case Behavior::kStall:
+      case ServerBehavior::sink:
+      case ServerBehavior::hold:
+      case ServerBehavior::stall:
+      case ServerBehavior::command:  // never here: refused in the constructor
         return;
-      case Behavior::kEcho:
+      case ServerBehavior::echo:
         c.to_down.append(data, size);
         write_down(c);
         return;
-      case Behavior::kRespond:
+      case ServerBehavior::respond:
         c.line.append(data, size);
         for (;;) {
           const auto newline = c.line.find('\n');
           if (newline == std::string::npos) break;
           c.line.erase(0, newline + 1);
           c.to_down += spec_.response;
-          if (spec_.close == "after-response") {
+          if (spec_.close == harness::CloseMode::after_response) {
             c.close_after_flush = true;
             c.line.clear();
             break;
@@ -355,7 +376,7 @@ class Server {
         if (c.line.size() > kMaxRequestLine) c.line.clear();
         write_down(c);
         return;
-      case Behavior::kProxy:
+      case ServerBehavior::proxy:
         if (std::find(data, data + size, '\n') != data + size) c.request_forwarded = true;
         c.to_up.append(data, size);
         if (c.up < 0) {
@@ -402,7 +423,8 @@ class Server {
   void on_upstream(Connection& c, uint32_t events) {
     if (c.up_connecting) {
       if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-      if (socket_error(c.up) != 0) {
+      if (const int err = socket_error(c.up); err != 0) {
+        report_connection_error(monotonic_ns(), "connect", err);
         close_connection(c);
         return;
       }
@@ -439,7 +461,7 @@ class Server {
   }
 
   const harness::ServerSpec& spec_;
-  Behavior behavior_ = Behavior::kEcho;
+  ServerBehavior behavior_;
   std::vector<harness::PlannedOption> plan_;
   sockaddr_in listen_address_{}, upstream_address_{};
   int epoll_ = -1;
@@ -450,6 +472,7 @@ class Server {
   int64_t first_pending_accept_ = 0;
   int64_t last_accept_event_ = INT64_MIN / 2;
   int64_t accept_paused_until_ = 0;
+  int connection_errors_ = 0;
   char buffer_[64 * 1024];
 };
 

@@ -28,12 +28,12 @@
 #include "harness/lab/lab.hpp"
 #include "harness/world/process.hpp"
 #include "harness/verdict/results.hpp"
+#include "harness/verdict/results_json.hpp"
 #include "harness/run/runner.hpp"
 #include "harness/model/load.hpp"
 #include "harness/session/session.hpp"
 #include "netns/netns.hpp"
 #include "reports/html.hpp"
-#include "reports/merge.hpp"
 
 namespace py = pybind11;
 using namespace sockchaos;
@@ -71,21 +71,9 @@ auto with_environment_advice(const std::string& agent_path, Fn&& fn) -> decltype
 
 // CLI semantics: every file of every path, every issue of every file, then one error.
 std::vector<harness::Scenario> load_paths(const std::vector<std::string>& paths) {
-  std::vector<harness::InputIssue> issues;
-  std::vector<harness::Scenario> out;
-  std::vector<std::string> files;
-  files = harness::collect_scenario_files(paths);
-  for (const auto& f : files) {
-    try {
-      auto s = harness::load_scenario_file(f);
-      (void)harness::expand_cells(s);
-      out.push_back(std::move(s));
-    } catch (const harness::ScenarioError& e) {
-      issues.insert(issues.end(), e.issues().begin(), e.issues().end());
-    }
-  }
-  if (!issues.empty()) throw harness::ScenarioError(std::move(issues));
-  return out;
+  auto loaded = harness::load_scenario_paths(paths);
+  if (!loaded.issues.empty()) throw harness::ScenarioError(std::move(loaded.issues));
+  return std::move(loaded.scenarios);
 }
 
 std::vector<harness::Scenario> load_text(const std::string& text, const std::string& label) {
@@ -120,7 +108,7 @@ std::string run(const std::optional<std::vector<std::string>>& paths, const std:
     std::mutex mutex;
     std::condition_variable cv;
     bool done = false;
-    json result;
+    harness::Results result;
     std::exception_ptr error;
   };
   auto shared = std::make_shared<Shared>();
@@ -130,7 +118,7 @@ std::string run(const std::optional<std::vector<std::string>>& paths, const std:
   options.cancel_fd = cancel[0];
   options.agent_path = agent_path;
   std::thread worker([shared, options, scenarios = std::move(scenarios)] {
-    json result;
+    harness::Results result;
     std::exception_ptr error;
     try {
       result = harness::run_session(scenarios, options);
@@ -178,13 +166,13 @@ std::string run(const std::optional<std::vector<std::string>>& paths, const std:
       throw py::value_error(e.what());
     }
   }
-  return shared->result.dump();
+  return harness::to_json(shared->result).dump();
 }
 
 std::string merge_results(const std::vector<std::string>& parts) {
-  std::vector<json> values;
-  for (const auto& p : parts) values.push_back(json::parse(p));
-  return reports::merge_results(values).dump();
+  std::vector<harness::Results> values;
+  for (const auto& p : parts) values.push_back(harness::results_from_json(json::parse(p), "<results>"));
+  return harness::to_json(harness::merge_results(values)).dump();
 }
 
 py::list doctor(const std::string& agent_path) {
@@ -337,10 +325,11 @@ PYBIND11_MODULE(_sockchaos, m) {
   });
   m.def("merge_results", &merge_results, py::arg("parts"));
   m.def("render_html_report", [](const std::string& results) {
-    return reports::render_html_report(json::parse(results));
+    return reports::render_html_report(harness::results_from_json(json::parse(results), "<results>"));
   });
-  m.def("all_expectations_passed",
-        [](const std::string& results) { return harness::all_expectations_passed(json::parse(results)); });
+  m.def("all_expectations_passed", [](const std::string& results) {
+    return harness::results_from_json(json::parse(results), "<results>").passed();
+  });
 
   py::class_<NetnsScope>(m, "NetnsScope")
       .def(py::init<>())

@@ -17,6 +17,7 @@
 #include "harness/world/environment.hpp"
 #include "harness/world/process.hpp"
 #include "harness/verdict/results.hpp"
+#include "harness/verdict/results_json.hpp"
 #include "harness/run/runner.hpp"
 #include "harness/model/load.hpp"
 #include "harness/session/scheduler.hpp"
@@ -24,7 +25,6 @@
 #include "reports/console.hpp"
 #include "reports/html.hpp"
 #include "reports/junit.hpp"
-#include "reports/merge.hpp"
 
 namespace fs = std::filesystem;
 using namespace sockchaos;
@@ -57,38 +57,17 @@ void print_issues(const harness::ScenarioError& e) {
   for (const auto& issue : e.issues()) std::cerr << "error: " << issue.str() << "\n";
 }
 
-struct Loaded {
-  std::vector<harness::Scenario> scenarios;
-  int errors = 0;
-};
-
-Loaded load_all(const std::vector<std::string>& paths) {
-  Loaded out;
-  std::vector<std::string> files;
-  try {
-    files = harness::collect_scenario_files(paths);
-  } catch (const harness::ScenarioError& e) {
-    print_issues(e);
-    out.errors += static_cast<int>(e.issues().size());
-    return out;
-  }
-  for (const auto& f : files) {
-    try {
-      auto s = harness::load_scenario_file(f);
-      (void)harness::expand_cells(s);  // matrix values and expect/where are input too
-      out.scenarios.push_back(std::move(s));
-    } catch (const harness::ScenarioError& e) {
-      print_issues(e);
-      out.errors += static_cast<int>(e.issues().size());
-    }
-  }
-  return out;
+// Every file of every path, every issue of every file printed.
+harness::LoadedScenarios load_all(const std::vector<std::string>& paths) {
+  auto loaded = harness::load_scenario_paths(paths);
+  for (const auto& issue : loaded.issues) std::cerr << "error: " << issue.str() << "\n";
+  return loaded;
 }
 
 int cmd_validate(const std::vector<std::string>& paths) {
   auto loaded = load_all(paths);
-  if (loaded.errors > 0) {
-    std::cerr << loaded.errors << " error(s)\n";
+  if (!loaded.issues.empty()) {
+    std::cerr << loaded.issues.size() << " error(s)\n";
     return 2;
   }
   size_t cells = 0;
@@ -118,11 +97,12 @@ int cmd_doctor() {
   return 0;
 }
 
-int write_outputs(const json& results, const std::string& out_dir, const std::string& junit) {
+int write_outputs(const harness::Results& typed, const std::string& out_dir, const std::string& junit) {
+  const json results = harness::to_json(typed);
   fs::path dir(out_dir);
   bool ok = write_file(dir / "results.json", results.dump(2) + "\n");
-  ok &= write_file(dir / "report.html", reports::render_html_report(results));
-  std::string xml = reports::render_junit(results);
+  ok &= write_file(dir / "report.html", reports::render_html_report(typed));
+  std::string xml = reports::render_junit(typed);
   ok &= write_file(dir / "junit.xml", xml);
   if (!junit.empty()) ok &= write_file(junit, xml);
   if (!ok) {
@@ -149,9 +129,15 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
     }
   }
   auto loaded = load_all(paths);
-  if (loaded.errors > 0) {
-    std::cerr << loaded.errors << " error(s); nothing was run\n";
+  if (!loaded.issues.empty()) {
+    std::cerr << loaded.issues.size() << " error(s); nothing was run\n";
     return 2;
+  }
+  opts.results_dir = out_dir;
+  {
+    // A new run's captures replace the last run's (their names are per cell and run).
+    std::error_code ec;
+    fs::remove_all(fs::path(out_dir) / "captures", ec);
   }
 
   int cancel_pipe[2];
@@ -179,15 +165,14 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
   opts.on_progress = [&](const harness::Progress& p) {
     if (tty) draw(p);
   };
-  opts.on_cell_done = [&](const harness::Scenario& s, const json& cell, const harness::Progress& p) {
-    json sj = {{"name", s.name}, {"file", s.file}};
-    std::string line = reports::format_cell_line(sj, cell);
+  opts.on_cell_done = [&](const harness::Scenario& s, const harness::CellResult& cell, const harness::Progress& p) {
+    std::string line = reports::format_cell_line(s.name, cell);
     if (tty) progress.finish();
     std::cerr << line << "\n";
     if (tty) draw(p);
   };
 
-  json results;
+  harness::Results results;
   try {
     results = harness::run_session(loaded.scenarios, opts);
   } catch (const std::invalid_argument& e) {
@@ -205,35 +190,35 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
     std::cerr << "interrupted: partial results written\n";
     return 130;
   }
-  return harness::all_expectations_passed(results) ? 0 : 1;
+  return results.passed() ? 0 : 1;
 }
 
 int cmd_report(const std::vector<std::string>& inputs, const std::string& output) {
-  std::vector<json> parts;
+  std::vector<harness::Results> parts;
+  int errors = 0;
   for (const auto& path : inputs) {
-    std::ifstream f(path);
-    if (!f) {
-      std::cerr << "error: " << path << ": cannot open\n";
-      return 2;
+    try {
+      parts.push_back(harness::load_results_file(path));
+    } catch (const harness::ScenarioError& e) {
+      print_issues(e);
+      errors += static_cast<int>(e.issues().size());
     }
-    json j = json::parse(f, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("scenarios")) {
-      std::cerr << "error: " << path << ": not a sockchaos results.json (expected an object with \"scenarios\")\n";
-      return 2;
-    }
-    parts.push_back(std::move(j));
   }
-  json merged = reports::merge_results(parts);
+  if (errors > 0) {
+    std::cerr << errors << " error(s) in the results given; no report written\n";
+    return 2;
+  }
+  const harness::Results merged = harness::merge_results(parts);
   fs::path out(output);
   bool ok = write_file(out, reports::render_html_report(merged));
-  ok &= write_file(out.parent_path() / "results.json", merged.dump(2) + "\n");
+  ok &= write_file(out.parent_path() / "results.json", harness::to_json(merged).dump(2) + "\n");
   if (!ok) {
     std::cerr << "error: cannot write " << output << "\n";
     return 2;
   }
   std::cerr << "report: " << output << "\nmerged results: " << (out.parent_path() / "results.json").string() << "\n";
   std::cout << reports::format_summary_table(merged, ::isatty(1));
-  return harness::all_expectations_passed(merged) ? 0 : 1;
+  return merged.passed() ? 0 : 1;
 }
 
 }  // namespace

@@ -129,6 +129,41 @@ std::string format_duration(Nanos d) {
   return best;
 }
 
+namespace {
+const std::pair<const char*, double> kByteUnits[] = {{"B", 1.0},         {"kB", 1e3},   {"KB", 1e3},
+                                                     {"KiB", 1024.0},    {"MB", 1e6},   {"MiB", 1048576.0},
+                                                     {"GB", 1e9},        {"GiB", 1073741824.0}};
+double byte_unit(const std::string& unit) {
+  for (const auto& [name, f] : kByteUnits)
+    if (unit == name) return f;
+  return 0;
+}
+}  // namespace
+
+std::optional<int64_t> parse_byte_size(const std::string& text, std::string* why) {
+  const std::string example = "like \"64KiB\", \"4MiB\" or \"1500B\"";
+  std::string whole, fraction, unit;
+  if (!split_number(text, whole, fraction, unit) || unit.empty()) {
+    set_why(why, "expected a size: a number and a unit (B, kB, KiB, MB, MiB, GB, GiB) " + example + "; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  const double factor = byte_unit(unit);
+  if (factor == 0) {
+    set_why(why, "expected a byte unit B, kB, KB, KiB, MB, MiB, GB or GiB " + example + "; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  if (whole.size() > 12) {
+    set_why(why, "expected a size below 1 TB; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  const double value = std::stod(whole + (fraction.empty() ? "" : "." + fraction)) * factor;
+  if (value != std::floor(value)) {
+    set_why(why, "expected a whole number of bytes; got \"" + text + "\"");
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(value);
+}
+
 std::optional<double> parse_byte_rate(const std::string& text, std::string* why) {
   const std::string example = "like \"100KiB/s\", \"1MiB/s\" or \"500B/s\"";
   if (text.size() < 2 || text.compare(text.size() - 2, 2, "/s") != 0) {
@@ -141,12 +176,7 @@ std::optional<double> parse_byte_rate(const std::string& text, std::string* why)
     set_why(why, "expected a byte rate: a number, a unit and \"/s\" " + example + "; got \"" + text + "\"");
     return std::nullopt;
   }
-  static const std::pair<const char*, double> kUnits[] = {
-      {"B", 1.0},           {"kB", 1e3},          {"KB", 1e3},          {"KiB", 1024.0}, {"MB", 1e6},
-      {"MiB", 1048576.0},   {"GB", 1e9},          {"GiB", 1073741824.0}};
-  double factor = 0;
-  for (const auto& [name, f] : kUnits)
-    if (unit == name) factor = f;
+  const double factor = byte_unit(unit);
   if (factor == 0) {
     set_why(why, "expected a byte unit B, kB, KB, KiB, MB, MiB, GB or GiB before \"/s\" " + example + "; got \"" +
                      text + "\"");

@@ -16,4 +16,7 @@ std::string format_duration(Nanos d);  // shortest exact form: "1.5s", "250ms", 
 // Bytes per second.
 std::optional<double> parse_byte_rate(const std::string& text, std::string* why = nullptr);
 
+// A size in bytes: "64KiB", "4MiB", "1500B", "10kB" (whole bytes).
+std::optional<int64_t> parse_byte_size(const std::string& text, std::string* why = nullptr);
+
 }  // namespace sockchaos

@@ -20,6 +20,9 @@ bool is_transient_tcp_state(int state);
 struct StateCounts {
   std::array<int64_t, kTcpStateCount> by_state{};
   std::vector<uint16_t> listening_ports;  // local ports of LISTEN sockets
+  // Milliseconds until the soonest / the latest TIME_WAIT or orphaned-FIN_WAIT2 timer fires
+  // (-1: none): when these counts will next change without any packet.
+  int64_t next_expiry_ms = -1, last_expiry_ms = -1;
   int64_t total() const;
   int64_t get(const std::string& state_name) const;  // "TIME_WAIT" -> count, unknown -> 0
   bool same_states(const StateCounts& other) const { return by_state == other.by_state; }

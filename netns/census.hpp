@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/tcp_info.hpp"
 #include "common/tcp_state.hpp"
 #include "netns/netns.hpp"
 
@@ -22,6 +23,10 @@ class Census {
   Census& operator=(Census&&) noexcept;
   ~Census();
   Result<StateCounts> count();
+  // The counts, and the sockets with a local or remote port in `ports` (not TIME_WAIT or
+  // LISTEN) with their tcp_info (INET_DIAG_INFO), at most `max_sockets` of them.
+  Result<StateCounts> count(const std::vector<uint16_t>& ports, std::vector<SocketSample>& sockets,
+                            size_t max_sockets = 16);
 
  private:
   struct Impl;

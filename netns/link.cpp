@@ -77,6 +77,23 @@ Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd,
   return {};
 }
 
+Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd, const std::string& peer_name, int mtu,
+                                int peer_mtu, bool up) {
+  LinkPtr link(rtnl_link_veth_alloc());
+  if (!link) return Error::plain("rtnl_link_veth_alloc failed");
+  rtnl_link_set_name(link.get(), name.c_str());
+  rtnl_link* peer = rtnl_link_veth_get_peer(link.get());
+  rtnl_link_set_name(peer, peer_name.c_str());
+  rtnl_link_set_ns_fd(peer, peer_netns_fd);
+  if (mtu > 0) rtnl_link_set_mtu(link.get(), static_cast<unsigned>(mtu));
+  if (peer_mtu > 0) rtnl_link_set_mtu(peer, static_cast<unsigned>(peer_mtu));
+  if (up) rtnl_link_set_flags(link.get(), IFF_UP);
+  int rc = rtnl_link_add(impl_->sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
+  rtnl_link_put(peer);
+  if (rc < 0) return nl_error("create veth " + name + " <-> " + peer_name, rc);
+  return {};
+}
+
 Result<int> RouteSocket::ifindex(const std::string& ifname) {
   rtnl_link* raw = nullptr;
   int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);

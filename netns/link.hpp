@@ -20,6 +20,11 @@ class RouteSocket {
   // A veth pair: `name` in this socket's namespace, `peer_name` created directly in the
   // namespace held by peer_netns_fd (nothing ever appears in the initial namespace).
   Status create_veth(const std::string& name, int peer_netns_fd, const std::string& peer_name);
+  // The same in one request with both ends' MTU set (0 keeps the kernel's 1500) and, when
+  // `up`, this namespace's end administratively up from the start (libnl 3.7 cannot send
+  // flags for the peer: bring it up from its own namespace).
+  Status create_veth(const std::string& name, int peer_netns_fd, const std::string& peer_name, int mtu, int peer_mtu,
+                     bool up);
   Status set_up(const std::string& ifname, bool up);
   Status add_address(const std::string& ifname, const std::string& cidr);  // "198.18.0.1/30"
   Status add_route(const std::string& dst_cidr, const std::string& gateway);

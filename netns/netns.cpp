@@ -5,13 +5,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/utsname.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "netns/link.hpp"
 
 namespace sockchaos::netns {
@@ -127,6 +136,36 @@ std::string flow_steering_mask() {
   return text;
 }
 
+Result<NetNs> NetNs::create_bare(const std::vector<std::pair<std::string, std::string>>& sysctls) {
+  for (const auto& [key, value] : sysctls)
+    if (!is_valid_sysctl_key(key)) return Error::plain("sysctl " + key + ": only net.* keys are accepted");
+  Result<Fd> made = Error::plain("not run");
+  std::thread worker([&] {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      made = Error::system("unshare(CLONE_NEWNET)");
+      return;
+    }
+    for (const auto& [key, value] : sysctls) {
+      std::string path = "/proc/sys/";
+      for (char c : key) path += (c == '.') ? '/' : c;
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // a kernel without the key keeps its default, as in create()
+      std::string text = value + "\n";
+      bool ok = ::write(fd, text.data(), text.size()) >= 0;
+      int err = errno;
+      ::close(fd);
+      if (!ok) {
+        made = Error::system("sysctl " + key + "=" + value, err);
+        return;
+      }
+    }
+    made = open_thread_netns();
+  });
+  worker.join();
+  if (!made.ok()) return made.error();
+  return NetNs(std::move(made.value()));
+}
+
 Result<NetNs> NetNs::current() {
   auto fd = open_thread_netns();
   if (!fd.ok()) return fd.error();
@@ -208,6 +247,87 @@ Result<std::string> get_sysctl(const NetNs& ns, const std::string& key) {
   for (auto& c : s)
     if (c == '\t') c = ' ';
   return s;
+}
+
+}  // namespace sockchaos::netns
+
+namespace sockchaos::netns {
+namespace {
+
+std::optional<int> hz_from_config(const std::string& text) {
+  const std::string key = "\nCONFIG_HZ=";
+  auto at = ("\n" + text).find(key);
+  if (at == std::string::npos) return std::nullopt;
+  try {
+    return std::stoi(text.substr(at + key.size() - 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string gunzip_file(const std::string& path) {
+  std::string out;
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return out;
+  char buf[16384];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  gzclose(f);
+  return out;
+}
+
+std::optional<int64_t> read_jiffies() {
+  std::ifstream in("/proc/timer_list");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("jiffies: ", 0) == 0) return std::stoll(line.substr(9));
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int> kernel_hz() {
+  static const std::optional<int> hz = []() -> std::optional<int> {
+    if (auto hz = hz_from_config(gunzip_file("/proc/config.gz"))) return hz;
+    utsname u{};
+    if (::uname(&u) == 0) {
+      std::ifstream in(std::string("/boot/config-") + u.release);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (auto hz = hz_from_config(text.str())) return hz;
+    }
+    const auto a = read_jiffies();
+    if (!a) return std::nullopt;
+    const int64_t t0 = monotonic_ns();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto b = read_jiffies();
+    const double seconds = static_cast<double>(monotonic_ns() - t0) / 1e9;
+    if (!b || seconds <= 0) return std::nullopt;
+    const double rate = static_cast<double>(*b - *a) / seconds;
+    int best = 0;
+    for (int candidate : {100, 250, 300, 1000})
+      if (best == 0 || std::abs(rate - candidate) < std::abs(rate - best)) best = candidate;
+    return best;
+  }();
+  return hz;
+}
+
+std::map<std::string, std::string> fresh_namespace_sysctls(const std::vector<std::string>& keys) {
+  static std::mutex mutex;
+  static std::map<std::vector<std::string>, std::map<std::string, std::string>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(keys);
+  if (it != cache.end()) return it->second;
+  std::map<std::string, std::string> out;
+  if (auto ns = NetNs::create(); ns.ok())
+    for (const auto& key : keys)
+      if (auto v = get_sysctl(*ns, key); v.ok()) {
+        std::string value = *v;
+        while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+        out[key] = value;
+      }
+  cache[keys] = out;
+  return out;
 }
 
 }  // namespace sockchaos::netns

@@ -29,7 +29,7 @@ std::string detection_text(const CellDigest& digest) {
 
 std::string expectations_text(const CellDigest& digest) {
   if (digest.expectations_total == 0) return "-";
-  return std::to_string(digest.expectations_passed) + "/" +
+  return std::to_string(digest.expectations_passed()) + "/" +
          std::to_string(digest.expectations_total) + " passed";
 }
 
@@ -70,10 +70,10 @@ const char* outcome_color(const std::string& outcome) {
 
 }  // namespace
 
-std::string format_cell_line(const Json& scenario, const Json& cell) {
+std::string format_cell_line(std::string_view scenario_name, const harness::CellResult& cell) {
   CellDigest digest = digest_cell(cell);
-  std::string line = terminal_safe(string_member(scenario, "name", "unnamed")) + "/" +
-                     terminal_safe(cell_display_id(cell)) + ": " + digest.outcome_label;
+  std::string line = terminal_safe(scenario_name) + "/" + terminal_safe(cell_display_id(cell)) + ": " +
+                     digest.outcome_label;
   if (digest.detection_ms) line += " " + detection_text(digest);
   if (!digest.error.empty()) line += " " + terminal_safe(digest.error);
   if (digest.outcome == "error" && !digest.error_detail.empty()) {
@@ -81,23 +81,27 @@ std::string format_cell_line(const Json& scenario, const Json& cell) {
   }
   if (digest.expectations_total > 0) {
     line += ", expectations " + expectations_text(digest);
-    if (digest.expectations_failed() > 0) {
-      line += " (" + std::to_string(digest.expectations_failed()) + " FAILED)";
+    if (digest.expectations_failed > 0) {
+      line += " (" + std::to_string(digest.expectations_failed) + " FAILED)";
     }
   }
   return line;
 }
 
-std::string format_summary_table(const Json& results, bool color) {
+std::string format_cell_line(const harness::ScenarioResult& scenario, const harness::CellResult& cell) {
+  return format_cell_line(scenario.name, cell);
+}
+
+std::string format_summary_table(const harness::Results& results, bool color) {
   struct Row {
     std::string cell, outcome, detection, error, expectations;
     std::string outcome_kind;
     bool failed = false;
   };
   std::vector<Row> rows;
-  for (const Json& scenario : array_member(results, "scenarios")) {
-    std::string name = terminal_safe(string_member(scenario, "name", "unnamed"));
-    for (const Json& cell : array_member(scenario, "cells")) {
+  for (const harness::ScenarioResult& scenario : results.scenarios) {
+    std::string name = terminal_safe(scenario.name);
+    for (const harness::CellResult& cell : scenario.cells) {
       CellDigest digest = digest_cell(cell);
       Row row;
       row.cell = name + "/" + terminal_safe(cell_display_id(cell));
@@ -106,19 +110,17 @@ std::string format_summary_table(const Json& results, bool color) {
       row.detection = detection_text(digest);
       row.error = digest.error.empty() ? "-" : terminal_safe(digest.error);
       row.expectations = expectations_text(digest);
-      row.failed = digest.expectations_failed() > 0;
+      row.failed = digest.expectations_failed > 0;
       if (row.failed) row.expectations += " FAIL";
       rows.push_back(std::move(row));
     }
   }
 
-  const std::vector<std::string> headers = {"cell", "outcome", "detection", "errno",
-                                            "expectations"};
+  const std::vector<std::string> headers = {"cell", "outcome", "detection", "errno", "expectations"};
   std::vector<size_t> widths;
   for (const auto& header : headers) widths.push_back(header.size());
   for (const Row& row : rows) {
-    const std::string* fields[] = {&row.cell, &row.outcome, &row.detection, &row.error,
-                                   &row.expectations};
+    const std::string* fields[] = {&row.cell, &row.outcome, &row.detection, &row.error, &row.expectations};
     for (size_t i = 0; i < 5; ++i) widths[i] = std::max(widths[i], display_width(*fields[i]));
   }
 
@@ -129,35 +131,24 @@ std::string format_summary_table(const Json& results, bool color) {
   std::string out;
   std::string header_line;
   for (size_t i = 0; i < headers.size(); ++i) {
-    header_line += (i ? "  " : "") + (i + 1 < headers.size() ? pad(headers[i], widths[i])
-                                                             : headers[i]);
+    header_line += (i ? "  " : "") + (i + 1 < headers.size() ? pad(headers[i], widths[i]) : headers[i]);
   }
   out += paint(header_line, kBold) + "\n";
   for (const Row& row : rows) {
     std::string line = pad(row.cell, widths[0]) + "  " +
-                       paint(pad(row.outcome, widths[1]), outcome_color(row.outcome_kind)) +
-                       "  " + pad(row.detection, widths[2]) + "  " + pad(row.error, widths[3]) +
-                       "  " + paint(row.expectations, row.failed ? kBoldRed : kGreen);
+                       paint(pad(row.outcome, widths[1]), outcome_color(row.outcome_kind)) + "  " +
+                       pad(row.detection, widths[2]) + "  " + pad(row.error, widths[3]) + "  " +
+                       paint(row.expectations, row.failed ? kBoldRed : kGreen);
     // trailing blanks of padded columns are harmless but trim them for clean diffs
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
 
-  int cells = 0, runs = 0, passed = 0, failed = 0, errors = 0;
-  for (const Json& scenario : array_member(results, "scenarios")) {
-    for (const Json& cell : array_member(scenario, "cells")) {
-      CellDigest digest = digest_cell(cell);
-      ++cells;
-      runs += digest.runs;
-      passed += digest.expectations_passed;
-      failed += digest.expectations_failed();
-      errors += digest.errors;
-    }
-  }
-  std::string totals = std::to_string(cells) + " cells, " + std::to_string(runs) + " runs; " +
-                       "expectations: " + std::to_string(passed) + " passed, ";
-  totals += paint(std::to_string(failed) + " failed", failed > 0 ? kBoldRed : kGreen);
-  totals += "; errors: " + paint(std::to_string(errors), errors > 0 ? kRed : kGreen);
+  const harness::Summary& sum = results.summary;
+  std::string totals = std::to_string(sum.cells) + " cells, " + std::to_string(sum.runs) + " runs; " +
+                       "expectations: " + std::to_string(sum.expectations_passed) + " passed, ";
+  totals += paint(std::to_string(sum.expectations_failed) + " failed", sum.expectations_failed > 0 ? kBoldRed : kGreen);
+  totals += "; errors: " + paint(std::to_string(sum.errors), sum.errors > 0 ? kRed : kGreen);
   out += totals + "\n";
   return out;
 }

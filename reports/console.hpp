@@ -5,19 +5,20 @@
 #include <iosfwd>
 #include <mutex>
 #include <string>
+#include <string_view>
 
-#include <nlohmann/json.hpp>
+#include "harness/verdict/results.hpp"
 
 namespace sockchaos::reports {
 
 // "half-open/tcp_user_timeout=2s keepalive=off: detected 2208.4 ms ETIMEDOUT, expectations
 // 1/1 passed" - plain text, no colour, no newline.
-std::string format_cell_line(const nlohmann::ordered_json& scenario,
-                             const nlohmann::ordered_json& cell);
+std::string format_cell_line(std::string_view scenario_name, const harness::CellResult& cell);
+std::string format_cell_line(const harness::ScenarioResult& scenario, const harness::CellResult& cell);
 
-// Aligned table (cell, outcome, detection, errno, expectations) of every cell, then totals.
-// `color` adds ANSI colours (only when the output is a terminal).
-std::string format_summary_table(const nlohmann::ordered_json& results, bool color);
+// Aligned table (cell, outcome, detection, errno, expectations) of every cell, then the totals
+// of results.summary. `color` adds ANSI colours (only when the output is a terminal).
+std::string format_summary_table(const harness::Results& results, bool color);
 
 // A single status line rewritten in place with '\r' (for stderr when it is a TTY):
 // "[#######.......] 12/40 done  4 running  1 failed  0:35 elapsed  ~1:20 left".

@@ -1,6 +1,7 @@
 #include "reports/html.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <map>
 #include <set>
@@ -8,7 +9,6 @@
 #include <vector>
 
 #include "reports/html_assets.hpp"
-#include "reports/merge.hpp"
 #include "reports/report_util.hpp"
 #include "reports/svg_chart.hpp"
 
@@ -16,8 +16,15 @@ namespace sockchaos::reports {
 
 namespace {
 
+using harness::CellResult;
+using harness::Outcome;
+using harness::Results;
+using harness::RunResult;
+using harness::ScenarioResult;
 using svg::Scale;
 using svg::ScaleKind;
+
+using SocketCounts = harness::Ordered<harness::Ordered<int64_t>>;  // host -> state -> count
 
 std::string esc(std::string_view text) { return html_escape(text); }
 std::string num(double value, int decimals = 1) { return format_number(value, decimals); }
@@ -100,7 +107,7 @@ void draw_axes(std::string& out, const Frame& f, const Scale& x, const Scale& y,
 
 struct Sample {
   double t;
-  const Json* sockets;
+  const SocketCounts* sockets;
 };
 
 struct Event {
@@ -121,17 +128,23 @@ struct RunTimeline {
   double t_min = 0, t_max = 0;
 };
 
-RunTimeline read_timeline(const Json& run) {
+// When the client's failing call returned, on the timeline's clock (t_ms 0: workload ready):
+// detection_ms counts from the first fault, or from the workload's start (detection_origin).
+std::optional<double> detection_time(const RunResult& run) {
+  if (!run.detection_ms) return std::nullopt;
+  if (run.detection_origin == harness::DetectionOrigin::start) return *run.detection_ms;
+  if (!run.fault_ms) return std::nullopt;
+  return *run.fault_ms + *run.detection_ms;
+}
+
+RunTimeline read_timeline(const RunResult& run) {
   RunTimeline timeline;
-  for (const Json& entry : array_member(run, "timeline")) {
-    auto t = number_member(entry, "t_ms");
-    if (!t) continue;
-    const Json* event = member(entry, "event");
-    if (event != nullptr) {
-      timeline.events.push_back({*t, value_label(*event), string_member(entry, "detail")});
+  for (const harness::TimelineEntry& entry : run.timeline) {
+    if (entry.is_sample()) {
+      timeline.samples.push_back({entry.t_ms, &*entry.sockets});
+    } else {
+      timeline.events.push_back({entry.t_ms, entry.event, entry.detail});
     }
-    const Json& sockets = object_member(entry, "sockets");
-    if (!sockets.empty()) timeline.samples.push_back({*t, &sockets});
   }
   std::stable_sort(timeline.samples.begin(), timeline.samples.end(),
                    [](const Sample& a, const Sample& b) { return a.t < b.t; });
@@ -141,38 +154,16 @@ RunTimeline read_timeline(const Json& run) {
   double t_max = 0, t_min = 0;
   for (const Sample& s : timeline.samples) t_max = std::max(t_max, s.t), t_min = std::min(t_min, s.t);
   for (const Event& e : timeline.events) t_max = std::max(t_max, e.t), t_min = std::min(t_min, e.t);
-  for (const Json& series : array_member(object_member(run, "probes"), "series")) {
-    if (auto t = number_member(series, "t_ms")) t_max = std::max(t_max, *t);
+  if (run.probes.series) {
+    for (const harness::ProbeWindow& window : *run.probes.series) t_max = std::max(t_max, window.t_ms);
   }
-  auto fault_ms = number_member(run, "fault_ms");
-  auto detection_ms = number_member(run, "detection_ms");
-  if (fault_ms && detection_ms) t_max = std::max(t_max, *fault_ms + *detection_ms);
+  if (auto t = detection_time(run)) t_max = std::max(t_max, *t);
 
-  for (const Json& fault : array_member(run, "faults")) {
-    auto installed = number_member(fault, "installed_ms");
-    if (!installed) continue;
-    auto healed = number_member(fault, "healed_ms");
-    timeline.faults.push_back({*installed, healed.value_or(NAN), healed.has_value(),
-                               string_member(fault, "label", "fault")});
-    t_max = std::max(t_max, healed.value_or(*installed));
-  }
-  if (timeline.faults.empty()) {  // fall back to the event list
-    for (const Event& e : timeline.events) {
-      if (e.event == "fault") {
-        timeline.faults.push_back({e.t, NAN, false, e.detail.empty() ? "fault" : e.detail});
-      } else if (e.event == "heal") {
-        for (FaultWindow& w : timeline.faults) {
-          if (!w.healed) {
-            w.end = e.t;
-            w.healed = true;
-            break;
-          }
-        }
-      }
-    }
-  }
-  if (timeline.faults.empty() && fault_ms) {
-    timeline.faults.push_back({*fault_ms, NAN, false, "fault"});
+  for (const harness::FaultResult& fault : run.faults) {
+    if (!fault.installed_ms) continue;  // never installed (the run ended first)
+    timeline.faults.push_back({*fault.installed_ms, fault.healed_ms.value_or(NAN), fault.healed_ms.has_value(),
+                               fault.label.empty() ? "fault" : fault.label});
+    t_max = std::max(t_max, fault.healed_ms.value_or(*fault.installed_ms));
   }
   if (!(t_max > t_min)) t_max = t_min + 1000;
   for (FaultWindow& w : timeline.faults) {
@@ -196,9 +187,11 @@ struct StateChartData {
   size_t raw_points = 0;
 };
 
-double count_at(const Json& sockets, const std::string& host, const std::string& state) {
-  const Json& states = object_member(sockets, host.c_str());
-  return number_member(states, state.c_str()).value_or(0);
+double count_at(const SocketCounts& sockets, const std::string& host, const std::string& state) {
+  const harness::Ordered<int64_t>* states = harness::find_in(sockets, host);
+  if (states == nullptr) return 0;
+  const int64_t* count = harness::find_in(*states, state);
+  return count ? static_cast<double>(*count) : 0;
 }
 
 StateChartData build_state_series(const RunTimeline& timeline, size_t max_points) {
@@ -207,11 +200,10 @@ StateChartData build_state_series(const RunTimeline& timeline, size_t max_points
   std::vector<std::string> hosts;
   std::vector<std::pair<std::string, std::string>> keys;
   for (const Sample& s : timeline.samples) {
-    for (const auto& [host, states] : s.sockets->items()) {
+    for (const auto& [host, states] : *s.sockets) {
       if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
-      if (!states.is_object()) continue;
-      for (const auto& [state, count] : states.items()) {
-        if (state == "LISTEN" || !count.is_number() || count.get<double>() <= 0) continue;
+      for (const auto& [state, count] : states) {
+        if (state == "LISTEN" || count <= 0) continue;
         std::pair<std::string, std::string> key{host, state};
         if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
       }
@@ -312,7 +304,7 @@ void draw_legend(std::string& out, double x, double y, const std::vector<LegendE
 }
 
 // The client's error: vertical line and "ETIMEDOUT after 2208.4 ms".
-void draw_client_error(std::string& out, const Frame& f, const Scale& x, const Json& run,
+void draw_client_error(std::string& out, const Frame& f, const Scale& x, const RunResult& run,
                        const RunTimeline& timeline) {
   std::optional<double> t;
   std::string detail;
@@ -323,14 +315,15 @@ void draw_client_error(std::string& out, const Frame& f, const Scale& x, const J
       break;
     }
   }
-  auto fault_ms = number_member(run, "fault_ms");
-  auto detection_ms = number_member(run, "detection_ms");
-  if (!t && fault_ms && detection_ms) t = *fault_ms + *detection_ms;
-  std::string outcome = string_member(run, "outcome");
+  if (!t) t = detection_time(run);
   if (t) {
-    std::string error = string_member(run, "error", "error");
-    std::string label = error + (detection_ms ? " after " + format_ms(detection_ms)
-                                              : " at " + num(*t) + " ms");
+    std::string label = run.error.value_or("error");
+    if (run.detection_ms) {
+      label += " after " + format_ms(run.detection_ms);
+      if (run.detection_origin == harness::DetectionOrigin::start) label += " (from the start, before any fault)";
+    } else {
+      label += " at " + num(*t) + " ms";
+    }
     double pxx = x(*t);
     bool anchor_end = pxx > (f.left + f.right) / 2 + 120;
     out += "<g class=\"client-error\"><title>" +
@@ -340,18 +333,14 @@ void draw_client_error(std::string& out, const Frame& f, const Scale& x, const J
     out += "<text class=\"error-label\" x=\"" + px(anchor_end ? pxx - 5 : pxx + 5) + "\" y=\"" +
            px(f.top - 10) + "\" text-anchor=\"" + (anchor_end ? "end" : "start") + "\">" +
            esc(label) + "</text></g>";
-  } else if (outcome == "undetected") {
-    auto deadline = number_member(run, "deadline_ms");
-    if (fault_ms && deadline) {
-      double td = *fault_ms + *deadline;
-      if (td <= x.hi && td >= x.lo) {
-        double pxx = x(td);
-        out += "<g class=\"deadline\"><line x1=\"" + px(pxx) + "\" x2=\"" + px(pxx) +
-               "\" y1=\"" + px(f.top - 6) + "\" y2=\"" + px(f.bottom) + "\"/><text x=\"" +
-               px(pxx - 5) + "\" y=\"" + px(f.top - 10) + "\" text-anchor=\"end\">" +
-               esc("deadline " + format_ms_compact(*deadline) + ": never detected") +
-               "</text></g>";
-      }
+  } else if (run.outcome == Outcome::undetected && run.fault_ms && run.deadline_ms > 0) {
+    double td = *run.fault_ms + run.deadline_ms;
+    if (td <= x.hi && td >= x.lo) {
+      double pxx = x(td);
+      out += "<g class=\"deadline\"><line x1=\"" + px(pxx) + "\" x2=\"" + px(pxx) +
+             "\" y1=\"" + px(f.top - 6) + "\" y2=\"" + px(f.bottom) + "\"/><text x=\"" +
+             px(pxx - 5) + "\" y=\"" + px(f.top - 10) + "\" text-anchor=\"end\">" +
+             esc("deadline " + format_ms_compact(run.deadline_ms) + ": never detected") + "</text></g>";
     }
   }
 }
@@ -386,7 +375,7 @@ void draw_event_markers(std::string& out, const Frame& f, const Scale& x,
   out += "<path class=\"events\" d=\"" + d + "\"><title>" + esc(title) + "</title></path>";
 }
 
-std::string render_timeline_chart(const Json& run, const RunTimeline& timeline, size_t max_points) {
+std::string render_timeline_chart(const RunResult& run, const RunTimeline& timeline, size_t max_points) {
   StateChartData data = build_state_series(timeline, max_points);
   Frame f;
   std::vector<LegendEntry> legend;
@@ -399,7 +388,7 @@ std::string render_timeline_chart(const Json& run, const RunTimeline& timeline, 
   bool has_client_error =
       std::any_of(timeline.events.begin(), timeline.events.end(),
                   [](const Event& e) { return e.event == "client-error"; }) ||
-      (number_member(run, "fault_ms") && number_member(run, "detection_ms"));
+      detection_time(run).has_value();
   if (has_client_error) legend.push_back({"client error", "", "", LegendEntry::marker});
   f.height = std::max(260.0, 40 + 16.0 * static_cast<double>(legend.size()));
   f.bottom = f.height - 30;
@@ -465,18 +454,17 @@ struct ProbePoint {
   double time_wait;
 };
 
-std::string render_probe_charts(const Json& run, const RunTimeline& timeline,
-                                size_t max_points) {
-  const Json& series_json = array_member(object_member(run, "probes"), "series");
-  if (series_json.empty()) return "";
+std::string render_probe_charts(const RunResult& run, const RunTimeline& timeline, size_t max_points) {
+  if (!run.probes.series || run.probes.series->empty()) return "";
 
   // TIME_WAIT of the host that accumulates the most (the side that closes first).
   std::string tw_host;
   double tw_best = -1;
   for (const Sample& s : timeline.samples) {
-    for (const auto& [host, states] : s.sockets->items()) {
-      double tw = number_member(states, "TIME_WAIT").value_or(0);
-      if (tw > tw_best) tw_best = tw, tw_host = host;
+    for (const auto& [host, states] : *s.sockets) {
+      const int64_t* tw = harness::find_in(states, std::string("TIME_WAIT"));
+      double count = tw ? static_cast<double>(*tw) : 0;
+      if (count > tw_best) tw_best = count, tw_host = host;
     }
   }
   auto time_wait_at = [&](double t) -> double {
@@ -488,15 +476,10 @@ std::string render_probe_charts(const Json& run, const RunTimeline& timeline,
   };
 
   std::vector<ProbePoint> raw;
-  for (const Json& window : series_json) {
-    auto t = number_member(window, "t_ms");
-    if (!t) continue;
-    raw.push_back({*t, number_member(window, "attempted").value_or(0),
-                   number_member(window, "failed").value_or(0),
-                   number_member(window, "connect_p50_ms"), number_member(window, "connect_p99_ms"),
-                   time_wait_at(*t)});
+  for (const harness::ProbeWindow& window : *run.probes.series) {
+    raw.push_back({window.t_ms, static_cast<double>(window.attempted), static_cast<double>(window.failed),
+                   window.connect_p50_ms, window.connect_p99_ms, time_wait_at(window.t_ms)});
   }
-  if (raw.empty()) return "";
   std::stable_sort(raw.begin(), raw.end(),
                    [](const ProbePoint& a, const ProbePoint& b) { return a.t < b.t; });
 
@@ -660,6 +643,201 @@ std::string render_probe_charts(const Json& run, const RunTimeline& timeline,
   return out;
 }
 
+// ---- socket view ---------------------------------------------------------------------------
+// Scenarios whose expectations are about sockets show those measurements in their overview
+// (the rule is in html.hpp).
+
+enum class SocketKind { time_wait, state, cleared, probe_failures };
+
+struct SocketMetric {
+  SocketKind kind;
+  std::string host, state;
+  bool operator==(const SocketMetric& other) const {
+    return kind == other.kind && host == other.host && state == other.state;
+  }
+};
+
+// The check's key: its first word ("time_wait_max 0 (client)" -> "time_wait_max").
+std::string check_key(const std::string& check) { return check.substr(0, check.find(' ')); }
+
+bool is_detection_check(const harness::ExpectationResult& e) {
+  std::string key = check_key(e.check);
+  return key == "detected_within" || key == "detected_after";
+}
+
+// What a socket check measures, from its check string (harness/verdict/expectations.hpp):
+// "time_wait_max 0 (client)", "states_max CLOSE_WAIT 0 (server)", "probe_failures_max 0",
+// "time_wait_cleared_within 65s (client)". nullopt for any other check.
+std::optional<SocketMetric> socket_metric(const harness::ExpectationResult& e) {
+  const std::string& check = e.check;
+  std::string key = check_key(check);
+  std::string host = "client";
+  if (!check.empty() && check.back() == ')') {
+    size_t open = check.rfind('(');
+    if (open != std::string::npos) host = check.substr(open + 1, check.size() - open - 2);
+  }
+  if (key == "time_wait_max" || key == "time_wait_min") return SocketMetric{SocketKind::time_wait, host, "TIME_WAIT"};
+  if (key == "time_wait_cleared_after" || key == "time_wait_cleared_within") {
+    return SocketMetric{SocketKind::cleared, host, "TIME_WAIT"};
+  }
+  if (key == "probe_failures_max" || key == "probe_failures_min") return SocketMetric{SocketKind::probe_failures, "", ""};
+  if (key == "states_max" || key == "states_min") {
+    size_t start = key.size() + 1;
+    if (start >= check.size()) return std::nullopt;
+    size_t end = check.find(' ', start);
+    return SocketMetric{SocketKind::state, host, check.substr(start, end == std::string::npos ? end : end - start)};
+  }
+  return std::nullopt;
+}
+
+bool is_socket_scenario(const ScenarioResult& scenario) {
+  bool any_socket_check = false;
+  for (const CellResult& cell : scenario.cells) {
+    for (const harness::ExpectationResult& e : cell.expectations) {
+      if (is_detection_check(e)) return false;
+      if (socket_metric(e)) any_socket_check = true;
+    }
+  }
+  return any_socket_check;
+}
+
+struct MeasuredMetric {
+  std::string text;             // "TIME_WAIT peak 15000", "CLOSE_WAIT 200 (server)", "cleared 61.0 s"
+  std::optional<double> value;  // for colour and sorting: the largest of the runs
+  std::string group, name;      // colour group (same metric) and its legend name
+};
+
+std::string range_text(std::vector<double> values, const std::function<std::string(double)>& format) {
+  auto [low, high] = std::minmax_element(values.begin(), values.end());
+  if (*low == *high) return format(*low);
+  return format(*low) + "\xE2\x80\x93" + format(*high);  // en dash
+}
+
+std::string count_text(double value) { return num(value, 0); }
+
+MeasuredMetric measure(const SocketMetric& metric, const std::vector<const RunResult*>& runs) {
+  MeasuredMetric out;
+  std::string suffix = metric.host.empty() || metric.host == "client" ? "" : " (" + metric.host + ")";
+  if (metric.kind == SocketKind::probe_failures) {
+    std::vector<double> failures;
+    for (const RunResult* run : runs) failures.push_back(static_cast<double>(run->probes.failures()));
+    out.text = "probe failures " + range_text(failures, count_text);
+    out.value = *std::max_element(failures.begin(), failures.end());
+    out.group = out.name = "probe failures";
+    return out;
+  }
+  // Runs whose census of the host produced data.
+  std::vector<const harness::HostSockets*> hosts;
+  for (const RunResult* run : runs) {
+    const harness::HostSockets* h = run->host_sockets(metric.host);
+    if (h != nullptr && h->census.samples > 0) hosts.push_back(h);
+  }
+  if (hosts.empty()) {
+    out.text = "no census of " + metric.host;
+    return out;
+  }
+  if (metric.kind == SocketKind::cleared) {
+    std::vector<double> cleared;
+    size_t not_cleared = 0;
+    for (const harness::HostSockets* h : hosts) {
+      if (h->time_wait_cleared_ms) {
+        cleared.push_back(*h->time_wait_cleared_ms);
+      } else if (h->peak_of("TIME_WAIT") > 0) {
+        ++not_cleared;
+      }
+    }
+    if (cleared.size() == hosts.size()) {
+      out.text = "cleared " + range_text(cleared, format_ms_compact);
+    } else if (!cleared.empty()) {
+      out.text = "cleared in " + std::to_string(cleared.size()) + "/" + std::to_string(hosts.size()) + " runs";
+    } else {
+      out.text = not_cleared > 0 ? "not cleared" : "no TIME_WAIT";
+    }
+    out.text += suffix;
+    if (!cleared.empty()) out.value = *std::max_element(cleared.begin(), cleared.end());
+    out.group = "cleared " + metric.host;
+    out.name = "TIME_WAIT cleared after the workload" + suffix;
+    return out;
+  }
+  std::vector<double> peaks;
+  for (const harness::HostSockets* h : hosts) peaks.push_back(static_cast<double>(h->peak_of(metric.state)));
+  std::string label = metric.kind == SocketKind::time_wait ? "TIME_WAIT peak" : metric.state;
+  out.text = label + " " + range_text(peaks, count_text) + suffix;
+  out.value = *std::max_element(peaks.begin(), peaks.end());
+  out.group = metric.state + " " + metric.host;
+  out.name = label + suffix;
+  return out;
+}
+
+// A cell of a socket scenario: its socket checks' measurements (first = the headline).
+struct SocketCell {
+  std::vector<MeasuredMetric> metrics;
+  double fraction = -1;  // colour of the headline on its group's scale; < 0: none
+  bool shown() const { return !metrics.empty(); }
+  std::string joined() const {
+    std::string text;
+    for (const MeasuredMetric& m : metrics) text += (text.empty() ? "" : " \xC2\xB7 ") + m.text;
+    return text;
+  }
+};
+
+struct SocketScale {
+  std::string group, name;
+  double hi = 0;
+  double fraction(double value) const {
+    if (!(hi > 0)) return 0;
+    return Scale{0, hi, 0, 1, ScaleKind::symlog}.fraction(value);
+  }
+};
+
+struct SocketView {
+  bool active = false;
+  std::vector<SocketCell> cells;    // parallel to the scenario's cells
+  std::vector<SocketScale> scales;  // one per headline metric, in order of appearance
+};
+
+SocketView socket_view(const ScenarioResult& scenario, const std::vector<CellDigest>& digests) {
+  SocketView view;
+  view.active = is_socket_scenario(scenario);
+  view.cells.resize(scenario.cells.size());
+  if (!view.active) return view;
+  for (size_t i = 0; i < scenario.cells.size(); ++i) {
+    const std::string& outcome = digests[i].outcome;
+    if (outcome != "detected" && outcome != "undetected" && outcome != "mixed") continue;  // errors show as errors
+    std::vector<const RunResult*> runs;
+    for (const RunResult& run : scenario.cells[i].runs) {
+      if (run.outcome == Outcome::detected || run.outcome == Outcome::undetected) runs.push_back(&run);
+    }
+    std::vector<SocketMetric> metrics;
+    for (const harness::ExpectationResult& e : scenario.cells[i].expectations) {
+      auto metric = socket_metric(e);
+      if (metric && std::find(metrics.begin(), metrics.end(), *metric) == metrics.end()) metrics.push_back(*metric);
+    }
+    // Socket counts lead: probe failures are the headline only of cells that check nothing else.
+    std::stable_partition(metrics.begin(), metrics.end(),
+                          [](const SocketMetric& m) { return m.kind != SocketKind::probe_failures; });
+    for (const SocketMetric& metric : metrics) view.cells[i].metrics.push_back(measure(metric, runs));
+  }
+  for (const SocketCell& cell : view.cells) {
+    if (!cell.shown() || !cell.metrics[0].value) continue;
+    const MeasuredMetric& headline = cell.metrics[0];
+    auto it = std::find_if(view.scales.begin(), view.scales.end(),
+                           [&](const SocketScale& s) { return s.group == headline.group; });
+    if (it == view.scales.end()) {
+      view.scales.push_back({headline.group, headline.name, 0});
+      it = view.scales.end() - 1;
+    }
+    it->hi = std::max(it->hi, *headline.value);
+  }
+  for (SocketCell& cell : view.cells) {
+    if (!cell.shown() || !cell.metrics[0].value) continue;
+    for (const SocketScale& scale : view.scales) {
+      if (scale.group == cell.metrics[0].group) cell.fraction = scale.fraction(*cell.metrics[0].value);
+    }
+  }
+  return view;
+}
+
 // ---- HTML fragments ------------------------------------------------------------------------
 
 std::string outcome_badge(const std::string& outcome, const std::string& label) {
@@ -668,20 +846,19 @@ std::string outcome_badge(const std::string& outcome, const std::string& label) 
 
 std::string expectations_badge(const CellDigest& d) {
   if (d.expectations_total == 0) return "<span class=\"exp none\">no expectations</span>";
-  bool ok = d.expectations_failed() == 0;
+  bool ok = d.expectations_failed == 0;
   return std::string("<span class=\"exp ") + (ok ? "ok" : "bad") + "\">" + (ok ? "&#10003; " : "&#10007; ") +
-         std::to_string(d.expectations_passed) + "/" + std::to_string(d.expectations_total) +
-         " passed</span>";
+         std::to_string(d.expectations_passed()) + "/" + std::to_string(d.expectations_total) + " passed</span>";
 }
 
 std::string cell_anchor(size_t scenario_index, size_t cell_index) {
   return "s" + std::to_string(scenario_index) + "-c" + std::to_string(cell_index);
 }
 
-std::string param_value(const Json& cell, const std::string& axis) {
-  const Json& params = object_member(cell, "params");
-  auto it = params.find(axis);
-  if (it == params.end()) return "\xE2\x80\x94";  // em dash
+std::string param_value(const CellResult& cell, const std::string& axis) {
+  if (!cell.params.is_object()) return "\xE2\x80\x94";
+  auto it = cell.params.find(axis);
+  if (it == cell.params.end()) return "\xE2\x80\x94";  // em dash
   return value_label(*it);
 }
 
@@ -711,85 +888,109 @@ DetectionScale detection_scale(const std::vector<CellDigest>& digests) {
   return scale;
 }
 
-std::string cell_tooltip(const Json& cell, const CellDigest& d) {
+std::string cell_tooltip(const CellResult& cell, const CellDigest& d, const SocketCell& sockets) {
   std::string text = cell_display_id(cell) + "\n" + d.outcome_label;
   if (d.detection_ms) text += " after " + format_ms(d.detection_ms);
+  for (const MeasuredMetric& m : sockets.metrics) text += "\n" + m.text;
   if (!d.error.empty()) text += "\nerror: " + d.error;
   if (!d.mechanism.empty()) text += "\nmechanism: " + d.mechanism;
   if (d.outcome == "error" && !d.error_detail.empty()) text += "\n" + d.error_detail;
   if (d.expectations_total > 0) {
-    text += "\nexpectations: " + std::to_string(d.expectations_passed) + "/" +
+    text += "\nexpectations: " + std::to_string(d.expectations_passed()) + "/" +
             std::to_string(d.expectations_total) + " passed";
-    for (const Json& e : array_member(cell, "expectations")) {
-      const Json* passed = member(e, "passed");
-      bool ok = passed != nullptr && passed->is_boolean() && passed->get<bool>();
-      if (!ok) text += "\n  FAILED " + string_member(e, "check") + ": " + string_member(e, "detail");
+    for (const harness::ExpectationResult& e : cell.expectations) {
+      if (!e.passed) text += "\n  FAILED " + e.check + ": " + e.detail;
     }
   }
   return text;
 }
 
-std::string scale_legend(const DetectionScale& scale) {
+std::string gradient_css() {
+  std::string gradient;
+  for (int i = 0; i <= 8; ++i) gradient += (i ? "," : "") + svg::sequential_color(i / 8.0);
+  return "background:linear-gradient(to right," + gradient + ")";
+}
+
+std::string scale_legend(const DetectionScale& scale, const SocketView& sockets) {
   std::string out = "<div class=\"legend-row\">";
-  if (scale.any) {
-    std::string gradient;
-    for (int i = 0; i <= 8; ++i) {
-      gradient += (i ? "," : "") + svg::sequential_color(i / 8.0);
+  if (sockets.active) {
+    for (const SocketScale& s : sockets.scales) {
+      out += "<span class=\"scale\"><span class=\"scale-label\">0</span><span class=\"gradient\" style=\"" +
+             gradient_css() + "\"></span><span class=\"scale-label\">" +
+             esc(s.group.rfind("cleared", 0) == 0 ? format_ms_compact(s.hi) : num(s.hi, 0)) +
+             "</span><span class=\"muted\">" + esc(s.name) + ", log scale</span></span>";
     }
+  } else if (scale.any) {
     out += "<span class=\"scale\"><span class=\"scale-label\">" + esc(format_ms_compact(scale.lo)) +
-           "</span><span class=\"gradient\" style=\"background:linear-gradient(to right," +
-           gradient + ")\"></span><span class=\"scale-label\">" +
+           "</span><span class=\"gradient\" style=\"" + gradient_css() + "\"></span><span class=\"scale-label\">" +
            esc(format_ms_compact(scale.hi)) + "</span><span class=\"muted\">detection time, log scale";
     if (scale.hi > scale.lo) {
       out += " (middle &#8776; " + esc(format_ms_compact(std::sqrt(scale.lo * scale.hi))) + ")";
     }
     out += "</span></span>";
   }
-  out += "<span class=\"key\"><span class=\"swatch hatched\"></span>never detected</span>"
-         "<span class=\"key\"><span class=\"swatch errored\"></span>run error</span>"
+  if (!sockets.active) out += "<span class=\"key\"><span class=\"swatch hatched\"></span>never detected</span>";
+  out += "<span class=\"key\"><span class=\"swatch errored\"></span>run error</span>"
          "<span class=\"key\"><span class=\"swatch failed-exp\"></span>expectation failed "
          "&#10007;</span></div>";
   return out;
 }
 
-std::string heatmap_cell(const Json& cell, const CellDigest& d, const DetectionScale& scale,
-                          const std::string& anchor) {
+std::string colour_style(double fraction) {
+  return " style=\"background:" + svg::sequential_color(fraction) + ";color:" + svg::sequential_text_color(fraction) +
+         "\"";
+}
+
+std::string heatmap_cell(const CellResult& cell, const CellDigest& d, const SocketCell& sockets,
+                         const DetectionScale& scale, const std::string& anchor) {
   std::string classes = "hm o-" + d.outcome;
-  std::string style, value, sub;
+  std::string style, value;
+  std::vector<std::string> subs;
+  bool socket_values = sockets.shown();
   if (d.outcome == "error") {
     value = "error";
-    sub = d.error;
+    subs.push_back(d.error);
+  } else if (socket_values) {
+    classes += " sock";
+    if (sockets.fraction >= 0) style = colour_style(sockets.fraction);
+    value = sockets.metrics[0].text;
+    for (size_t i = 1; i < sockets.metrics.size(); ++i) subs.push_back(sockets.metrics[i].text);
+    std::string tail = d.error;
+    if (d.outcome == "mixed") tail += (tail.empty() ? "" : " ") + d.outcome_label.substr(9);
+    subs.push_back(tail);
   } else if (d.outcome == "undetected") {
     value = "never";
-    sub = "undetected";
+    subs.push_back("undetected");
   } else if (d.outcome == "skipped" || d.outcome == "none") {
     value = d.outcome == "none" ? "no runs" : "skipped";
   } else if (d.detection_ms) {
-    double fraction = scale.fraction(*d.detection_ms);
-    style = " style=\"background:" + svg::sequential_color(fraction) +
-            ";color:" + svg::sequential_text_color(fraction) + "\"";
+    style = colour_style(scale.fraction(*d.detection_ms));
     value = format_ms_compact(*d.detection_ms);
-    sub = d.error;
+    std::string sub = d.error;
     if (d.outcome == "mixed") sub += (sub.empty() ? "" : " ") + d.outcome_label.substr(9);
+    subs.push_back(sub);
   } else {
     value = d.outcome_label;
   }
-  bool failed = d.expectations_failed() > 0;
+  bool failed = d.expectations_failed > 0;
   if (failed) classes += " exp-failed";
-  std::string out = "<td class=\"" + classes + "\"" + style + " title=\"" +
-                    esc(cell_tooltip(cell, d)) + "\" data-ms=\"" +
-                    (d.detection_ms ? num(*d.detection_ms) : "") + "\"><a href=\"#" + anchor +
-                    "\"><span class=\"v\">" + esc(value) + "</span>";
-  if (!sub.empty()) out += "<span class=\"sub\">" + esc(sub) + "</span>";
+  std::string metric_class = socket_values ? " sock-metric" : "";
+  std::string out = "<td class=\"" + classes + "\"" + style + " title=\"" + esc(cell_tooltip(cell, d, sockets)) +
+                    "\" data-ms=\"" + (d.detection_ms ? num(*d.detection_ms) : "") + "\"><a href=\"#" + anchor +
+                    "\"><span class=\"v" + metric_class + "\">" + esc(value) + "</span>";
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i].empty()) continue;
+    bool is_metric = socket_values && i + 1 < subs.size();
+    out += "<span class=\"sub" + std::string(is_metric ? " sock-metric" : "") + "\">" + esc(subs[i]) + "</span>";
+  }
   if (failed) out += "<span class=\"mark\" aria-label=\"expectation failed\">&#10007;</span>";
   out += "</a></td>";
   return out;
 }
 
-std::string render_heatmap(const Json& scenario, size_t scenario_index,
-                           const std::vector<std::string>& axes,
-                           const std::vector<CellDigest>& digests) {
-  const Json& cells = array_member(scenario, "cells");
+std::string render_heatmap(const ScenarioResult& scenario, size_t scenario_index, const std::vector<std::string>& axes,
+                           const std::vector<CellDigest>& digests, const SocketView& sockets) {
+  const auto& cells = scenario.cells;
   std::vector<std::string> rows, columns;
   std::map<std::pair<std::string, std::string>, size_t> where;
   for (size_t i = 0; i < cells.size(); ++i) {
@@ -814,75 +1015,101 @@ std::string render_heatmap(const Json& scenario, size_t scenario_index,
       if (it == where.end()) {
         out += "<td class=\"hm empty\">&#8212;</td>";
       } else {
-        out += heatmap_cell(cells[it->second], digests[it->second], scale,
+        out += heatmap_cell(cells[it->second], digests[it->second], sockets.cells[it->second], scale,
                             cell_anchor(scenario_index, it->second));
       }
     }
     out += "</tr>";
   }
-  out += "</tbody></table>" + scale_legend(scale) + "</div>";
+  out += "</tbody></table>" + scale_legend(scale, sockets) + "</div>";
   return out;
 }
 
-std::string render_matrix_table(const Json& scenario, size_t scenario_index,
-                                const std::vector<std::string>& axes,
-                                const std::vector<CellDigest>& digests) {
-  const Json& cells = array_member(scenario, "cells");
+std::string render_matrix_table(const ScenarioResult& scenario, size_t scenario_index,
+                                const std::vector<std::string>& axes, const std::vector<CellDigest>& digests,
+                                const SocketView& sockets) {
+  const auto& cells = scenario.cells;
   DetectionScale scale = detection_scale(digests);
   std::string out = "<table class=\"matrix sortable\"><thead><tr>";
   for (const std::string& axis : axes) {
     out += "<th scope=\"col\" title=\"" + esc(axis) + "\">" + esc(axis_short_name(axis)) + "</th>";
   }
-  out += "<th scope=\"col\">outcome</th><th scope=\"col\" class=\"det-col\">detection</th>"
-         "<th scope=\"col\">errno</th><th scope=\"col\">mechanism</th>"
+  out += std::string("<th scope=\"col\">outcome</th><th scope=\"col\" class=\"det-col\">") +
+         (sockets.active ? "sockets" : "detection") +
+         "</th><th scope=\"col\">errno</th><th scope=\"col\">mechanism</th>"
          "<th scope=\"col\">expectations</th></tr></thead><tbody>";
   for (size_t i = 0; i < cells.size(); ++i) {
     const CellDigest& d = digests[i];
+    const SocketCell& sock = sockets.cells[i];
     std::string anchor = cell_anchor(scenario_index, i);
-    out += std::string("<tr") + (d.expectations_failed() > 0 ? " class=\"exp-failed\"" : "") + ">";
+    out += std::string("<tr") + (d.expectations_failed > 0 ? " class=\"exp-failed\"" : "") + ">";
     for (size_t a = 0; a < axes.size(); ++a) {
       std::string value = param_value(cells[i], axes[a]);
-      out += "<td>" + (a == 0 ? "<a href=\"#" + anchor + "\">" + esc(value) + "</a>" : esc(value)) +
-             "</td>";
+      out += "<td>" + (a == 0 ? "<a href=\"#" + anchor + "\">" + esc(value) + "</a>" : esc(value)) + "</td>";
     }
     out += "<td>" + outcome_badge(d.outcome, d.outcome_label) + "</td>";
-    // sort key: detected by time, then undetected, then errors
-    double sort_key = d.detection_ms ? *d.detection_ms
-                      : d.outcome == "undetected" ? 1e15
-                                                  : 2e15;
-    out += "<td data-sort=\"" + num(sort_key) + "\" title=\"" + esc(cell_tooltip(cells[i], d)) + "\">";
-    if (d.detection_ms) {
-      double fraction = scale.fraction(*d.detection_ms);
-      out += "<span class=\"bar\" style=\"width:" + num(6 + 94 * fraction, 1) +
-             "%;background:" + svg::sequential_color(fraction) + "\"></span><span class=\"bar-v\">" +
-             esc(format_ms(d.detection_ms)) + "</span>";
+    std::string tooltip = esc(cell_tooltip(cells[i], d, sock));
+    if (sock.shown()) {
+      // sort key: the headline value, cells without one last
+      const MeasuredMetric& headline = sock.metrics[0];
+      out += "<td class=\"sock\" data-sort=\"" + num(headline.value.value_or(2e15)) + "\" title=\"" + tooltip + "\">";
+      if (sock.fraction >= 0) {
+        out += "<span class=\"bar\" style=\"width:" + num(6 + 94 * sock.fraction, 1) +
+               "%;background:" + svg::sequential_color(sock.fraction) + "\"></span>";
+      }
+      out += "<span class=\"bar-v sock-metric\">" + esc(headline.text) + "</span>";
+      if (sock.metrics.size() > 1) {
+        out += "<span class=\"sock-more\">";
+        for (size_t m = 1; m < sock.metrics.size(); ++m) {
+          out += std::string(m > 1 ? " &#183; " : "") + "<span class=\"sock-metric\">" + esc(sock.metrics[m].text) +
+                 "</span>";
+        }
+        out += "</span>";
+      }
     } else {
-      out += "<span class=\"bar-v muted\">" +
-             std::string(d.outcome == "undetected" ? "never" : "&#8212;") + "</span>";
+      // sort key: detected by time, then undetected, then errors
+      double sort_key = d.detection_ms ? *d.detection_ms : d.outcome == "undetected" ? 1e15 : 2e15;
+      out += "<td data-sort=\"" + num(sort_key) + "\" title=\"" + tooltip + "\">";
+      if (d.detection_ms) {
+        double fraction = scale.fraction(*d.detection_ms);
+        out += "<span class=\"bar\" style=\"width:" + num(6 + 94 * fraction, 1) +
+               "%;background:" + svg::sequential_color(fraction) + "\"></span><span class=\"bar-v\">" +
+               esc(format_ms(d.detection_ms)) + "</span>";
+      } else {
+        out += "<span class=\"bar-v muted\">" + std::string(d.outcome == "undetected" ? "never" : "&#8212;") +
+               "</span>";
+      }
     }
     out += "</td><td>" + esc(d.error.empty() ? "-" : d.error) + "</td><td>" +
            esc(d.mechanism.empty() ? "-" : d.mechanism) + "</td><td data-sort=\"" +
-           std::to_string(d.expectations_failed() * 1000 + d.expectations_total) + "\">" +
-           expectations_badge(d) + "</td></tr>";
+           std::to_string(d.expectations_failed * 1000 + d.expectations_total) + "\">" + expectations_badge(d) +
+           "</td></tr>";
   }
-  out += "</tbody></table>" + scale_legend(scale);
+  out += "</tbody></table>" + scale_legend(scale, sockets);
   return out;
 }
 
-std::string render_card(const Json& scenario, size_t scenario_index,
-                        const std::vector<CellDigest>& digests) {
-  const Json& cells = array_member(scenario, "cells");
+std::string render_card(const ScenarioResult& scenario, size_t scenario_index, const std::vector<CellDigest>& digests,
+                        const SocketView& sockets) {
+  const auto& cells = scenario.cells;
   std::string out = "<div class=\"cards\">";
   for (size_t i = 0; i < cells.size(); ++i) {
     const CellDigest& d = digests[i];
-    out += "<a class=\"card" + std::string(d.expectations_failed() > 0 ? " exp-failed" : "") +
-           "\" href=\"#" + cell_anchor(scenario_index, i) + "\"><span class=\"card-id\">" +
-           esc(cell_display_id(cells[i])) + "</span>" + outcome_badge(d.outcome, d.outcome_label) +
-           "<span class=\"card-big\">" +
-           esc(d.detection_ms ? format_ms(d.detection_ms)
-                              : (d.outcome == "undetected" ? "never" : "-")) +
-           "</span><span class=\"card-err\">" + esc(d.error) + "</span>" + expectations_badge(d) +
-           "</a>";
+    const SocketCell& sock = sockets.cells[i];
+    out += "<a class=\"card" + std::string(d.expectations_failed > 0 ? " exp-failed" : "") + "\" href=\"#" +
+           cell_anchor(scenario_index, i) + "\" title=\"" + esc(cell_tooltip(cells[i], d, sock)) +
+           "\"><span class=\"card-id\">" + esc(cell_display_id(cells[i])) + "</span>" +
+           outcome_badge(d.outcome, d.outcome_label);
+    if (sock.shown()) {
+      out += "<span class=\"card-big sock-metric\">" + esc(sock.metrics[0].text) + "</span>";
+      for (size_t m = 1; m < sock.metrics.size(); ++m) {
+        out += "<span class=\"card-sub sock-metric\">" + esc(sock.metrics[m].text) + "</span>";
+      }
+    } else {
+      out += "<span class=\"card-big\">" +
+             esc(d.detection_ms ? format_ms(d.detection_ms) : (d.outcome == "undetected" ? "never" : "-")) + "</span>";
+    }
+    out += "<span class=\"card-err\">" + esc(d.error) + "</span>" + expectations_badge(d) + "</a>";
   }
   out += "</div>";
   return out;
@@ -894,95 +1121,104 @@ std::string fact(const std::string& key, const std::string& value) {
   return "<div><dt>" + esc(key) + "</dt><dd>" + esc(value) + "</dd></div>";
 }
 
-std::string render_run_facts(const Json& run) {
+std::string render_run_facts(const RunResult& run) {
+  std::string outcome = harness::name_string(run.outcome);
   std::string out = "<dl class=\"facts\">";
-  std::string outcome = string_member(run, "outcome", "-");
   out += "<div><dt>outcome</dt><dd>" + outcome_badge(outcome, outcome) + "</dd></div>";
-  out += fact("detection", format_ms(number_member(run, "detection_ms")));
-  for (const char* key : {"error", "syscall", "mechanism"}) {
-    std::string value = string_member(run, key);
-    if (!value.empty()) out += fact(key, value);
+  out += fact("detection", format_ms(run.detection_ms));
+  if (run.detection_ms && run.detection_origin == harness::DetectionOrigin::start) {
+    out += fact("counted from", run.fault_ms ? "the workload's start (before the first fault)" : "the workload's start");
   }
-  if (auto v = number_member(run, "fault_ms")) out += fact("first fault at", format_ms(v));
-  if (auto v = number_member(run, "deadline_ms")) out += fact("deadline", format_ms(v));
-  if (auto v = number_member(run, "duration_ms")) out += fact("duration", format_ms(v));
+  if (run.error) out += fact("error", *run.error);
+  if (run.syscall) out += fact("syscall", *run.syscall);
+  if (run.mechanism) out += fact("mechanism", harness::name_string(*run.mechanism));
+  if (run.fault_ms) out += fact("first fault at", format_ms(run.fault_ms));
+  if (run.deadline_ms > 0) out += fact("deadline", format_ms(run.deadline_ms));
+  out += fact("duration", format_ms(run.duration_ms));
+  if (run.server.detection_ms) {
+    out += fact("server noticed", format_ms(run.server.detection_ms) + " after the fault" +
+                                      (run.server.error ? " (" + *run.server.error + ")" : ""));
+  }
   out += "</dl>";
-  std::string detail = string_member(run, "error_detail");
-  if (!detail.empty()) out += "<pre class=\"error-detail\">" + esc(detail) + "</pre>";
+  if (run.error_detail && !run.error_detail->empty()) {
+    out += "<pre class=\"error-detail\">" + esc(*run.error_detail) + "</pre>";
+  }
   return out;
 }
 
-std::string render_peaks(const Json& run) {
-  const Json& sockets = object_member(run, "sockets");
+std::string render_peaks(const RunResult& run) {
+  if (run.sockets.empty()) return "";
   std::vector<std::string> states;
-  for (const auto& [host, info] : sockets.items()) {
-    for (const auto& [state, count] : object_member(info, "peak").items()) {
-      if (count.is_number() && count.get<double>() > 0 &&
-          std::find(states.begin(), states.end(), state) == states.end()) {
-        states.push_back(state);
-      }
+  for (const auto& [host, info] : run.sockets) {
+    for (const auto& [state, count] : info.peak) {
+      if (count > 0 && std::find(states.begin(), states.end(), state) == states.end()) states.push_back(state);
     }
   }
-  if (sockets.empty()) return "";
   std::stable_sort(states.begin(), states.end(),
                    [](const auto& a, const auto& b) { return state_rank(a) < state_rank(b); });
   std::string out = "<table class=\"peaks\"><caption>peak socket counts</caption><thead><tr><th>host</th>";
   for (const auto& s : states) out += "<th>" + esc(s) + "</th>";
   if (states.empty()) out += "<th>(no sockets)</th>";
+  // When the last TIME_WAIT socket went (TCP_TIMEWAIT_LEN, 60 s, in include/net/tcp.h), if any
+  bool any_time_wait = std::any_of(run.sockets.begin(), run.sockets.end(),
+                                   [](const auto& host) { return host.second.peak_of("TIME_WAIT") > 0; });
+  if (any_time_wait) out += "<th>TIME_WAIT cleared</th>";
   out += "</tr></thead><tbody>";
-  for (const auto& [host, info] : sockets.items()) {
+  std::string census_notes;
+  for (const auto& [host, info] : run.sockets) {
     out += "<tr><th>" + esc(host) + "</th>";
-    for (const auto& s : states) {
-      out += "<td>" + num(number_member(object_member(info, "peak"), s.c_str()).value_or(0), 0) + "</td>";
-    }
+    for (const auto& s : states) out += "<td>" + num(static_cast<double>(info.peak_of(s)), 0) + "</td>";
     if (states.empty()) out += "<td></td>";
+    std::string cleared = info.time_wait_cleared_ms ? format_ms_compact(*info.time_wait_cleared_ms) + " after the workload"
+                          : info.peak_of("TIME_WAIT") > 0 ? "not during the observation"
+                                                          : "-";
+    if (any_time_wait) out += "<td>" + esc(cleared) + "</td>";
     out += "</tr>";
+    if (info.census.samples == 0 || info.census.errors > 0) {
+      census_notes += "<p class=\"note bad-note\">" +
+                      esc("census of " + host + ": " + std::to_string(info.census.samples) + " sample" +
+                          (info.census.samples == 1 ? "" : "s") + ", " + std::to_string(info.census.errors) +
+                          " failed" + (info.census.first_error.empty() ? "" : " (" + info.census.first_error + ")")) +
+                      "</p>";
+    }
   }
-  out += "</tbody></table>";
+  out += "</tbody></table>" + census_notes;
   return out;
 }
 
-std::string render_probe_summary(const Json& probes) {
-  if (probes.empty()) return "";
+std::string render_probe_summary(const harness::ProbeStats& probes) {
   std::string out = "<dl class=\"facts\">";
-  for (const char* key : {"attempted", "succeeded", "per_second"}) {
-    if (auto v = number_member(probes, key)) out += fact(key, num(*v, 1));
-  }
-  const Json& latency = object_member(probes, "connect_ms");
-  for (const char* key : {"p50", "p99", "max"}) {
-    if (auto v = number_member(latency, key)) out += fact(std::string("connect ") + key, format_ms(v));
+  out += fact("attempted", num(static_cast<double>(probes.attempted), 0));
+  out += fact("succeeded", num(static_cast<double>(probes.succeeded), 0));
+  if (probes.per_second) out += fact("per_second", num(*probes.per_second, 1));
+  if (probes.connect_ms) {
+    out += fact("connect p50", format_ms(probes.connect_ms->p50));
+    out += fact("connect p99", format_ms(probes.connect_ms->p99));
+    out += fact("connect max", format_ms(probes.connect_ms->max));
   }
   std::string failures;
-  for (const auto& [err, count] : object_member(probes, "failed").items()) {
-    failures += (failures.empty() ? "" : ", ") + err + " " + value_label(count);
+  for (const auto& [err, count] : probes.failed) {
+    failures += (failures.empty() ? "" : ", ") + err + " " + std::to_string(count);
   }
   out += fact("failed", failures.empty() ? "none" : failures);
   out += "</dl>";
   return out;
 }
 
-std::string render_phases(const Json& requests) {
-  const Json& phases = array_member(requests, "phases");
+std::string render_phases(const std::vector<harness::RequestPhase>& phases) {
   if (phases.empty()) return "";
   std::string out =
       "<table class=\"phases\"><caption>requests by phase</caption><thead><tr><th>phase</th>"
       "<th>window</th><th>requests</th><th>errors</th><th>TPS</th><th>p50</th><th>p90</th>"
       "<th>p99</th><th>max</th><th>mean</th></tr></thead><tbody>";
-  for (const Json& phase : phases) {
-    std::string name = string_member(phase, "phase", "-");
-    double errors = number_member(phase, "errors").value_or(0);
-    auto ms = [&](const char* key) {
-      auto v = number_member(phase, key);
-      return v ? num(*v, 2) + " ms" : std::string("-");
-    };
-    auto start = number_member(phase, "start_ms"), end = number_member(phase, "end_ms");
-    out += "<tr class=\"phase-" + esc(name) + "\"><th>" + esc(name) + "</th><td>" +
-           esc((start ? num(*start, 0) : "?") + " - " + (end ? num(*end, 0) : "?") + " ms") +
-           "</td><td>" + num(number_member(phase, "requests").value_or(0), 0) + "</td><td" +
-           (errors > 0 ? " class=\"bad\"" : "") + ">" + num(errors, 0) + "</td><td>" +
-           num(number_member(phase, "tps").value_or(0), 1) + "</td><td>" + ms("p50_ms") +
-           "</td><td>" + ms("p90_ms") + "</td><td>" + ms("p99_ms") + "</td><td>" + ms("max_ms") +
-           "</td><td>" + ms("mean_ms") + "</td></tr>";
+  for (const harness::RequestPhase& phase : phases) {
+    auto ms = [](const std::optional<double>& v) { return v ? num(*v, 2) + " ms" : std::string("-"); };
+    out += "<tr class=\"phase-" + esc(phase.phase) + "\"><th>" + esc(phase.phase) + "</th><td>" +
+           esc(num(phase.start_ms, 0) + " - " + num(phase.end_ms, 0) + " ms") + "</td><td>" +
+           num(static_cast<double>(phase.requests), 0) + "</td><td" + (phase.errors > 0 ? " class=\"bad\"" : "") + ">" +
+           num(static_cast<double>(phase.errors), 0) + "</td><td>" + num(phase.tps, 1) + "</td><td>" +
+           ms(phase.p50_ms) + "</td><td>" + ms(phase.p90_ms) + "</td><td>" + ms(phase.p99_ms) + "</td><td>" +
+           ms(phase.max_ms) + "</td><td>" + ms(phase.mean_ms) + "</td></tr>";
   }
   out += "</tbody></table>";
   return out;
@@ -995,27 +1231,33 @@ std::string clipped(const std::string& text) {
   return text.substr(0, cut) + "\n... (" + std::to_string(text.size() - cut) + " more bytes)";
 }
 
-std::string render_command(const Json& command) {
-  if (command.empty()) return "";
-  std::string argv;
-  for (const Json& arg : array_member(command, "argv")) {
-    std::string a = value_label(arg);
+std::string shell_words(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const std::string& a : argv) {
     bool plain = !a.empty() && a.find_first_of(" \t\n'\"\\$`*?;&|<>(){}") == std::string::npos;
-    argv += (argv.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
+    out += (out.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
   }
-  std::string out = "<div class=\"command\"><h5>command</h5><pre class=\"argv\">" + esc(argv) + "</pre>";
-  if (auto exit_code = number_member(command, "exit")) {
-    out += "<p>exit status <strong>" + num(*exit_code, 0) + "</strong></p>";
+  return out;
+}
+
+std::string render_output(const char* stream, const std::string& text) {
+  if (text.empty()) return "";
+  return "<details class=\"output\"><summary>" + std::string(stream) + " (" + std::to_string(text.size()) +
+         " bytes)</summary><pre>" + esc(clipped(text)) + "</pre></details>";
+}
+
+std::string render_command(const harness::CommandResults& command) {
+  std::string out;
+  if (const auto& client = command.client) {
+    out += "<div class=\"command\"><h5>command</h5><pre class=\"argv\">" + esc(shell_words(client->argv)) + "</pre>";
+    out += "<p>exit status <strong>" + std::to_string(client->exit) + "</strong></p>";
+    out += render_output("stdout", client->stdout_text) + render_output("stderr", client->stderr_text) + "</div>";
   }
-  for (const char* stream : {"stdout", "stderr"}) {
-    std::string text = string_member(command, stream);
-    if (!text.empty()) {
-      out += "<details class=\"output\"><summary>" + std::string(stream) + " (" +
-             std::to_string(text.size()) + " bytes)</summary><pre>" + esc(clipped(text)) +
-             "</pre></details>";
-    }
+  if (const auto& server = command.server) {
+    out += "<div class=\"command\"><h5>server command</h5><pre class=\"argv\">" + esc(shell_words(server->argv)) +
+           "</pre>" + render_output("stdout", server->stdout_text) + render_output("stderr", server->stderr_text) +
+           "</div>";
   }
-  out += "</div>";
   return out;
 }
 
@@ -1028,17 +1270,16 @@ std::string render_events(const RunTimeline& timeline) {
   };
   std::vector<Group> groups;
   for (const Event& e : timeline.events) {
-    if (!groups.empty() && groups.back().event->event == e.event &&
-        groups.back().event->detail == e.detail) {
+    if (!groups.empty() && groups.back().event->event == e.event && groups.back().event->detail == e.detail) {
       groups.back().last = e.t;
       ++groups.back().count;
     } else {
       groups.push_back({e.t, e.t, 1, &e});
     }
   }
-  std::string out = "<details class=\"events-list\"" +
-                    std::string(timeline.events.size() <= 12 ? " open" : "") + "><summary>events (" +
-                    std::to_string(timeline.events.size()) + ")</summary><table class=\"events\">"
+  std::string out = "<details class=\"events-list\"" + std::string(timeline.events.size() <= 12 ? " open" : "") +
+                    "><summary>events (" + std::to_string(timeline.events.size()) +
+                    ")</summary><table class=\"events\">"
                     "<thead><tr><th>t (ms)</th><th>event</th><th>detail</th></tr></thead><tbody>";
   size_t shown = 0;
   for (const Group& g : groups) {
@@ -1049,17 +1290,16 @@ std::string render_events(const RunTimeline& timeline) {
     }
     std::string t = num(g.first, 1);
     if (g.count > 1) t += " - " + num(g.last, 1);
-    bool special = g.event->event == "fault" || g.event->event == "heal" ||
-                   g.event->event == "client-error";
-    out += (special ? "<tr class=\"ev-" + g.event->event + "\">" : std::string("<tr>")) + "<td>" + esc(t) + "</td><td>" +
-           esc(g.event->event) + (g.count > 1 ? " &#215;" + std::to_string(g.count) : "") +
+    bool special = g.event->event == "fault" || g.event->event == "heal" || g.event->event == "client-error";
+    out += (special ? "<tr class=\"ev-" + esc(g.event->event) + "\">" : std::string("<tr>")) + "<td>" + esc(t) +
+           "</td><td>" + esc(g.event->event) + (g.count > 1 ? " &#215;" + std::to_string(g.count) : "") +
            "</td><td>" + esc(g.event->detail) + "</td></tr>";
   }
   out += "</tbody></table></details>";
   return out;
 }
 
-std::string render_run(const Json& run, size_t max_points) {
+std::string render_run(const RunResult& run, size_t max_points) {
   RunTimeline timeline = read_timeline(run);
   std::string out = render_run_facts(run);
   out += render_peaks(run);
@@ -1068,71 +1308,63 @@ std::string render_run(const Json& run, size_t max_points) {
   } else {
     out += "<h5>socket states</h5>" + render_timeline_chart(run, timeline, max_points);
   }
-  const Json& probes = object_member(run, "probes");
-  if (!probes.empty() && (number_member(probes, "attempted").value_or(0) > 0 ||
-                          !array_member(probes, "series").empty())) {
-    out += "<h5>probes</h5>" + render_probe_summary(probes) + render_probe_charts(run, timeline, max_points);
+  if (run.probes.attempted > 0 || (run.probes.series && !run.probes.series->empty())) {
+    out += "<h5>probes</h5>" + render_probe_summary(run.probes) + render_probe_charts(run, timeline, max_points);
   }
-  std::string phases = render_phases(object_member(run, "requests"));
-  if (!phases.empty()) out += "<h5>requests</h5>" + phases;
-  out += render_command(object_member(run, "command"));
+  if (run.requests) {
+    std::string phases = render_phases(*run.requests);
+    if (!phases.empty()) out += "<h5>requests</h5>" + phases;
+  }
+  if (run.command) out += render_command(*run.command);
   out += render_events(timeline);
   return out;
 }
 
-std::string render_cell(const Json& scenario, const Json& cell, const CellDigest& d,
+std::string render_cell(const CellResult& cell, const CellDigest& d, const SocketCell& sockets,
                         const std::string& anchor, size_t max_points) {
-  (void)scenario;
-  bool failed = d.expectations_failed() > 0;
-  std::string out = "<details class=\"cell o-" + esc(d.outcome) + (failed ? " exp-failed" : "") +
-                    "\" id=\"" + anchor + "\"" + (failed ? " open" : "") + "><summary>" +
-                    outcome_badge(d.outcome, d.outcome_label) + "<code class=\"cell-id\">" +
-                    esc(cell_display_id(cell)) + "</code><span class=\"det\">" +
-                    esc(d.detection_ms ? format_ms(d.detection_ms) : "") + "</span><span class=\"err\">" +
-                    esc(d.error) + "</span>" + expectations_badge(d) + "</summary><div class=\"cell-body\">";
+  bool failed = d.expectations_failed > 0;
+  std::string headline = sockets.shown() ? sockets.joined() : d.detection_ms ? format_ms(d.detection_ms) : "";
+  std::string out = "<details class=\"cell o-" + esc(d.outcome) + (failed ? " exp-failed" : "") + "\" id=\"" + anchor +
+                    "\"" + (failed ? " open" : "") + "><summary>" + outcome_badge(d.outcome, d.outcome_label) +
+                    "<code class=\"cell-id\">" + esc(cell_display_id(cell)) + "</code><span class=\"det\">" +
+                    esc(headline) + "</span><span class=\"err\">" + esc(d.error) + "</span>" + expectations_badge(d) +
+                    "</summary><div class=\"cell-body\">";
 
-  const Json& params = object_member(cell, "params");
-  if (!params.empty()) {
+  if (cell.params.is_object() && !cell.params.empty()) {
     out += "<table class=\"params\"><tbody>";
-    for (const auto& [pointer, value] : params.items()) {
-      out += "<tr><th>" + esc(pointer) + "</th><td><code>" + esc(value_label(value)) +
-             "</code></td></tr>";
+    for (const auto& [pointer, value] : cell.params.items()) {
+      out += "<tr><th>" + esc(pointer) + "</th><td><code>" + esc(value_label(value)) + "</code></td></tr>";
     }
     out += "</tbody></table>";
   }
 
-  const Json& expectations = array_member(cell, "expectations");
-  if (!expectations.empty()) {
+  if (!cell.expectations.empty()) {
     out += "<ul class=\"expectations\">";
-    for (const Json& e : expectations) {
-      const Json* passed = member(e, "passed");
-      bool ok = passed != nullptr && passed->is_boolean() && passed->get<bool>();
-      out += std::string("<li class=\"") + (ok ? "pass" : "fail") + "\"><span class=\"icon\">" +
-             (ok ? "&#10003;" : "&#10007;") + "</span><code>" + esc(string_member(e, "check", "?")) +
-             "</code><span class=\"measured\">measured: " + esc(string_member(e, "detail", "-")) +
-             "</span></li>";
+    for (const harness::ExpectationResult& e : cell.expectations) {
+      out += std::string("<li class=\"") + (e.passed ? "pass" : "fail") + "\"" +
+             (e.pointer.empty() ? "" : " title=\"" + esc(e.pointer) + "\"") + "><span class=\"icon\">" +
+             (e.passed ? "&#10003;" : "&#10007;") + "</span><code>" + esc(e.check) +
+             "</code><span class=\"measured\">measured: " + esc(e.detail.empty() ? "-" : e.detail) + "</span></li>";
     }
     out += "</ul>";
   }
 
-  const Json& runs = array_member(cell, "runs");
+  const auto& runs = cell.runs;
   if (runs.size() > 1) {
     out += "<table class=\"runs sortable\"><caption>runs</caption><thead><tr><th>#</th><th>outcome</th>"
            "<th>detection</th><th>error</th><th>mechanism</th><th>duration</th></tr></thead><tbody>";
     for (size_t i = 0; i < runs.size(); ++i) {
-      std::string outcome = string_member(runs[i], "outcome", "-");
-      auto det = number_member(runs[i], "detection_ms");
-      out += "<tr" + std::string(i == d.representative_run ? " class=\"shown\"" : "") +
-             "><td data-sort=\"" + std::to_string(i + 1) + "\">" + std::to_string(i + 1) +
-             "</td><td>" + outcome_badge(outcome, outcome) + "</td><td data-sort=\"" +
-             num(det.value_or(1e15)) + "\">" + esc(format_ms(det)) + "</td><td>" +
-             esc(string_member(runs[i], "error", "-")) + "</td><td>" +
-             esc(string_member(runs[i], "mechanism", "-")) + "</td><td>" +
-             esc(format_ms(number_member(runs[i], "duration_ms"))) + "</td></tr>";
+      const RunResult& run = runs[i];
+      std::string outcome = harness::name_string(run.outcome);
+      out += "<tr" + std::string(i == d.representative_run ? " class=\"shown\"" : "") + "><td data-sort=\"" +
+             std::to_string(i + 1) + "\">" + std::to_string(i + 1) + "</td><td>" + outcome_badge(outcome, outcome) +
+             "</td><td data-sort=\"" + num(run.detection_ms.value_or(1e15)) + "\">" + esc(format_ms(run.detection_ms)) +
+             "</td><td>" + esc(run.error.value_or("-")) + "</td><td>" +
+             esc(run.mechanism ? harness::name_string(*run.mechanism) : "-") + "</td><td>" +
+             esc(format_ms(run.duration_ms)) + "</td></tr>";
     }
-    out += "</tbody></table><p class=\"note\">Charts below: run " +
-           std::to_string(d.representative_run + 1) + " of " + std::to_string(runs.size()) +
-           " (nearest the median detection time).</p>";
+    out += "</tbody></table><p class=\"note\">Charts below: run " + std::to_string(d.representative_run + 1) + " of " +
+           std::to_string(runs.size()) + " (nearest the median detection time).</p>";
   }
   if (!runs.empty()) {
     out += render_run(runs[d.representative_run], max_points);
@@ -1143,31 +1375,33 @@ std::string render_cell(const Json& scenario, const Json& cell, const CellDigest
   return out;
 }
 
-std::string render_scenario(const Json& scenario, size_t index, size_t max_points) {
-  const Json& cells = array_member(scenario, "cells");
+std::string render_scenario(const ScenarioResult& scenario, size_t index, size_t max_points) {
+  const auto& cells = scenario.cells;
   std::vector<CellDigest> digests;
   int failed_expectations = 0, errors = 0;
-  for (const Json& cell : cells) {
+  for (const CellResult& cell : cells) {
     digests.push_back(digest_cell(cell));
-    failed_expectations += digests.back().expectations_failed();
-    errors += digests.back().errors;
+    failed_expectations += cell.expectations_failed();
+    errors += cell.errored_runs();
   }
+  SocketView sockets = socket_view(scenario, digests);
   std::vector<std::string> axes = scenario_axes(scenario);
 
-  std::string out = "<section class=\"scenario\" id=\"s" + std::to_string(index) + "\">";
-  out += "<h2>" + esc(string_member(scenario, "name", "unnamed scenario")) + "</h2>";
+  std::string out = "<section class=\"scenario" + std::string(sockets.active ? " sockets-view" : "") + "\" id=\"s" +
+                    std::to_string(index) + "\">";
+  out += "<h2>" + esc(scenario.name) + "</h2>";
   out += "<p class=\"meta\">";
-  std::string file = string_member(scenario, "file");
-  if (!file.empty()) out += "<code>" + esc(file) + "</code> &#183; ";
+  if (!scenario.file.empty()) out += "<code>" + esc(scenario.file) + "</code> &#183; ";
   out += std::to_string(cells.size()) + " cell" + (cells.size() == 1 ? "" : "s");
   if (failed_expectations > 0) {
-    out += " &#183; <span class=\"bad\">" + std::to_string(failed_expectations) +
-           " expectation" + (failed_expectations == 1 ? "" : "s") + " failed</span>";
+    out += " &#183; <span class=\"bad\">" + std::to_string(failed_expectations) + " expectation" +
+           (failed_expectations == 1 ? "" : "s") + " failed</span>";
   }
-  if (errors > 0) out += " &#183; <span class=\"bad\">" + std::to_string(errors) + " run error" + (errors == 1 ? "" : "s") + "</span>";
+  if (errors > 0) {
+    out += " &#183; <span class=\"bad\">" + std::to_string(errors) + " run error" + (errors == 1 ? "" : "s") + "</span>";
+  }
   out += "</p>";
-  std::string description = string_member(scenario, "description");
-  if (!description.empty()) out += "<p class=\"description\">" + esc(description) + "</p>";
+  if (!scenario.description.empty()) out += "<p class=\"description\">" + esc(scenario.description) + "</p>";
 
   if (!axes.empty()) {
     out += "<p class=\"axes\">matrix: ";
@@ -1176,85 +1410,79 @@ std::string render_scenario(const Json& scenario, size_t index, size_t max_point
     }
     out += "</p>";
   }
-  if (axes.size() == 2 && cells.size() > 0) {
-    out += render_heatmap(scenario, index, axes, digests);
-  } else if (!axes.empty() && cells.size() > 0) {
-    out += render_matrix_table(scenario, index, axes, digests);
-  } else if (cells.size() > 0) {
-    out += render_card(scenario, index, digests);
+  if (axes.size() == 2 && !cells.empty()) {
+    out += render_heatmap(scenario, index, axes, digests, sockets);
+  } else if (!axes.empty() && !cells.empty()) {
+    out += render_matrix_table(scenario, index, axes, digests, sockets);
+  } else if (!cells.empty()) {
+    out += render_card(scenario, index, digests, sockets);
   } else {
     out += "<p class=\"muted\">No cells.</p>";
   }
 
   out += "<div class=\"cells\">";
   for (size_t i = 0; i < cells.size(); ++i) {
-    out += render_cell(scenario, cells[i], digests[i], cell_anchor(index, i), max_points);
+    out += render_cell(cells[i], digests[i], sockets.cells[i], cell_anchor(index, i), max_points);
   }
   out += "</div></section>";
   return out;
 }
 
 std::string stat(const std::string& label, const std::string& value, const std::string& cls = "") {
-  return "<div class=\"stat " + cls + "\"><span class=\"stat-v\">" + esc(value) +
-         "</span><span class=\"stat-l\">" + esc(label) + "</span></div>";
+  return "<div class=\"stat " + cls + "\"><span class=\"stat-v\">" + esc(value) + "</span><span class=\"stat-l\">" +
+         esc(label) + "</span></div>";
 }
 
-std::string render_summary(const Json& results) {
-  Json computed = compute_summary(results);
-  const Json& given = object_member(results, "summary");
-  auto count = [&](const char* key) {
-    // The orchestrator's numbers win; recomputed ones fill what it did not write.
-    auto v = number_member(given, key);
-    return static_cast<long>(v ? *v : computed[key].get<double>());
-  };
-  const Json& scenarios = array_member(results, "scenarios");
-  long failed = count("expectations_failed"), errors = count("errors");
+std::string or_dash(const std::string& text) { return text.empty() ? "-" : text; }
+
+std::string render_summary(const Results& results) {
+  const harness::Summary& sum = results.summary;
+  const auto& scenarios = results.scenarios;
+  int64_t failed = sum.expectations_failed, errors = sum.errors;
 
   std::string out = "<section id=\"summary\" class=\"summary\">";
   if (failed > 0) {
-    out += "<div class=\"banner bad\">&#10007; " + std::to_string(failed) + " expectation" +
-           (failed == 1 ? "" : "s") + " failed</div>";
+    out += "<div class=\"banner bad\">&#10007; " + std::to_string(failed) + " expectation" + (failed == 1 ? "" : "s") +
+           " failed</div>";
   } else if (errors > 0) {
-    out += "<div class=\"banner warn\">&#9888; " + std::to_string(errors) + " run error" +
-           (errors == 1 ? "" : "s") + "</div>";
+    out += "<div class=\"banner warn\">&#9888; " + std::to_string(errors) + " run error" + (errors == 1 ? "" : "s") +
+           "</div>";
   } else {
     out += "<div class=\"banner ok\">&#10003; all expectations held</div>";
   }
   out += "<div class=\"stats\">";
   out += stat("scenarios", std::to_string(scenarios.size()));
-  out += stat("cells", std::to_string(count("cells")));
-  out += stat("runs", std::to_string(count("runs")));
-  out += stat("expectations passed", std::to_string(count("expectations_passed")), "ok");
+  out += stat("cells", std::to_string(sum.cells));
+  out += stat("runs", std::to_string(sum.runs));
+  out += stat("expectations passed", std::to_string(sum.expectations_passed), "ok");
   out += stat("expectations failed", std::to_string(failed), failed > 0 ? "bad" : "");
   out += stat("errors", std::to_string(errors), errors > 0 ? "bad" : "");
   out += "</div><dl class=\"facts env\">";
-  out += fact("kernel", string_member(results, "kernel", "-"));
-  out += fact("tool", string_member(results, "version", "-"));
-  out += fact("started", string_member(results, "started", "-"));
+  out += fact("kernel", or_dash(results.kernel));
+  out += fact("tool", or_dash(results.version));
+  out += fact("started", or_dash(results.started));
   out += "</dl>";
 
   if (!scenarios.empty()) {
     out += "<table class=\"toc\"><thead><tr><th>scenario</th><th>cells</th><th>detected</th>"
            "<th>undetected</th><th>errors</th><th>expectations</th></tr></thead><tbody>";
     for (size_t i = 0; i < scenarios.size(); ++i) {
-      int cells = 0, detected = 0, undetected = 0, errs = 0, passed = 0, total = 0;
-      for (const Json& cell : array_member(scenarios[i], "cells")) {
+      int detected = 0, undetected = 0, errs = 0, failed_here = 0, total = 0;
+      for (const CellResult& cell : scenarios[i].cells) {
         CellDigest d = digest_cell(cell);
-        ++cells;
         detected += d.outcome == "detected";
         undetected += d.outcome == "undetected";
         errs += d.outcome == "error";
-        passed += d.expectations_passed;
-        total += d.expectations_total;
+        failed_here += cell.expectations_failed();
+        total += static_cast<int>(cell.expectations.size());
       }
-      out += "<tr" + std::string(passed < total ? " class=\"exp-failed\"" : "") +
-             "><td><a href=\"#s" + std::to_string(i) + "\">" +
-             esc(string_member(scenarios[i], "name", "unnamed scenario")) + "</a></td><td>" +
-             std::to_string(cells) + "</td><td>" + std::to_string(detected) + "</td><td>" +
+      int passed = total - failed_here;
+      out += "<tr" + std::string(failed_here > 0 ? " class=\"exp-failed\"" : "") + "><td><a href=\"#s" +
+             std::to_string(i) + "\">" + esc(scenarios[i].name) + "</a></td><td>" +
+             std::to_string(scenarios[i].cells.size()) + "</td><td>" + std::to_string(detected) + "</td><td>" +
              std::to_string(undetected) + "</td><td>" + std::to_string(errs) + "</td><td>" +
              (total == 0 ? std::string("-")
-                         : std::string(passed < total ? "<span class=\"bad\">&#10007; "
-                                                      : "<span class=\"good\">&#10003; ") +
+                         : std::string(failed_here > 0 ? "<span class=\"bad\">&#10007; " : "<span class=\"good\">&#10003; ") +
                                std::to_string(passed) + "/" + std::to_string(total) + "</span>") +
              "</td></tr>";
     }
@@ -1264,17 +1492,22 @@ std::string render_summary(const Json& results) {
   return out;
 }
 
-
-std::string render_report(const Json& results, size_t max_points) {
-  const Json& scenarios = array_member(results, "scenarios");
+std::string render_report(const Results& results, size_t max_points) {
+  const auto& scenarios = results.scenarios;
   std::string title = "sockchaos report";
-  if (scenarios.size() == 1) title += ": " + string_member(scenarios[0], "name");
+  if (scenarios.size() == 1) title += ": " + scenarios[0].name;
 
-  Json script_data = Json::object();
-  script_data["summary"] = compute_summary(results);
-  Json index = Json::array();
+  // What the page's script reads: the summary (for the title) and the scenario index.
+  const harness::Summary& sum = results.summary;
+  json script_data = json::object();
+  script_data["summary"] = {{"cells", sum.cells},
+                            {"runs", sum.runs},
+                            {"expectations_passed", sum.expectations_passed},
+                            {"expectations_failed", sum.expectations_failed},
+                            {"errors", sum.errors}};
+  json index = json::array();
   for (size_t i = 0; i < scenarios.size(); ++i) {
-    index.push_back({{"anchor", "s" + std::to_string(i)}, {"name", string_member(scenarios[i], "name")}});
+    index.push_back({{"anchor", "s" + std::to_string(i)}, {"name", scenarios[i].name}});
   }
   script_data["scenarios"] = std::move(index);
 
@@ -1293,28 +1526,23 @@ std::string render_report(const Json& results, size_t max_points) {
          "</div></header><main>";
   out += render_summary(results);
   for (size_t i = 0; i < scenarios.size(); ++i) out += render_scenario(scenarios[i], i, max_points);
-  out += "</main><footer>generated by " + esc(string_member(results, "version", "sockchaos")) +
-         "</footer>";
-  out += "<script type=\"application/json\" id=\"sockchaos-data\">" + json_for_script(script_data) +
-         "</script><script>";
+  out += "</main><footer>generated by " + esc(results.version.empty() ? "sockchaos" : results.version) + "</footer>";
+  out += "<script type=\"application/json\" id=\"sockchaos-data\">" + json_for_script(script_data) + "</script><script>";
   out += html_assets::kScript;
   out += "</script></body></html>\n";
   return out;
 }
 
-
 }  // namespace
 
-std::string render_html_report(const Json& results) {
+std::string render_html_report(const Results& results) {
   // Chart detail shrinks as cells grow: up to 30 cells get kMaxChartPoints points per series,
   // 100 cells get 100. If busy data (every series changing at every sample) still makes the
   // report larger than kTargetReportBytes, it is rendered again with fewer points.
   size_t cell_count = 0;
-  for (const Json& scenario : array_member(results, "scenarios")) {
-    cell_count += array_member(scenario, "cells").size();
-  }
-  size_t max_points = std::clamp<size_t>(kMaxChartPoints * 30 / std::max<size_t>(cell_count, 1),
-                                         kMinChartPoints, kMaxChartPoints);
+  for (const ScenarioResult& scenario : results.scenarios) cell_count += scenario.cells.size();
+  size_t max_points = std::clamp<size_t>(kMaxChartPoints * 30 / std::max<size_t>(cell_count, 1), kMinChartPoints,
+                                         kMaxChartPoints);
   std::string html = render_report(results, max_points);
   while (html.size() > kTargetReportBytes && max_points > kFloorChartPoints) {
     max_points = std::max(kFloorChartPoints, max_points * 6 / 10);

@@ -60,6 +60,7 @@ td.hm .v{font-weight:650;font-size:1.05em}td.hm .sub{font-size:.75em;opacity:.85
 td.hm.o-undetected,.swatch.hatched{background:repeating-linear-gradient(45deg,#eceff1 0 6px,#cfd8dc 6px 12px);color:#455a64}
 td.hm.o-error,.swatch.errored{background:#3c2a4d;color:#fff}
 td.hm.o-skipped,td.hm.o-none,td.hm.empty{background:#fafafa;color:var(--muted)}
+td.hm.sock{background:#eef2f6;color:#1d232a}td.hm.sock .v{font-size:.95em}
 td.hm.exp-failed{box-shadow:0 0 0 3px var(--bad)}
 td.hm .mark{position:absolute;top:1px;right:4px;color:#fff;background:var(--bad);border-radius:8px;font-size:.72em;line-height:1.35em;width:1.35em;font-weight:700}
 .legend-row{display:flex;flex-wrap:wrap;gap:.6em 1.4em;align-items:center;font-size:.85em;margin:.4em 0 .8em;color:#3a4550}
@@ -75,10 +76,11 @@ table.sortable th[aria-sort=descending]::after{content:" \25BC";color:#3a4550}
 td .bar{display:inline-block;height:.8em;border-radius:2px;vertical-align:middle;max-width:calc(100% - 6.5em)}
 .det-col{min-width:16em}
 td .bar-v{margin-left:.4em;font-variant-numeric:tabular-nums;font-size:.9em}
+td.sock .bar{max-width:calc(100% - 15em)}td.sock .bar-v{white-space:nowrap}td.sock .sock-more{display:block;color:var(--muted);font-size:.82em}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:.6em 0}
 .card{display:flex;flex-direction:column;gap:.25em;border:1px solid var(--line);border-radius:8px;padding:.7em 1em;min-width:13em;color:inherit;text-decoration:none;background:#fbfcfd}
 .card.exp-failed{border-color:var(--bad);box-shadow:0 0 0 1px var(--bad)}
-.card-id{color:var(--muted);font-size:.85em}.card-big{font-size:1.5em;font-weight:650}.card-err{font-family:ui-monospace,monospace}
+.card-id{color:var(--muted);font-size:.85em}.card-big{font-size:1.5em;font-weight:650}.card-sub{color:#3a4550;font-size:.9em}.card-err{font-family:ui-monospace,monospace}
 .scenario,details.cell{scroll-margin-top:3.2em}
 details.cell{border:1px solid var(--line);border-radius:6px;margin:.4em 0;background:#fff}
 details.cell.exp-failed{border-left:4px solid var(--bad)}
@@ -126,7 +128,7 @@ svg .tick.tw,svg .axis-label.tw{fill:#c25e00}
 table.phases td,table.phases th{text-align:right}table.phases th:first-child{text-align:left}
 tr.phase-during{background:#fff6f5}
 table.peaks td{text-align:right;font-variant-numeric:tabular-nums}
-p.note{color:var(--muted);font-size:.82em;margin:.2em 0}
+p.note{color:var(--muted);font-size:.82em;margin:.2em 0}p.note.bad-note{color:var(--warn)}
 details.events-list>summary,details.output>summary{cursor:pointer;color:#3a4550;font-weight:600;margin:.6em 0 .2em}
 table.events td:first-child{font-variant-numeric:tabular-nums;white-space:nowrap;text-align:right}
 table.events tr.ev-fault td,table.events tr.ev-heal td{color:#b71c1c}

@@ -20,7 +20,7 @@ struct CaseXml {
   double duration_ms = 0;
 };
 
-CaseXml render_case(const std::string& scenario_name, const Json& cell) {
+CaseXml render_case(const std::string& scenario_name, const harness::CellResult& cell) {
   CellDigest digest = digest_cell(cell);
   CaseXml result;
   result.duration_ms = digest.duration_ms;
@@ -31,41 +31,37 @@ CaseXml render_case(const std::string& scenario_name, const Json& cell) {
 
   // Failed expectations: one <failure>, message = every failed check with what was measured.
   std::string message, body;
-  for (const Json& expectation : array_member(cell, "expectations")) {
-    const Json* passed = member(expectation, "passed");
-    if (passed != nullptr && passed->is_boolean() && passed->get<bool>()) continue;
-    std::string line = string_member(expectation, "check", "expectation");
-    std::string detail = string_member(expectation, "detail");
-    if (!detail.empty()) line += ": measured " + detail;
+  for (const harness::ExpectationResult& expectation : cell.expectations) {
+    if (expectation.passed) continue;
+    std::string line = expectation.check;
+    if (!expectation.detail.empty()) line += ": measured " + expectation.detail;
     if (!message.empty()) message += "; ";
     message += line;
     body += line + "\n";
   }
-  if (!message.empty()) {
+  if (cell.expectations_failed() > 0) {
     result.failed = true;
     body += "outcome: " + digest.outcome_label + ", detection: " + format_ms(digest.detection_ms) +
             (digest.error.empty() ? "" : ", error: " + digest.error) + "\n";
-    x += "      <failure message=\"" + xml_escape(message) + "\" type=\"expectation\">" +
-         xml_escape(body) + "</failure>\n";
+    x += "      <failure message=\"" + xml_escape(message) + "\" type=\"expectation\">" + xml_escape(body) +
+         "</failure>\n";
   }
 
   // Runs that could not be carried out (setup failure, agent crash): <error>.
   std::string error_message, error_body;
-  const Json& runs = array_member(cell, "runs");
-  for (size_t i = 0; i < runs.size(); ++i) {
-    if (string_member(runs[i], "outcome") != "error") continue;
-    std::string what = "run " + std::to_string(i + 1) + ": " +
-                       string_member(runs[i], "error", "error");
-    std::string detail = string_member(runs[i], "error_detail");
-    if (!detail.empty()) what += " (" + detail + ")";
+  for (size_t i = 0; i < cell.runs.size(); ++i) {
+    const harness::RunResult& run = cell.runs[i];
+    if (run.outcome != harness::Outcome::error) continue;
+    std::string what = "run " + std::to_string(i + 1) + ": " + run.error.value_or("error");
+    if (run.error_detail && !run.error_detail->empty()) what += " (" + *run.error_detail + ")";
     if (!error_message.empty()) error_message += "; ";
     error_message += what;
     error_body += what + "\n";
   }
-  if (!error_message.empty()) {
+  if (cell.errored_runs() > 0) {
     result.errored = true;
-    x += "      <error message=\"" + xml_escape(error_message) + "\" type=\"run-error\">" +
-         xml_escape(error_body) + "</error>\n";
+    x += "      <error message=\"" + xml_escape(error_message) + "\" type=\"run-error\">" + xml_escape(error_body) +
+         "</error>\n";
   }
 
   if (!result.failed && !result.errored && digest.outcome == "skipped") {
@@ -73,19 +69,22 @@ CaseXml render_case(const std::string& scenario_name, const Json& cell) {
     x += "      <skipped message=\"all runs skipped\"/>\n";
   }
 
-  std::string out = "outcome: " + digest.outcome_label + "\ndetection: " +
-                    format_ms(digest.detection_ms) + "\n";
+  std::string out = "outcome: " + digest.outcome_label + "\ndetection: " + format_ms(digest.detection_ms) + "\n";
   if (!digest.error.empty()) out += "error: " + digest.error + "\n";
   if (!digest.mechanism.empty()) out += "mechanism: " + digest.mechanism + "\n";
-  out += "expectations: " + std::to_string(digest.expectations_passed) + "/" +
+  out += "expectations: " + std::to_string(digest.expectations_passed()) + "/" +
          std::to_string(digest.expectations_total) + " passed\n";
   std::string err;
-  for (const Json& run : runs) {
-    const Json& command = object_member(run, "command");
-    std::string command_out = string_member(command, "stdout");
-    std::string command_err = string_member(command, "stderr");
-    if (!command_out.empty()) out += "--- command stdout ---\n" + command_out + "\n";
-    if (!command_err.empty()) err += command_err + "\n";
+  for (const harness::RunResult& run : cell.runs) {
+    if (!run.command) continue;
+    if (const auto& client = run.command->client) {
+      if (!client->stdout_text.empty()) out += "--- command stdout ---\n" + client->stdout_text + "\n";
+      if (!client->stderr_text.empty()) err += client->stderr_text + "\n";
+    }
+    if (const auto& server = run.command->server) {
+      if (!server->stdout_text.empty()) out += "--- server command stdout ---\n" + server->stdout_text + "\n";
+      if (!server->stderr_text.empty()) err += "--- server command stderr ---\n" + server->stderr_text + "\n";
+    }
   }
   x += "      <system-out>" + xml_escape(out) + "</system-out>\n";
   if (!err.empty()) x += "      <system-err>" + xml_escape(err) + "</system-err>\n";
@@ -95,19 +94,17 @@ CaseXml render_case(const std::string& scenario_name, const Json& cell) {
 
 }  // namespace
 
-std::string render_junit(const Json& results) {
+std::string render_junit(const harness::Results& results) {
   std::string suites;
   int total_tests = 0, total_failures = 0, total_errors = 0, total_skipped = 0;
   double total_ms = 0;
-  std::string started = string_member(results, "started");
 
-  for (const Json& scenario : array_member(results, "scenarios")) {
-    std::string name = string_member(scenario, "name", "unnamed");
+  for (const harness::ScenarioResult& scenario : results.scenarios) {
     std::string cases;
     int tests = 0, failures = 0, errors = 0, skipped = 0;
     double suite_ms = 0;
-    for (const Json& cell : array_member(scenario, "cells")) {
-      CaseXml one = render_case(name, cell);
+    for (const harness::CellResult& cell : scenario.cells) {
+      CaseXml one = render_case(scenario.name, cell);
       cases += one.xml;
       ++tests;
       failures += one.failed;
@@ -115,21 +112,19 @@ std::string render_junit(const Json& results) {
       skipped += one.skipped;
       suite_ms += one.duration_ms;
     }
-    suites += "  <testsuite name=\"" + xml_escape(name) + "\" tests=\"" + std::to_string(tests) +
-              "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
-              std::to_string(errors) + "\" skipped=\"" + std::to_string(skipped) +
-              "\" time=\"" + seconds(suite_ms) + "\"";
-    if (!started.empty()) suites += " timestamp=\"" + xml_escape(started) + "\"";
+    suites += "  <testsuite name=\"" + xml_escape(scenario.name) + "\" tests=\"" + std::to_string(tests) +
+              "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
+              "\" skipped=\"" + std::to_string(skipped) + "\" time=\"" + seconds(suite_ms) + "\"";
+    if (!results.started.empty()) suites += " timestamp=\"" + xml_escape(results.started) + "\"";
     suites += ">\n    <properties>\n";
     auto property = [&](const char* key, const std::string& value) {
       if (value.empty()) return;
-      suites += "      <property name=\"" + std::string(key) + "\" value=\"" + xml_escape(value) +
-                "\"/>\n";
+      suites += "      <property name=\"" + std::string(key) + "\" value=\"" + xml_escape(value) + "\"/>\n";
     };
-    property("file", string_member(scenario, "file"));
-    property("description", string_member(scenario, "description"));
-    property("kernel", string_member(results, "kernel"));
-    property("version", string_member(results, "version"));
+    property("file", scenario.file);
+    property("description", scenario.description);
+    property("kernel", results.kernel);
+    property("version", results.version);
     suites += "    </properties>\n" + cases + "  </testsuite>\n";
     total_tests += tests;
     total_failures += failures;

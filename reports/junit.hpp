@@ -4,14 +4,15 @@
 // (classname = scenario name, name = cell id or "default", time = the runs' duration in
 // seconds). A cell whose expectations failed gets one <failure> whose message lists every
 // failed check with its measured detail; a cell with a run whose outcome is "error" gets an
-// <error>; a cell whose runs were all skipped gets <skipped/>.
+// <error>; a cell whose runs were all skipped gets <skipped/>. So a testcase without <failure>
+// or <error> is a cell whose CellResult::passed() holds.
 #pragma once
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "harness/verdict/results.hpp"
 
 namespace sockchaos::reports {
 
-std::string render_junit(const nlohmann::ordered_json& results);
+std::string render_junit(const harness::Results& results);
 
 }  // namespace sockchaos::reports

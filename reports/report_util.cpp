@@ -5,47 +5,15 @@
 #include <cstdio>
 #include <map>
 
+#include "harness/metrics/stats.hpp"
+
 namespace sockchaos::reports {
 
-const Json* member(const Json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-std::string string_member(const Json& object, const char* key, const std::string& fallback) {
-  const Json* value = member(object, key);
-  if (value == nullptr) return fallback;
-  if (value->is_string()) return value->get<std::string>();
-  return value_label(*value);
-}
-
-std::optional<double> number_member(const Json& object, const char* key) {
-  const Json* value = member(object, key);
-  if (value == nullptr || !value->is_number()) return std::nullopt;
-  double number = value->get<double>();
-  if (!std::isfinite(number)) return std::nullopt;
-  return number;
-}
-
-const Json& array_member(const Json& object, const char* key) {
-  static const Json empty_array = Json::array();
-  const Json* value = member(object, key);
-  return (value != nullptr && value->is_array()) ? *value : empty_array;
-}
-
-const Json& object_member(const Json& object, const char* key) {
-  static const Json empty_object = Json::object();
-  const Json* value = member(object, key);
-  return (value != nullptr && value->is_object()) ? *value : empty_object;
-}
-
-std::string value_label(const Json& value) {
+std::string value_label(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_integer() || value.is_number_unsigned()) return value.dump();
   if (value.is_number_float()) return format_number(value.get<double>(), 6);
-  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {
@@ -132,8 +100,8 @@ std::string sanitize_text(std::string_view text, SanitizeOptions options) {
 std::string html_escape(std::string_view text) { return escape_markup(text); }
 std::string xml_escape(std::string_view text) { return escape_markup(text); }
 
-std::string json_for_script(const Json& value) {
-  std::string dumped = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+std::string json_for_script(const json& value) {
+  std::string dumped = value.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string out;
   out.reserve(dumped.size() + 16);
   for (size_t i = 0; i < dumped.size(); ++i) {
@@ -201,38 +169,38 @@ namespace {
 
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  return harness::median_sorted(values);
 }
 
 }  // namespace
 
-CellDigest digest_cell(const Json& cell) {
+CellDigest digest_cell(const harness::CellResult& cell) {
+  using harness::Outcome;
   CellDigest digest;
-  const Json& runs = array_member(cell, "runs");
+  const auto& runs = cell.runs;
   std::vector<double> detections;
   std::map<std::string, int> error_counts;
   std::vector<std::string> error_order;
-  for (const Json& run : runs) {
+  for (const harness::RunResult& run : runs) {
     ++digest.runs;
-    std::string outcome = string_member(run, "outcome");
-    if (outcome == "detected") {
-      ++digest.detected;
-      if (auto ms = number_member(run, "detection_ms")) detections.push_back(*ms);
-    } else if (outcome == "undetected") {
-      ++digest.undetected;
-    } else if (outcome == "error") {
-      ++digest.errors;
-      if (digest.error_detail.empty()) digest.error_detail = string_member(run, "error_detail");
-    } else {
-      ++digest.skipped;  // "skipped" and anything unknown
+    switch (run.outcome) {
+      case Outcome::detected:
+        ++digest.detected;
+        if (run.detection_ms) detections.push_back(*run.detection_ms);
+        break;
+      case Outcome::undetected: ++digest.undetected; break;
+      case Outcome::error:
+        if (digest.error_detail.empty() && run.error_detail) digest.error_detail = *run.error_detail;
+        break;
+      case Outcome::skipped: break;
     }
-    std::string error = string_member(run, "error");
-    if (!error.empty()) {
-      if (error_counts[error]++ == 0) error_order.push_back(error);
+    if (run.error && !run.error->empty()) {
+      if (error_counts[*run.error]++ == 0) error_order.push_back(*run.error);
     }
-    if (auto ms = number_member(run, "duration_ms")) digest.duration_ms += *ms;
+    digest.duration_ms += run.duration_ms;
   }
+  digest.errors = cell.errored_runs();
+  digest.skipped = cell.skipped_runs();
 
   int effective = digest.runs - digest.skipped;
   if (digest.runs == 0) {
@@ -250,23 +218,20 @@ CellDigest digest_cell(const Json& cell) {
   }
   digest.outcome_label = digest.outcome;
   if (digest.outcome == "mixed") {
-    digest.outcome_label =
-        "detected " + std::to_string(digest.detected) + "/" + std::to_string(effective);
+    digest.outcome_label = "detected " + std::to_string(digest.detected) + "/" + std::to_string(effective);
   } else if (digest.outcome == "error" && digest.errors < digest.runs) {
-    digest.outcome_label =
-        "error " + std::to_string(digest.errors) + "/" + std::to_string(digest.runs);
+    digest.outcome_label = "error " + std::to_string(digest.errors) + "/" + std::to_string(digest.runs);
   }
 
-  if (!detections.empty()) {
+  if (cell.summary.detection_ms) {
+    digest.detection_ms = cell.summary.detection_ms->median;
+    digest.detection_min_ms = cell.summary.detection_ms->min;
+    digest.detection_max_ms = cell.summary.detection_ms->max;
+  } else if (!detections.empty()) {
     digest.detection_ms = median_of(detections);
     digest.detection_min_ms = *std::min_element(detections.begin(), detections.end());
     digest.detection_max_ms = *std::max_element(detections.begin(), detections.end());
   }
-  // The orchestrator's own summary wins when it has one (it may aggregate more than we see).
-  const Json& summary_detection = object_member(object_member(cell, "summary"), "detection_ms");
-  if (auto median = number_member(summary_detection, "median")) digest.detection_ms = *median;
-  if (auto low = number_member(summary_detection, "min")) digest.detection_min_ms = *low;
-  if (auto high = number_member(summary_detection, "max")) digest.detection_max_ms = *high;
 
   int best_count = 0;
   for (const std::string& error : error_order) {
@@ -276,56 +241,47 @@ CellDigest digest_cell(const Json& cell) {
     }
   }
 
-  // Representative run: the detected run nearest the median, else the first non-skipped one.
   double best_distance = INFINITY;
   bool found = false;
   for (size_t i = 0; i < runs.size(); ++i) {
-    auto ms = number_member(runs[i], "detection_ms");
-    if (digest.detection_ms && ms && string_member(runs[i], "outcome") == "detected") {
-      double distance = std::fabs(*ms - *digest.detection_ms);
-      if (distance < best_distance) {
-        best_distance = distance;
-        digest.representative_run = i;
-        found = true;
-      }
+    if (runs[i].outcome != Outcome::detected || !runs[i].detection_ms || !digest.detection_ms) continue;
+    double distance = std::fabs(*runs[i].detection_ms - *digest.detection_ms);
+    if (distance < best_distance) {
+      best_distance = distance;
+      digest.representative_run = i;
+      found = true;
     }
   }
   if (!found) {
     for (size_t i = 0; i < runs.size(); ++i) {
-      if (string_member(runs[i], "outcome") != "skipped") {
+      if (runs[i].outcome != Outcome::skipped) {
         digest.representative_run = i;
         break;
       }
     }
   }
-  if (!runs.empty()) digest.mechanism = string_member(runs[digest.representative_run], "mechanism");
-
-  for (const Json& expectation : array_member(cell, "expectations")) {
-    ++digest.expectations_total;
-    const Json* passed = member(expectation, "passed");
-    if (passed != nullptr && passed->is_boolean() && passed->get<bool>()) {
-      ++digest.expectations_passed;
-    }
+  if (!runs.empty() && runs[digest.representative_run].mechanism) {
+    digest.mechanism = harness::name_string(*runs[digest.representative_run].mechanism);
   }
+
+  digest.expectations_total = static_cast<int>(cell.expectations.size());
+  digest.expectations_failed = cell.expectations_failed();
+  digest.passed = cell.passed();
   return digest;
 }
 
-std::string cell_display_id(const Json& cell) {
-  std::string id = string_member(cell, "id");
-  return id.empty() ? "default" : id;
-}
+std::string cell_display_id(const harness::CellResult& cell) { return cell.id.empty() ? "default" : cell.id; }
 
-std::vector<std::string> scenario_axes(const Json& scenario) {
+std::vector<std::string> scenario_axes(const harness::ScenarioResult& scenario) {
   std::vector<std::string> axes;
   auto add = [&](const std::string& axis) {
     if (std::find(axes.begin(), axes.end(), axis) == axes.end()) axes.push_back(axis);
   };
-  for (const Json& axis : array_member(scenario, "matrix_axes")) {
-    if (axis.is_string()) add(axis.get<std::string>());
-  }
+  for (const std::string& axis : scenario.matrix_axes) add(axis);
   if (axes.empty()) {
-    for (const Json& cell : array_member(scenario, "cells")) {
-      for (const auto& [key, value] : object_member(cell, "params").items()) add(key);
+    for (const harness::CellResult& cell : scenario.cells) {
+      if (!cell.params.is_object()) continue;
+      for (const auto& [key, value] : cell.params.items()) add(key);
     }
   }
   return axes;

@@ -1,32 +1,25 @@
-// Shared helpers for the report writers: tolerant access to results.json, text sanitising and
-// escaping, number formatting, and a per-cell digest (outcome, detection time, errno,
-// expectations) that the HTML, JUnit and console writers all agree on.
+// Shared helpers for the report writers: text sanitising and escaping, number formatting, and a
+// per-cell digest (outcome, detection time, errno, representative run) that the HTML, JUnit and
+// console writers all agree on.
 //
-// Convention: results are read-only input written by another process (or edited by hand, or
-// merged from shards), so every accessor tolerates a missing key or a value of the wrong type
-// and returns a neutral default instead of throwing.
+// Convention: the writers read the typed results (harness/verdict/results.hpp), already checked
+// where they were read (harness::results_from_json). What a type makes optional is shown as
+// absent ("-"), never guessed. Whether a cell passed is CellResult::passed(), its counts are
+// CellResult's and the run's totals harness::Summary: nothing here recounts them.
 #pragma once
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "common/json.hpp"
+#include "harness/verdict/results.hpp"
 
 namespace sockchaos::reports {
 
-using Json = nlohmann::ordered_json;
-
-// nullptr when `object` is not an object, lacks `key`, or the value is null.
-const Json* member(const Json& object, const char* key);
-std::string string_member(const Json& object, const char* key, const std::string& fallback = "");
-std::optional<double> number_member(const Json& object, const char* key);
-// A static empty array / object when missing or of another type.
-const Json& array_member(const Json& object, const char* key);
-const Json& object_member(const Json& object, const char* key);
-
-// Text for a JSON value as a user wrote it: strings bare, numbers short, the rest compact JSON.
-std::string value_label(const Json& value);
+// Text for a JSON value as a user wrote it (a matrix parameter): strings bare, numbers short,
+// the rest compact JSON.
+std::string value_label(const json& value);
 
 struct SanitizeOptions {
   bool keep_newlines = true;  // keep \n, \r and \t; otherwise they become spaces
@@ -38,7 +31,7 @@ std::string sanitize_text(std::string_view text, SanitizeOptions options = {});
 std::string html_escape(std::string_view text);  // sanitised; & < > " ' escaped
 std::string xml_escape(std::string_view text);   // sanitised; & < > " ' escaped
 // JSON for a <script type="application/json"> block: < > & U+2028 U+2029 as \uXXXX escapes.
-std::string json_for_script(const Json& value);
+std::string json_for_script(const json& value);
 // Number of code points: the display width used to align console tables.
 size_t display_width(std::string_view utf8);
 
@@ -49,27 +42,32 @@ std::string format_ms(std::optional<double> ms, const std::string& none = "-");
 // Short form for dense displays: "812 ms", "2.21 s", "12.3 s", "95 s".
 std::string format_ms_compact(double ms);
 
+// What a cell's runs add up to, for display. Counts of errors and failed expectations are the
+// cell's own (CellResult::errored_runs, expectations_failed); this adds what the displays need.
 struct CellDigest {
   std::string outcome = "none";  // detected | undetected | error | skipped | mixed | none
-  std::string outcome_label;     // outcome, or "detected 3/5" for mixed repeats
+  std::string outcome_label;     // outcome, or "detected 3/5" / "error 1/3" for mixed repeats
   int runs = 0, detected = 0, undetected = 0, errors = 0, skipped = 0;
-  std::optional<double> detection_ms;  // median of the detected runs
-  std::optional<double> detection_min_ms, detection_max_ms;
-  std::string error;       // most frequent client error name ("ETIMEDOUT", "app_timeout", ...)
-  std::string mechanism;   // of the representative run
-  std::string error_detail;  // first run's error_detail when a run errored
-  int expectations_total = 0, expectations_passed = 0;
-  double duration_ms = 0;     // sum of the runs' duration_ms
-  size_t representative_run = 0;  // index of the run the charts show (median detection)
+  // Median / min / max of the detected runs: the verdict's CellSummary when the results carry
+  // one, else computed from the runs the same way.
+  std::optional<double> detection_ms, detection_min_ms, detection_max_ms;
+  std::string error;         // most frequent client error name ("ETIMEDOUT", "app_timeout", ...)
+  std::string mechanism;     // of the representative run
+  std::string error_detail;  // the first errored run's error_detail
+  int expectations_total = 0, expectations_failed = 0;
+  bool passed = true;             // CellResult::passed()
+  double duration_ms = 0;         // sum of the runs' duration_ms
+  size_t representative_run = 0;  // the run the charts show: the detected run nearest the median
+                                  // detection, else the first run that was not skipped
 
-  int expectations_failed() const { return expectations_total - expectations_passed; }
+  int expectations_passed() const { return expectations_total - expectations_failed; }
 };
-CellDigest digest_cell(const Json& cell);
+CellDigest digest_cell(const harness::CellResult& cell);
 
-// The cell's display id: its "id", or "default" for a scenario without a matrix.
-std::string cell_display_id(const Json& cell);
+// The cell's display id: its id, or "default" for a scenario without a matrix.
+std::string cell_display_id(const harness::CellResult& cell);
 
-// Matrix axes of a scenario: "matrix_axes" if present, else the union of the cells' params keys.
-std::vector<std::string> scenario_axes(const Json& scenario);
+// Matrix axes of a scenario: matrix_axes, else the union of the cells' params keys.
+std::vector<std::string> scenario_axes(const harness::ScenarioResult& scenario);
 
 }  // namespace sockchaos::reports

@@ -46,6 +46,12 @@ echo "== shipped scenarios" >&2
 if [ "$(id -u)" = 0 ]; then
   if build/sockchaos run scenarios/ -o "$log/scenarios" --junit "$log/scenarios-junit.xml" >&2; then
     passed=$((passed + 1))
+    echo "== results keys: every key of the contract's shipped run is still there" >&2
+    if /usr/bin/python3 tests/results_keys.py check tests/data/results-keys-776f64a.json "$log/scenarios/results.json" >&2; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1)); status=1
+    fi
     echo "== findings (scripts/findings.py)" >&2
     /usr/bin/python3 scripts/findings.py "$log/scenarios/results.json" >&2 || true
   else

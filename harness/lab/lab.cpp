@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "harness/protocol/events.hpp"
-#include "harness/protocol/agent_spec.hpp"
 #include "harness/world/fault_injector.hpp"
+#include "harness/world/launcher.hpp"
 #include "harness/world/faults.hpp"
 #include "harness/world/process.hpp"
 #include "harness/run/runner.hpp"
@@ -61,12 +61,6 @@ Scenario load_part(const json& doc, const std::string& prefix, const std::string
   throw ScenarioError({InputIssue{label, pointer, 0, message}});
 }
 
-struct LabFault {
-  Fault fault;
-  int index = 0;
-  int64_t installed = -1, healed = -1;
-  FaultInjector::Installed applied;
-};
 
 }  // namespace
 
@@ -79,7 +73,7 @@ struct Lab::Impl {
   std::vector<ChildProcess> servers;
   std::string scratch;  // {tmp} of command servers, made on first use, removed at close
   std::optional<FaultInjector> injector;
-  std::vector<LabFault> faults;
+  std::vector<ActiveFault> faults;
   mutable std::mutex mutex;
   bool closed = false;
 
@@ -152,26 +146,28 @@ struct Lab::Impl {
     wake_fd = -1;
   }
 
-  // The user's own server, as in a scenario: argv through the agent's exec wrapper (PID 1 of
-  // its own PID namespace), {port} {server} {dir} {tmp} expanded; ready when its port listens.
-  void start_command_server(const ServerSpec& spec) {
-    if (scratch.empty()) {
+  // A server as in a scenario: an agent, or the user's own program (placeholders expanded, PID 1
+  // of its own PID namespace), ready when it listens. Its output is drained from then on.
+  void start(const ServerSpec& spec) {
+    LaunchEnv env;
+    env.agent_path = agent_path;
+    if (spec.behavior == ServerBehavior::command && scratch.empty()) {
       char tmpl[] = "/tmp/sockchaos-lab.XXXXXX";
       if (!::mkdtemp(tmpl)) throw std::runtime_error(Error::system("mkdtemp").str());
       scratch = tmpl;
     }
     std::error_code ec;
-    Placeholders values{topo->address_for(spec.on, "client"), std::to_string(spec.port),
+    env.placeholders = {topo->address_for(spec.on, "client"), std::to_string(spec.port),
                         std::filesystem::current_path(ec).string(), scratch};
-    auto child = ChildProcess::spawn(host(spec.on).ns, exec_argv(agent_path, spec.command, values), scratch);
-    if (!child.ok()) throw std::runtime_error("cannot start the server command: " + child.error().str());
-    ChildProcess proc = std::move(child.value());
-    std::string err;
-    auto ready = wait_until_listening(proc, census_of(spec.on), spec.port, 10000 * kMillisecond, [&] {
-      err += proc.drain_stderr();
-      return err;
-    });
-    if (!ready.ok()) throw std::runtime_error(ready.error().str());
+    std::string upstream_address;
+    if (spec.behavior == ServerBehavior::proxy) {
+      const std::string up_host = spec.upstream.substr(0, spec.upstream.rfind(':'));
+      host(up_host);
+      upstream_address = topo->address_for(up_host, spec.on);
+    }
+    auto started = harness::start_server(host(spec.on), spec, upstream_address, env, census_of(spec.on), "server");
+    if (!started.ok()) throw std::runtime_error(started.error().str());
+    ChildProcess proc = std::move(started->process);
     add_drain(proc.stdout_fd());
     add_drain(proc.stderr_fd());
     servers.push_back(std::move(proc));
@@ -265,49 +261,7 @@ void Lab::start_server(const json& server) {
   if (::access(impl_->agent_path.c_str(), X_OK) != 0)
     throw EnvironmentError("sockchaos-agent not found at " + impl_->agent_path,
                            "build it (cmake --build build) or set SOCKCHAOS_AGENT to its path");
-  if (spec.behavior == "command") {
-    impl_->start_command_server(spec);
-    return;
-  }
-  std::string upstream_address;
-  if (spec.behavior == "proxy") {
-    auto colon = spec.upstream.rfind(':');
-    std::string up_host = spec.upstream.substr(0, colon);
-    impl_->host(up_host);
-    upstream_address = impl_->topo->address_for(up_host, spec.on);
-  }
-  json agent_spec = make_server_agent_spec(spec, "0.0.0.0", upstream_address);
-  auto child = ChildProcess::spawn(impl_->host(spec.on).ns, {impl_->agent_path, agent_spec.dump()});
-  if (!child.ok()) throw std::runtime_error("cannot start the server agent: " + child.error().str());
-  ChildProcess proc = std::move(child.value());
-
-  // Wait (bounded) for "listening", like a scenario cell.
-  const int64_t until = monotonic_ns() + 5000 * kMillisecond;
-  bool listening = false;
-  while (!listening) {
-    int64_t now = monotonic_ns();
-    if (now >= until) throw std::runtime_error("server agent did not start listening within 5 s");
-    pollfd p[2] = {{proc.stdout_fd(), POLLIN, 0}, {proc.pidfd(), POLLIN, 0}};
-    ::poll(p, 2, static_cast<int>((until - now) / kMillisecond) + 1);
-    std::vector<std::string> lines;
-    proc.read_lines(lines);
-    for (const auto& line : lines) {
-      json ev = json::parse(line, nullptr, false);
-      if (ev.is_discarded() || !ev.is_object()) continue;
-      std::string kind = ev.value("ev", "");
-      if (kind == "listening") listening = true;
-      if (kind == "fatal") throw std::runtime_error("server: " + ev.value("message", std::string("fatal error")));
-    }
-    if (!listening && (p[1].revents & POLLIN)) {
-      proc.try_reap();
-      std::string err = proc.drain_stderr();
-      throw std::runtime_error("server agent exited before listening (status " + std::to_string(proc.exit_code()) +
-                               ")" + (err.empty() ? "" : ": " + err));
-    }
-  }
-  impl_->add_drain(proc.stdout_fd());
-  impl_->add_drain(proc.stderr_fd());
-  impl_->servers.push_back(std::move(proc));
+  impl_->start(spec);
 }
 
 int Lab::install_fault(const json& fault, int64_t* installed_ns) {
@@ -321,18 +275,16 @@ int Lab::install_fault(const json& fault, int64_t* installed_ns) {
                   std::string("\"") + key + "\" does not apply to a lab fault: it is installed when lab.fault() is "
                   "called and removed by its heal()");
   json part = fault;
-  part["at"] = "0s";
-  // A scenario's pause needs its SIGCONT time; a lab's pause lasts until heal().
-  if (part.value("kind", json()) == "pause") part["until"] = "1h";
+  part["at"] = "0s";  // installed now; it lasts until heal(), like a scenario fault without until
   json doc = lab_document(impl_->hosts);
   doc["faults"] = json::array({part});
   Scenario s = load_part(doc, "/faults/0", label);
-  LabFault f;
+  ActiveFault f;
   f.fault = s.faults.at(0);
   f.index = static_cast<int>(impl_->faults.size());
   const Fault& ft = f.fault;
-  if ((ft.kind == "kill" || ft.kind == "pause") && impl_->processes_on(ft.on).empty())
-    throw std::runtime_error(ft.kind + " acts on the lab's server agents, and none runs on host \"" + ft.on +
+  if ((ft.kind == FaultKind::kill || ft.kind == FaultKind::pause) && impl_->processes_on(ft.on).empty())
+    throw std::runtime_error(name_string(ft.kind) + " acts on the lab's server agents, and none runs on host \"" + ft.on +
                              "\": start one with lab.server(port)");
 
   auto done = impl_->injector->install(ft, f.index);
@@ -348,7 +300,7 @@ int Lab::install_fault(const json& fault, int64_t* installed_ns) {
 int64_t Lab::heal_fault(int id) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   if (impl_->closed) return -1;  // everything went with the lab
-  LabFault& f = impl_->faults.at(static_cast<size_t>(id));
+  ActiveFault& f = impl_->faults.at(static_cast<size_t>(id));
   if (f.healed >= 0) return -1;
   const Fault& ft = f.fault;
   auto healed = impl_->injector->heal(ft, f.applied);

@@ -423,19 +423,19 @@ std::string join_pointer(const std::vector<std::string>& tokens, size_t count) {
   return out;
 }
 
-Document parse_document(const std::string& text, const std::string& file) {
-  if (text.size() > kMaxDocumentBytes) throw ScenarioError({too_large_issue(file, text.size())});
+Document parse_document(const std::string& text, const std::string& file, const DocumentLimits& limits) {
+  if (text.size() > limits.max_bytes) throw ScenarioError({too_large_issue(file, text.size(), limits)});
   Document doc;
   doc.file = file;
   JsoncParser(text, file, doc).parse();
   return doc;
 }
 
-InputIssue too_large_issue(const std::string& file, std::optional<size_t> size) {
-  std::string what = size ? std::to_string(*size) + " bytes" : "more than " + std::to_string(kMaxDocumentBytes) + " bytes";
+InputIssue too_large_issue(const std::string& file, std::optional<size_t> size, const DocumentLimits& limits) {
+  std::string what = size ? std::to_string(*size) + " bytes" : "more than " + std::to_string(limits.max_bytes) + " bytes";
   return {file, "", 0,
-          "the file is " + what + "; expected a scenario of at most " + std::to_string(kMaxDocumentBytes) +
-              " bytes (1 MiB)"};
+          "the file is " + what + "; expected " + limits.what + " of at most " + std::to_string(limits.max_bytes) +
+              " bytes (" + std::to_string(limits.max_bytes >> 20) + " MiB)"};
 }
 
 int line_of(const std::map<std::string, int>& lines, std::string pointer) {

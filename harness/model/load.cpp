@@ -351,28 +351,35 @@ Scenario load_scenario(const Document& doc) {
   return s;
 }
 
-Scenario load_scenario_file(const std::string& path) {
+Document load_document_file(const std::string& path, const DocumentLimits& limits) {
   namespace fs = std::filesystem;
   auto fail = [&](const std::string& message) { return ScenarioError({InputIssue{path, "", 0, message}}); };
   std::error_code ec;
   auto status = fs::status(path, ec);
-  if (!ec && fs::is_directory(status)) throw fail("this is a folder; expected a scenario file (.json)");
+  if (!ec && fs::is_directory(status)) throw fail(std::string("this is a folder; expected ") + limits.what + " file (.json)");
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw fail("cannot read the file (" + std::string(std::strerror(errno ? errno : EIO)) + ")");
-  // Read at most one byte more than the limit: /dev/zero or a huge file cannot exhaust memory.
-  std::string text(kMaxDocumentBytes + 1, '\0');
-  errno = 0;
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw fail("cannot read the file (" + std::string(std::strerror(errno ? errno : EIO)) + ")");
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxDocumentBytes) {
+  // Read in chunks up to one byte more than the limit: /dev/zero or a huge file cannot exhaust
+  // memory, and a small file costs no more than its size.
+  std::string text;
+  char chunk[65536];
+  while (text.size() <= limits.max_bytes) {
+    errno = 0;
+    in.read(chunk, sizeof chunk);
+    if (in.bad()) throw fail("cannot read the file (" + std::string(std::strerror(errno ? errno : EIO)) + ")");
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (in.eof()) break;
+  }
+  if (text.size() > limits.max_bytes) {
     std::optional<size_t> size;
     if (fs::is_regular_file(status)) size = static_cast<size_t>(fs::file_size(path, ec));
-    throw ScenarioError({too_large_issue(path, ec ? std::nullopt : size)});
+    throw ScenarioError({too_large_issue(path, ec ? std::nullopt : size, limits)});
   }
-  return load_scenario(parse_document(text, path));
+  return parse_document(text, path, limits);
 }
+
+Scenario load_scenario_file(const std::string& path) { return load_scenario(load_document_file(path)); }
 
 Scenario load_scenario_json(const json& value, const std::string& label) {
   Document doc;
@@ -441,6 +448,27 @@ std::vector<std::string> collect_scenario_files(const std::vector<std::string>& 
   }
   if (!issues.empty()) throw ScenarioError(std::move(issues));
   return files;
+}
+
+LoadedScenarios load_scenario_paths(const std::vector<std::string>& paths) {
+  LoadedScenarios out;
+  std::vector<std::string> files;
+  try {
+    files = collect_scenario_files(paths);
+  } catch (const ScenarioError& e) {
+    out.issues = e.issues();
+    return out;
+  }
+  for (const auto& f : files) {
+    try {
+      auto s = load_scenario_file(f);
+      (void)expand_cells(s);
+      out.scenarios.push_back(std::move(s));
+    } catch (const ScenarioError& e) {
+      out.issues.insert(out.issues.end(), e.issues().begin(), e.issues().end());
+    }
+  }
+  return out;
 }
 
 }  // namespace sockchaos::harness

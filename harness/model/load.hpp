@@ -38,7 +38,15 @@ struct Document {
   json value;
   std::map<std::string, int> lines;  // pointer -> 1-based line
 };
-Document parse_document(const std::string& text, const std::string& file);  // throws ScenarioError
+// The size a document may have and what it is called in messages ("a scenario").
+struct DocumentLimits {
+  size_t max_bytes = kMaxDocumentBytes;
+  const char* what = "a scenario";
+};
+// throws ScenarioError
+Document parse_document(const std::string& text, const std::string& file, const DocumentLimits& limits = {});
+// read (at most limits.max_bytes + 1 bytes) + parse_document
+Document load_document_file(const std::string& path, const DocumentLimits& limits = {});
 
 // Strict validation of a whole document (unknown keys, types, ranges, cross references,
 // matrix pointers and values, expect/where). Returns every issue found; empty = valid.
@@ -73,5 +81,14 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
 
 // Files: a path that is a folder yields its *.json files (not schema.json), sorted.
 std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);
+
+// Every scenario of every file of `paths`, each loaded and its cells expanded (matrix values and
+// expect/where are input too), and every issue of every file: what `sockchaos validate` and
+// `run`, and Python's sockchaos.validate/run, read.
+struct LoadedScenarios {
+  std::vector<Scenario> scenarios;
+  std::vector<InputIssue> issues;
+};
+LoadedScenarios load_scenario_paths(const std::vector<std::string>& paths);
 
 }  // namespace sockchaos::harness

@@ -23,8 +23,8 @@ int line_of(const std::map<std::string, int>& lines, std::string pointer);
 // forms, no surrogates, at most U+10FFFF), or 0 when the bytes there are not one.
 size_t utf8_sequence_length(const std::string& text, size_t pos);
 
-// The issue for a file over kMaxDocumentBytes (size unknown when read from a stream).
-InputIssue too_large_issue(const std::string& file, std::optional<size_t> size);
+// The issue for a file over its limit (size unknown when read from a stream).
+InputIssue too_large_issue(const std::string& file, std::optional<size_t> size, const DocumentLimits& limits = {});
 
 // "the number 3", "the string \"x\"", "a list", "an object", "true", "null".
 std::string describe_json(const json& v);

@@ -5,20 +5,16 @@
 namespace sockchaos::harness {
 
 std::string Fault::label() const {
-  std::string out = kind;
-  if (kind == "drop") {
+  std::string out = name_string(kind);
+  if (kind == FaultKind::drop) {
     std::ostringstream p;
     p << probability;
     out += " " + p.str();
   }
-  if (kind == "reject") out += " with " + with;
+  if (kind == FaultKind::reject) out += " with " + name_string(with);
   out += " on " + on;
-  if (kind == "blackhole" || kind == "drop" || kind == "reject" || kind == "crash") out += " (" + direction + ")";
+  if (is_packet_fault()) out += " (" + name_string(direction) + ")";
   return out;
-}
-
-bool Fault::is_packet_fault() const {
-  return kind == "blackhole" || kind == "drop" || kind == "reject" || kind == "crash";
 }
 
 const HostSpec* Scenario::host(const std::string& name) const {

@@ -12,6 +12,7 @@
 
 #include "common/duration.hpp"
 #include "common/json.hpp"
+#include "harness/model/enums.hpp"
 
 namespace sockchaos::harness {
 
@@ -54,16 +55,16 @@ struct HostSpec {
 struct ServerSpec {
   std::string on = "server";
   int port = 7000;
-  std::string behavior = "echo";  // echo|sink|stall|hold|respond|command|proxy
+  ServerBehavior behavior = ServerBehavior::echo;
   SocketOptions socket;
-  std::string close = "never";    // never|after-response
+  CloseMode close = CloseMode::never;
   std::string response = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";  // respond
   std::vector<std::string> command;  // behavior "command"
   std::string upstream;              // behavior "proxy": "host:port"
 };
 
 struct Workload {
-  std::string kind = "idle";  // idle|stream|request|probe|command
+  WorkloadKind kind = WorkloadKind::idle;
   double bytes_per_second = 0;  // stream (0 = as fast as the socket takes)
   double per_second = 0;        // probe / request rate (0 = as fast as possible)
   int count = 0;                // probe: number of probes
@@ -84,22 +85,22 @@ struct ClientSpec {
 };
 
 struct FaultMatch {
-  std::optional<std::string> tcp_flags;  // "syn"
-  std::optional<std::string> state;      // "new" | "established"
+  std::optional<TcpFlag> tcp_flags;
+  std::optional<ConnState> state;
   std::optional<int> port;
 };
 
 struct Fault {
-  std::string kind;  // blackhole|drop|reject|kill|pause|crash|link-down
+  FaultKind kind = FaultKind::blackhole;
   std::string on = "server";
   Nanos at{0};
   std::optional<Nanos> until;
-  std::string direction = "both";  // both|in|out
+  Direction direction = Direction::both;
   FaultMatch match;
   double probability = 1.0;        // drop
-  std::string with = "tcp-reset";  // reject
+  RejectWith with = RejectWith::tcp_reset;  // reject
   std::string label() const;       // "blackhole on server (both)"
-  bool is_packet_fault() const;    // blackhole|drop|reject (and crash's blackhole part)
+  bool is_packet_fault() const { return harness::is_packet_fault(kind); }
 };
 
 struct Expectation {
@@ -107,7 +108,7 @@ struct Expectation {
   std::optional<Nanos> detected_within, detected_after;
   std::optional<bool> undetected;
   std::optional<std::string> error;  // errno name or "app_timeout"
-  std::optional<std::string> mechanism;
+  std::optional<Mechanism> mechanism;
   std::optional<int64_t> time_wait_max, time_wait_min;
   std::map<std::string, int64_t> states_max, states_min;  // state -> peak at most / at least
   std::optional<int64_t> probe_failures_max, probe_failures_min;
@@ -116,6 +117,14 @@ struct Expectation {
   std::optional<Nanos> time_wait_cleared_after, time_wait_cleared_within;
   std::string host = "client";
   std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
+};
+
+// Packet capture of every host of a cell (libpcap files next to the results; the packets
+// classified into the timeline). On unless the scenario says "capture": false.
+struct CaptureSpec {
+  bool enabled = true;
+  int snaplen = 128;               // bytes kept per packet: Ethernet + IP + TCP headers and options
+  int64_t max_bytes = 4 << 20;     // per host; beyond it the first and the last part are kept
 };
 
 struct MatrixAxis {
@@ -137,6 +146,7 @@ struct Scenario {
   Nanos deadline = std::chrono::seconds(60);
   Nanos observe{0};
   Nanos sample_every = std::chrono::milliseconds(100);
+  CaptureSpec capture;
   int repeat = 1;
   std::vector<MatrixAxis> matrix;
   std::vector<Expectation> expect;

@@ -142,6 +142,18 @@ std::optional<std::string> get_enum(Ctx& ctx, const json& v, const std::string& 
   return v.get<std::string>();
 }
 
+// An enum value by its name; `allowed` narrows the table (empty: every name).
+template <class E>
+std::optional<E> get_enum(Ctx& ctx, const json& v, const std::string& pointer, const std::string& what,
+                          const std::vector<E>& allowed = {}) {
+  Keys keys;
+  if (allowed.empty()) keys = names<E>();
+  for (E e : allowed) keys.push_back(name_string(e));
+  auto text = get_enum(ctx, v, pointer, keys, what);
+  if (!text) return std::nullopt;
+  return parse_name<E>(*text);
+}
+
 std::string number_as_duration_hint(const json& v) {
   std::string n = v.dump();
   return " — write \"" + n + "s\"";
@@ -263,7 +275,6 @@ std::optional<double> get_per_second(Ctx& ctx, const json& v, const std::string&
   return std::nullopt;
 }
 
-const Keys kWorkloadKinds = {"idle", "stream", "request", "probe", "command"};
 
 Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
   Workload w;
@@ -273,12 +284,12 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
     return w;
   }
   if (!v.contains("kind")) {
-    ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(kWorkloadKinds));
+    ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(names<WorkloadKind>()));
     check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command"},
                  "the workload");
     return w;
   }
-  auto kind = get_enum(ctx, v["kind"], child(p, "kind"), kWorkloadKinds, "a workload kind");
+  auto kind = get_enum<WorkloadKind>(ctx, v["kind"], child(p, "kind"), "a workload kind");
   if (!kind) {
     check_object(ctx, v, p, {"kind", "rate", "duration", "count", "request", "connections", "command"},
                  "the workload");
@@ -286,16 +297,19 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
   }
   w.kind = *kind;
   Keys allowed = {"kind"};
-  if (w.kind == "stream") allowed = {"kind", "rate", "duration"};
-  if (w.kind == "probe") allowed = {"kind", "count", "rate", "request"};
-  if (w.kind == "request") allowed = {"kind", "connections", "rate", "duration", "request"};
-  if (w.kind == "command") allowed = {"kind", "command"};
-  check_object(ctx, v, p, allowed, "a \"" + w.kind + "\" workload");
+  switch (w.kind) {
+    case WorkloadKind::idle: break;
+    case WorkloadKind::stream: allowed = {"kind", "rate", "duration"}; break;
+    case WorkloadKind::probe: allowed = {"kind", "count", "rate", "request"}; break;
+    case WorkloadKind::request: allowed = {"kind", "connections", "rate", "duration", "request"}; break;
+    case WorkloadKind::command: allowed = {"kind", "command"}; break;
+  }
+  check_object(ctx, v, p, allowed, "a \"" + name_string(w.kind) + "\" workload");
   auto has = [&](const char* key) {
     return v.contains(key) && std::find(allowed.begin(), allowed.end(), key) != allowed.end();
   };
   DurationRule bounded{Nanos(1), std::chrono::hours(24), Nanos(1), "", false};
-  if (w.kind == "stream") {
+  if (w.kind == WorkloadKind::stream) {
     if (has("rate")) {
       const auto& r = v["rate"];
       std::string why;
@@ -310,7 +324,7 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
     if (has("duration"))
       if (auto d = get_duration(ctx, v["duration"], child(p, "duration"), bounded)) w.duration = *d;
   }
-  if (w.kind == "probe") {
+  if (w.kind == WorkloadKind::probe) {
     if (!v.contains("count")) ctx.add(p, "expected a \"count\" key (number of probes, 1 to 1000000) for a probe workload");
     else if (auto c = get_int(ctx, v["count"], child(p, "count"), 1, 1000000)) w.count = static_cast<int>(*c);
     if (has("rate"))
@@ -318,7 +332,7 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
     if (has("request"))
       if (auto s = get_string(ctx, v["request"], child(p, "request"), "the bytes sent by each probe")) w.request = *s;
   }
-  if (w.kind == "request") {
+  if (w.kind == WorkloadKind::request) {
     if (has("connections"))
       if (auto c = get_int(ctx, v["connections"], child(p, "connections"), 1, 10000)) w.connections = static_cast<int>(*c);
     if (has("rate"))
@@ -332,7 +346,7 @@ Workload parse_workload(Ctx& ctx, const json& v, const std::string& p) {
       if (auto s = get_string(ctx, v["request"], child(p, "request"), "the bytes sent by each request", false))
         w.request = *s;
   }
-  if (w.kind == "command") {
+  if (w.kind == WorkloadKind::command) {
     if (!v.contains("command")) ctx.add(p, "expected a \"command\" key (argv list) for a command workload");
     else if (auto argv = get_argv(ctx, v["command"], child(p, "command"))) w.command = *argv;
   }
@@ -401,8 +415,6 @@ HostSpec parse_host(Ctx& ctx, const std::string& name, const json& v, const std:
   return host;
 }
 
-const Keys kFaultKinds = {"blackhole", "drop", "reject", "kill", "pause", "crash", "link-down"};
-const Keys kRejectWith = {"tcp-reset", "icmp-port-unreachable", "icmp-host-unreachable", "icmp-admin-prohibited"};
 
 Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
   Fault f;
@@ -413,22 +425,23 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
     return f;
   }
   if (!v.contains("kind")) {
-    ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(kFaultKinds));
+    ctx.add(p, "expected a \"kind\" key: one of " + join_quoted(names<FaultKind>()));
     check_object(ctx, v, p, all, "a fault");
     return f;
   }
-  auto kind = get_enum(ctx, v["kind"], child(p, "kind"), kFaultKinds, "a fault kind");
+  auto kind = get_enum<FaultKind>(ctx, v["kind"], child(p, "kind"), "a fault kind");
   if (!kind) {
     check_object(ctx, v, p, all, "a fault");
     return f;
   }
   f.kind = *kind;
   Keys allowed = {"kind", "on", "at", "until", "direction"};
-  bool packet = f.kind == "blackhole" || f.kind == "drop" || f.kind == "reject";
+  const bool packet = f.kind == FaultKind::blackhole || f.kind == FaultKind::drop || f.kind == FaultKind::reject;
   if (packet) allowed.push_back("match");
-  if (f.kind == "drop") allowed.push_back("probability");
-  if (f.kind == "reject") allowed.push_back("with");
-  if (f.kind == "kill") allowed = {"kind", "on", "at"};
+  if (f.kind == FaultKind::drop) allowed.push_back("probability");
+  if (f.kind == FaultKind::reject) allowed.push_back("with");
+  if (f.kind == FaultKind::kill) allowed = {"kind", "on", "at"};
+  const std::string kind_name = name_string(f.kind);
   // Say why a key that exists for other kinds is refused here.
   for (const auto& [key, value] : v.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
@@ -439,13 +452,13 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
     else if (key == "with") why = "with applies to kind \"reject\" only";
     else if (key == "until") why = "a killed process does not come back; use kind \"crash\" with until for a host that returns";
     else why = "kind \"kill\" takes only on and at";
-    ctx.add(child(p, key), "\"" + key + "\" is not allowed for a \"" + f.kind + "\" fault: " + why);
+    ctx.add(child(p, key), "\"" + key + "\" is not allowed for a \"" + kind_name + "\" fault: " + why);
   }
   {
     json unknown_only = json::object();
     for (const auto& [key, value] : v.items())
       if (std::find(all.begin(), all.end(), key) == all.end()) unknown_only[key] = value;
-    check_object(ctx, unknown_only, p, allowed, "a \"" + f.kind + "\" fault");
+    check_object(ctx, unknown_only, p, allowed, "a \"" + kind_name + "\" fault");
   }
   auto has = [&](const char* key) {
     return v.contains(key) && std::find(allowed.begin(), allowed.end(), key) != allowed.end();
@@ -462,26 +475,24 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
       else
         f.until = *d;
     }
-  } else if (f.kind == "pause") {
-    ctx.add(p, "expected an \"until\" key for a pause fault (when the process gets SIGCONT), e.g. \"until\": \"5s\"");
   }
   if (has("direction"))
-    if (auto s = get_enum(ctx, v["direction"], child(p, "direction"), {"both", "in", "out"}, "a direction")) f.direction = *s;
+    if (auto d = get_enum<Direction>(ctx, v["direction"], child(p, "direction"), "a direction")) f.direction = *d;
   if (has("match")) {
     const auto& m = v["match"];
     std::string mp = child(p, "match");
     if (check_object(ctx, m, mp, {"tcp_flags", "state", "port"}, "a fault match")) {
       if (m.empty()) ctx.add(mp, "expected at least one of tcp_flags, state, port in match (or no match at all)");
       if (m.contains("tcp_flags"))
-        if (auto s = get_enum(ctx, m["tcp_flags"], child(mp, "tcp_flags"), {"syn"}, "TCP flags")) f.match.tcp_flags = *s;
+        if (auto t = get_enum<TcpFlag>(ctx, m["tcp_flags"], child(mp, "tcp_flags"), "TCP flags")) f.match.tcp_flags = *t;
       if (m.contains("state"))
-        if (auto s = get_enum(ctx, m["state"], child(mp, "state"), {"new", "established"}, "a connection state"))
-          f.match.state = *s;
+        if (auto st = get_enum<ConnState>(ctx, m["state"], child(mp, "state"), "a connection state"))
+          f.match.state = *st;
       if (m.contains("port"))
         if (auto n = get_int(ctx, m["port"], child(mp, "port"), 1, 65535)) f.match.port = static_cast<int>(*n);
     }
   }
-  if (f.kind == "drop") {
+  if (f.kind == FaultKind::drop) {
     if (!v.contains("probability")) {
       ctx.add(p, "expected a \"probability\" key (above 0, at most 1) for a drop fault, e.g. \"probability\": 0.3");
     } else {
@@ -494,7 +505,7 @@ Fault parse_fault(Ctx& ctx, const json& v, const std::string& p) {
     }
   }
   if (has("with"))
-    if (auto s = get_enum(ctx, v["with"], child(p, "with"), kRejectWith, "a reject answer")) f.with = *s;
+    if (auto w = get_enum<RejectWith>(ctx, v["with"], child(p, "with"), "a reject answer")) f.with = *w;
   return f;
 }
 
@@ -570,8 +581,8 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
     }
   }
   if (v.contains("mechanism"))
-    if (auto s = get_string(ctx, v["mechanism"], child(p, "mechanism"), "a detection mechanism name", false))
-      e.mechanism = *s;
+    if (auto m = get_enum<Mechanism>(ctx, v["mechanism"], child(p, "mechanism"), "a detection mechanism"))
+      e.mechanism = *m;
   constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
   if (v.contains("time_wait_max"))
     if (auto n = get_int(ctx, v["time_wait_max"], child(p, "time_wait_max"), 0, kMaxCount)) e.time_wait_max = *n;
@@ -804,43 +815,44 @@ ServerSpec parse_server(const json& v, std::vector<InputIssue>& issues, const st
     if (auto n = get_int(ctx, v["port"], child(p, "port"), 1, 65535)) s.port = static_cast<int>(*n);
   if (v.contains("behavior")) {
     if (upstream_server) {
-      if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"), {"echo", "sink", "stall", "hold", "respond"},
-                            "an upstream server behavior"))
+      if (auto b = get_enum<ServerBehavior>(ctx, v["behavior"], child(p, "behavior"), "an upstream server behavior",
+                                            {ServerBehavior::echo, ServerBehavior::sink, ServerBehavior::stall,
+                                             ServerBehavior::hold, ServerBehavior::respond}))
         s.behavior = *b;
-    } else if (auto b = get_enum(ctx, v["behavior"], child(p, "behavior"),
-                                 {"echo", "sink", "stall", "hold", "respond", "command", "proxy"}, "a server behavior")) {
+    } else if (auto b = get_enum<ServerBehavior>(ctx, v["behavior"], child(p, "behavior"), "a server behavior")) {
       s.behavior = *b;
     }
   }
+  const std::string behavior_name = name_string(s.behavior);
   if (v.contains("socket")) s.socket = parse_socket_options(v["socket"], child(p, "socket"), issues, file);
   if (v.contains("close"))
-    if (auto c = get_enum(ctx, v["close"], child(p, "close"), {"never", "after-response"}, "a close policy")) {
+    if (auto c = get_enum<CloseMode>(ctx, v["close"], child(p, "close"), "a close policy")) {
       s.close = *c;
-      if (s.close == "after-response" && s.behavior != "respond")
-        ctx.add(child(p, "close"), "\"after-response\" needs behavior \"respond\"; got behavior \"" + s.behavior + "\"");
+      if (s.close == CloseMode::after_response && s.behavior != ServerBehavior::respond)
+        ctx.add(child(p, "close"), "\"after-response\" needs behavior \"respond\"; got behavior \"" + behavior_name + "\"");
     }
   if (v.contains("response")) {
-    if (s.behavior != "respond")
-      ctx.add(child(p, "response"), "\"response\" is for behavior \"respond\" only; got behavior \"" + s.behavior + "\"");
+    if (s.behavior != ServerBehavior::respond)
+      ctx.add(child(p, "response"), "\"response\" is for behavior \"respond\" only; got behavior \"" + behavior_name + "\"");
     else if (auto r = get_string(ctx, v["response"], child(p, "response"), "the bytes written back"))
       s.response = *r;
   }
-  if (s.behavior == "command") {
+  if (s.behavior == ServerBehavior::command) {
     if (!v.contains("command"))
       ctx.add(p, "expected a \"command\" key for behavior \"command\": the server's argv, e.g. [\"nginx\", \"-c\", "
                  "\"{dir}/nginx.conf\"]");
     else if (auto argv = get_argv(ctx, v["command"], child(p, "command")))
       s.command = *argv;
   } else if (v.contains("command")) {
-    ctx.add(child(p, "command"), "\"command\" is for behavior \"command\" only; got behavior \"" + s.behavior + "\"");
+    ctx.add(child(p, "command"), "\"command\" is for behavior \"command\" only; got behavior \"" + behavior_name + "\"");
   }
-  if (s.behavior == "proxy") {
+  if (s.behavior == ServerBehavior::proxy) {
     if (!v.contains("upstream"))
       ctx.add(p, "expected an \"upstream\" key for behavior \"proxy\": \"host:port\" to forward to, e.g. \"server:7000\"");
     else if (auto hp = get_host_port(ctx, v["upstream"], child(p, "upstream")))
       s.upstream = v["upstream"].get<std::string>();
   } else if (v.contains("upstream")) {
-    ctx.add(child(p, "upstream"), "\"upstream\" is for behavior \"proxy\" only; got behavior \"" + s.behavior + "\"");
+    ctx.add(child(p, "upstream"), "\"upstream\" is for behavior \"proxy\" only; got behavior \"" + behavior_name + "\"");
   }
   return s;
 }
@@ -877,7 +889,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   s.file = file;
   s.document = value;
   const Keys top = {"$schema", "name",    "description",  "hosts",  "links",  "server", "upstream_server", "client",
-                    "faults",  "deadline", "observe",     "sample_every", "repeat", "matrix", "expect"};
+                    "faults",  "deadline", "observe",     "sample_every", "capture", "repeat", "matrix", "expect"};
   if (!check_object(ctx, value, "", top, "the scenario")) {
     if (out) *out = std::move(s);
     return;
@@ -1068,6 +1080,29 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
     if (auto d = get_duration(ctx, v["sample_every"], "/sample_every",
                               {std::chrono::milliseconds(10), std::chrono::minutes(10)}))
       s.sample_every = *d;
+  if (v.contains("capture")) {
+    const json& c = v["capture"];
+    if (c.is_boolean()) {
+      s.capture.enabled = c.get<bool>();
+    } else if (check_object(ctx, c, "/capture", {"snaplen", "max_bytes"}, "the capture settings (or true / false)")) {
+      if (c.contains("snaplen"))
+        if (auto n = get_int(ctx, c["snaplen"], "/capture/snaplen", 64, 65535)) s.capture.snaplen = static_cast<int>(*n);
+      if (c.contains("max_bytes")) {
+        std::string why;
+        if (!c["max_bytes"].is_string()) {
+          ctx.add("/capture/max_bytes", "expected a size string like \"4MiB\"; got " + describe_json(c["max_bytes"]));
+        } else if (auto b = parse_byte_size(c["max_bytes"].get<std::string>(), &why)) {
+          if (*b < 64 * 1024 || *b > (int64_t{1} << 30))
+            ctx.add("/capture/max_bytes", "expected a size from 64KiB to 1GiB per host; got \"" +
+                                              c["max_bytes"].get<std::string>() + "\"");
+          else
+            s.capture.max_bytes = *b;
+        } else {
+          ctx.add("/capture/max_bytes", why);
+        }
+      }
+    }
+  }
   if (v.contains("repeat"))
     if (auto n = get_int(ctx, v["repeat"], "/repeat", 1, 1000)) s.repeat = static_cast<int>(*n);
   if (v.contains("matrix")) parse_matrix(ctx, v["matrix"], "/matrix", s.matrix);
@@ -1083,6 +1118,15 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
           check_host(e.host, child(ep, "host"));
         else if (expect[i].is_object())
           check_host(e.host, ep);
+        // A TIME_WAIT lifetime can only be judged while the census still samples: a limit
+        // longer than the observation would pass (or fail) without ever being seen.
+        for (auto [key, limit] : {std::pair<const char*, std::optional<Nanos>>{"time_wait_cleared_after", e.time_wait_cleared_after},
+                                  {"time_wait_cleared_within", e.time_wait_cleared_within}})
+          if (limit && *limit > s.observe)
+            ctx.add(child(ep, key), std::string(key) + " " + format_duration(*limit) +
+                                        " cannot be judged: the census stops sampling " + format_duration(s.observe) +
+                                        " after the workload ends (\"observe\"); set \"observe\" to at least " +
+                                        format_duration(*limit) + " (TIME_WAIT lasts 60 s)");
         s.expect.push_back(std::move(e));
       }
     }

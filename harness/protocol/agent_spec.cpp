@@ -48,6 +48,12 @@ class Reader {
     return v.get<bool>();
   }
   Nanos nanos(const char* key) const { return Nanos(i64(key)); }
+  template <class E>
+  E enumerated(const char* key) const {
+    auto value = parse_name<E>(str(key));
+    if (!value) fail(key, "a known name");
+    return *value;
+  }
   std::vector<std::string> strings(const char* key) const {
     const json& v = at(key);
     if (!v.is_array()) fail(key, "an array of strings");
@@ -80,7 +86,7 @@ class Reader {
 
 json workload_to_json(const Workload& w) {
   json out = json::object();
-  out["kind"] = w.kind;
+  out["kind"] = name(w.kind);
   out["bytes_per_second"] = w.bytes_per_second;
   out["per_second"] = w.per_second;
   out["count"] = w.count;
@@ -93,7 +99,7 @@ json workload_to_json(const Workload& w) {
 
 Workload workload_from_json(const Reader& r) {
   Workload w;
-  w.kind = r.str("kind");
+  w.kind = r.enumerated<WorkloadKind>("kind");
   w.bytes_per_second = r.num("bytes_per_second");
   w.per_second = r.num("per_second");
   w.count = r.i32("count");
@@ -201,7 +207,7 @@ json make_client_agent_spec(const ClientSpec& c, const std::string& server_addre
   if (c.connect_timeout) client["connect_timeout_ns"] = c.connect_timeout->count();
 
   json spec = json::object();
-  spec["role"] = "client";
+  spec["role"] = name(AgentRole::client);
   spec["address"] = server_address;
   spec["max_lifetime_ns"] = max_lifetime.count();
   spec["client"] = std::move(client);
@@ -213,15 +219,15 @@ json make_server_agent_spec(const ServerSpec& s, const std::string& listen_addre
   json server = json::object();
   server["on"] = s.on;
   server["port"] = s.port;
-  server["behavior"] = s.behavior;
+  server["behavior"] = name(s.behavior);
   server["socket"] = socket_options_to_json(s.socket);
-  server["close"] = s.close;
+  server["close"] = name(s.close);
   server["response"] = s.response;
   server["command"] = s.command;
   server["upstream"] = s.upstream;
 
   json spec = json::object();
-  spec["role"] = "server";
+  spec["role"] = name(AgentRole::server);
   spec["address"] = listen_address;
   spec["upstream_address"] = upstream_address;
   spec["max_lifetime_ns"] = max_lifetime.count();
@@ -232,10 +238,12 @@ json make_server_agent_spec(const ServerSpec& s, const std::string& listen_addre
 AgentSpec parse_agent_spec(const json& value) {
   Reader r(value, "");
   AgentSpec spec;
-  spec.role = r.str("role");
+  const auto role = parse_name<AgentRole>(r.str("role"));
+  if (!role) r.fail("role", "\"client\" or \"server\"");
+  spec.role = *role;
   spec.address = r.str("address");
   if (r.has("max_lifetime_ns")) spec.max_lifetime = r.nanos("max_lifetime_ns");
-  if (spec.role == "client") {
+  if (spec.role == AgentRole::client) {
     Reader c = r.child("client");
     spec.client.on = c.str("on");
     spec.client.connect_host = c.str("connect_host");
@@ -244,19 +252,17 @@ AgentSpec parse_agent_spec(const json& value) {
     spec.client.socket = socket_options_from_reader(c.child("socket"));
     c.optional("app_timeout_ns", spec.client.app_timeout, &Reader::nanos);
     c.optional("connect_timeout_ns", spec.client.connect_timeout, &Reader::nanos);
-  } else if (spec.role == "server") {
+  } else {
     if (r.has("upstream_address")) spec.upstream_address = r.str("upstream_address");
     Reader s = r.child("server");
     spec.server.on = s.str("on");
     spec.server.port = s.i32("port");
-    spec.server.behavior = s.str("behavior");
+    spec.server.behavior = s.enumerated<ServerBehavior>("behavior");
     spec.server.socket = socket_options_from_reader(s.child("socket"));
-    spec.server.close = s.str("close");
+    spec.server.close = s.enumerated<CloseMode>("close");
     spec.server.response = s.str("response");
     spec.server.command = s.strings("command");
     spec.server.upstream = s.str("upstream");
-  } else {
-    r.fail("role", "\"client\" or \"server\"");
   }
   return spec;
 }

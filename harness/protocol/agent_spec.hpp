@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "harness/model/load.hpp"
+#include "harness/model/types.hpp"
 
 namespace sockchaos::harness {
 
@@ -23,8 +23,14 @@ namespace sockchaos::harness {
 // agent outlives a forgotten run. The orchestrator may pass a tighter bound.
 inline constexpr Nanos kDefaultAgentLifetime = std::chrono::hours(6);
 
+enum class AgentRole { client, server };
+template <>
+struct NameTable<AgentRole> {
+  static constexpr Names<AgentRole, 2> entries{{{AgentRole::client, "client"}, {AgentRole::server, "server"}}};
+};
+
 struct AgentSpec {
-  std::string role;  // "client" | "server"
+  AgentRole role = AgentRole::client;
   ClientSpec client;
   ServerSpec server;
   std::string address;           // client: server address to connect to; server: listen address

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "harness/model/load.hpp"
+#include "harness/model/types.hpp"
 
 namespace sockchaos::harness {
 

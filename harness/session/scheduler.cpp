@@ -1,5 +1,6 @@
 #include "harness/session/scheduler.hpp"
 
+#include "harness/metrics/metrics.hpp"
 #include "harness/world/environment.hpp"
 
 #include <atomic>
@@ -19,14 +20,18 @@ int default_jobs(size_t cells) {
 
 bool is_cpu_bound(const Cell& cell) {
   const Workload& w = cell.scenario.client.workload;
-  if (w.kind == "probe") return (w.per_second == 0 || w.per_second >= 1000) && w.count >= 2000;
-  if (w.kind == "request") return w.per_second == 0 || w.per_second >= 1000;
-  if (w.kind == "stream") return w.bytes_per_second == 0;
+  switch (w.kind) {
+    case WorkloadKind::probe: return (w.per_second == 0 || w.per_second >= 1000) && w.count >= 2000;
+    case WorkloadKind::request: return w.per_second == 0 || w.per_second >= 1000;
+    case WorkloadKind::stream: return w.bytes_per_second == 0;
+    case WorkloadKind::idle:
+    case WorkloadKind::command: return false;
+  }
   return false;
 }
 
-std::vector<json> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options) {
-  std::vector<json> results(cells.size());
+std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options) {
+  std::vector<CellResult> results(cells.size());
   int jobs = options.jobs > 0 ? options.jobs : default_jobs(cells.size());
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
@@ -66,7 +71,7 @@ std::vector<json> run_cells(const std::vector<PlannedCell>& cells, const Schedul
       progress.running++;
       if (options.on_progress) options.on_progress(progress);
       lock.unlock();
-      json r;
+      CellResult r;
       bool env_failed = false;
       // The lane frees up as soon as the busy part (the workload) is over; observation
       // afterwards only samples.
@@ -81,7 +86,7 @@ std::vector<json> run_cells(const std::vector<PlannedCell>& cells, const Schedul
         }
       };
       try {
-        r = run_cell(cells[i].cell, run_options);
+        r = judge_cell(cells[i].cell, run_cell(cells[i].cell, run_options));
       } catch (const EnvironmentError&) {
         env_failed = true;
         lock.lock();
@@ -89,26 +94,17 @@ std::vector<json> run_cells(const std::vector<PlannedCell>& cells, const Schedul
         stop = true;
         lock.unlock();
       } catch (const std::exception& e) {
-        r = json::object();
-        r["id"] = cells[i].cell.id;
-        r["params"] = cells[i].cell.params;
-        r["runs"] = json::array({json{{"outcome", "error"}, {"error_detail", e.what()}}});
-        r["expectations"] = json::array();
+        r = judge_cell(cells[i].cell, {error_run(e.what())});
       }
       lock.lock();
       progress.running--;
       if (!released) heavy_running = false;
       cv.notify_all();
       if (env_failed) return;
-      results[i] = r;
+      results[i] = std::move(r);
       progress.done++;
-      bool failed = false;
-      for (const auto& run : r["runs"])
-        if (run.value("outcome", "") == "error") failed = true;
-      for (const auto& e : r["expectations"])
-        if (!e.value("passed", true)) failed = true;
-      if (failed) progress.failed++;
-      if (options.on_cell_done) options.on_cell_done(cells[i], r, progress);
+      if (!results[i].passed()) progress.failed++;
+      if (options.on_cell_done) options.on_cell_done(cells[i], results[i], progress);
     }
   };
   std::vector<std::thread> threads;

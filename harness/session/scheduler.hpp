@@ -6,8 +6,9 @@
 #include <functional>
 #include <vector>
 
+#include "harness/model/types.hpp"
 #include "harness/run/runner.hpp"
-#include "harness/model/load.hpp"
+#include "harness/verdict/results.hpp"
 
 namespace sockchaos::harness {
 
@@ -30,7 +31,7 @@ struct ScheduleOptions {
   int jobs = 0;  // 0 = default_jobs()
   RunOptions run;
   // Called (serialised) as each cell finishes, and when cells start.
-  std::function<void(const PlannedCell&, const json& cell_result, const Progress&)> on_cell_done;
+  std::function<void(const PlannedCell&, const CellResult& cell_result, const Progress&)> on_cell_done;
   std::function<void(const Progress&)> on_progress;
 };
 
@@ -38,7 +39,7 @@ int default_jobs(size_t cells);
 
 // Results in the order of `cells`. Throws EnvironmentError (after stopping the rest) if a
 // cell finds that the environment cannot run cells at all.
-std::vector<json> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options);
+std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options);
 
 // --shard K/N: cells whose index modulo N is K-1 (deterministic, spreads every scenario).
 std::vector<PlannedCell> select_shard(std::vector<PlannedCell> cells, int k, int n);

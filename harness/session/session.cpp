@@ -11,7 +11,7 @@
 
 namespace sockchaos::harness {
 
-json run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options) {
+Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options) {
   raise_open_file_limit();
   std::optional<std::regex> re;
   if (!options.filter.empty()) {
@@ -36,22 +36,21 @@ json run_session(const std::vector<Scenario>& scenarios, const SessionOptions& o
   sched.jobs = options.jobs;
   sched.run.agent_path = options.agent_path.empty() ? find_agent_path() : options.agent_path;
   sched.run.cancel_fd = options.cancel_fd;
+  sched.run.results_dir = options.results_dir;
   sched.on_progress = options.on_progress;
   if (options.on_cell_done)
-    sched.on_cell_done = [&](const PlannedCell& pc, const json& cell, const Progress& p) {
+    sched.on_cell_done = [&](const PlannedCell& pc, const CellResult& cell, const Progress& p) {
       options.on_cell_done(scenarios[pc.scenario_index], cell, p);
     };
   std::string started = iso8601_utc_now();
-  std::vector<json> results = run_cells(cells, sched);
+  std::vector<CellResult> results = run_cells(cells, sched);
 
-  std::vector<ScenarioResults> per(scenarios.size());
-  for (size_t i = 0; i < per.size(); ++i) per[i].scenario = &scenarios[i];
-  for (size_t i = 0; i < cells.size(); ++i)
-    if (!results[i].is_null()) per[cells[i].scenario_index].cells.push_back(results[i]);
-  std::vector<ScenarioResults> ran;
-  for (auto& p : per)
-    if (!p.cells.empty()) ran.push_back(std::move(p));
-  return make_results(ran, started);
+  std::vector<std::vector<CellResult>> per(scenarios.size());
+  for (size_t i = 0; i < cells.size(); ++i) per[cells[i].scenario_index].push_back(std::move(results[i]));
+  std::vector<ScenarioResult> ran;
+  for (size_t i = 0; i < per.size(); ++i)
+    if (!per[i].empty()) ran.push_back(scenario_result(scenarios[i], std::move(per[i])));
+  return make_results(std::move(ran), started);
 }
 
 }  // namespace sockchaos::harness

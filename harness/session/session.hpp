@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/model/load.hpp"
+#include "harness/verdict/results.hpp"
 #include "harness/session/scheduler.hpp"
 
 namespace sockchaos::harness {
@@ -16,12 +17,13 @@ struct SessionOptions {
   int shard_k = 1, shard_n = 1;
   int cancel_fd = -1;        // see RunOptions
   std::string agent_path;    // "" = find_agent_path()
-  std::function<void(const Scenario&, const json& cell, const Progress&)> on_cell_done;
+  std::string results_dir;   // captures go to <results_dir>/captures/ (see RunOptions)
+  std::function<void(const Scenario&, const CellResult& cell, const Progress&)> on_cell_done;
   std::function<void(const Progress&)> on_progress;
 };
 
 // Throws std::invalid_argument for a bad filter or shard or when no cell is selected, and
 // EnvironmentError when the machine cannot run cells.
-json run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options);
+Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options);
 
 }  // namespace sockchaos::harness

@@ -46,18 +46,18 @@ Result<FaultInjector::Installed> FaultInjector::install(const Fault& fault, int 
     }
   }
   if (out.at_ns < 0) out.at_ns = monotonic_ns();
-  if (fault.kind == "kill" || fault.kind == "crash") {
+  if (fault.kind == FaultKind::kill || fault.kind == FaultKind::crash) {
     for (ChildProcess* p : processes_on_(fault.on)) (void)p->signal_group(SIGKILL);
-    if (fault.kind == "crash") {
+    if (fault.kind == FaultKind::crash) {
       // Power lost: the host's kernel state goes too. Reap the processes, then drop every
       // TCP socket left (orphans would otherwise answer the peer after the host returns).
       for (ChildProcess* p : processes_on_(fault.on)) p->kill_and_reap();
       auto gone = netns::destroy_all_tcp_sockets(topology_.host(fault.on).ns);
       if (!gone.ok()) return gone.error();
     }
-  } else if (fault.kind == "pause") {
+  } else if (fault.kind == FaultKind::pause) {
     for (ChildProcess* p : processes_on_(fault.on)) (void)p->signal_group(SIGSTOP);
-  } else if (fault.kind == "link-down") {
+  } else if (fault.kind == FaultKind::link_down) {
     if (auto st = set_links(fault.on, false); !st.ok()) return st.error();
   }
   return out;
@@ -69,9 +69,9 @@ Result<int64_t> FaultInjector::heal(const Fault& fault, const Installed& install
     if (!ctx.ok()) return ctx.error();
     if (auto st = (*ctx)->run(r.remove); !st.ok()) return st.error();
   }
-  if (fault.kind == "pause") {
+  if (fault.kind == FaultKind::pause) {
     for (ChildProcess* p : processes_on_(fault.on)) (void)p->signal_group(SIGCONT);
-  } else if (fault.kind == "link-down") {
+  } else if (fault.kind == FaultKind::link_down) {
     if (auto st = set_links(fault.on, true); !st.ok()) return st.error();
   }
   return monotonic_ns();

@@ -41,4 +41,14 @@ class FaultInjector {
   std::map<std::string, netns::NftContext> nft_;
 };
 
+// A fault of a cell or of the Lab, with what was done about it.
+struct ActiveFault {
+  Fault fault;
+  int index = 0;  // its number in the cell (names its nftables chains)
+  int64_t installed = -1, healed = -1;
+  FaultInjector::Installed applied;
+  bool pending() const { return installed < 0; }
+  bool active() const { return installed >= 0 && healed < 0; }
+};
+
 }  // namespace sockchaos::harness

@@ -16,8 +16,8 @@ const TopologyPlan::HostPlan* find_host(const TopologyPlan& topo, const std::str
 // Match expressions for one rule; a port match yields two variants (either end's port).
 std::vector<std::string> match_variants(const FaultMatch& m) {
   std::string common;
-  if (m.tcp_flags && *m.tcp_flags == "syn") common += " tcp flags & syn == syn";
-  if (m.state) common += " ct state " + *m.state;
+  if (m.tcp_flags == TcpFlag::syn) common += " tcp flags & syn == syn";
+  if (m.state) common += " ct state " + name_string(*m.state);
   if (m.port) {
     return {common + " tcp dport " + std::to_string(*m.port),
             common + " tcp sport " + std::to_string(*m.port)};
@@ -26,20 +26,23 @@ std::vector<std::string> match_variants(const FaultMatch& m) {
 }
 
 std::string verdict(const Fault& f) {
-  if (f.kind == "drop") {
-    int per_mille = static_cast<int>(std::lround(f.probability * 1000.0));
-    if (per_mille >= 1000) return " drop";
-    return " numgen random mod 1000 < " + std::to_string(per_mille) + " drop";
+  switch (f.kind) {
+    case FaultKind::drop: {
+      int per_mille = static_cast<int>(std::lround(f.probability * 1000.0));
+      if (per_mille >= 1000) return " drop";
+      return " numgen random mod 1000 < " + std::to_string(per_mille) + " drop";
+    }
+    case FaultKind::reject: {
+      // Only TCP segments are refused, and never a RST: the answers a reject sends (RSTs,
+      // ICMP errors) must pass the neighbour's rule on their way back, or nobody learns.
+      const std::string tcp_not_rst = " meta l4proto tcp tcp flags & rst == 0";
+      if (f.with == RejectWith::tcp_reset) return tcp_not_rst + " reject with tcp reset";
+      std::string type = name_string(f.with).substr(std::string("icmp-").size());  // port-unreachable ...
+      return tcp_not_rst + " reject with icmpx type " + type;
+    }
+    default:
+      return " drop";  // blackhole, crash
   }
-  if (f.kind == "reject") {
-    // Only TCP segments are refused, and never a RST: the answers a reject sends (RSTs,
-    // ICMP errors) must pass the neighbour's rule on their way back, or nobody learns.
-    const std::string tcp_not_rst = " meta l4proto tcp tcp flags & rst == 0";
-    if (f.with == "tcp-reset") return tcp_not_rst + " reject with tcp reset";
-    std::string type = f.with.substr(std::string("icmp-").size());  // port-unreachable ...
-    return tcp_not_rst + " reject with icmpx type " + type;
-  }
-  return " drop";  // blackhole, crash
 }
 
 struct ChainSpec {
@@ -51,18 +54,17 @@ struct ChainSpec {
 
 Result<std::vector<NamespaceRules>> plan_packet_fault(const Fault& fault, int index,
                                                       const TopologyPlan& topology) {
-  if (!(fault.kind == "blackhole" || fault.kind == "drop" || fault.kind == "reject" ||
-        fault.kind == "crash"))
-    return Error::plain("fault kind " + fault.kind + " is not a packet fault");
+  if (!fault.is_packet_fault()) return Error::plain("fault kind " + name_string(fault.kind) + " is not a packet fault");
   const auto* target = find_host(topology, fault.on);
   if (!target) return Error::plain("fault on unknown host " + fault.on);
-  bool inbound = fault.direction == "both" || fault.direction == "in" || fault.kind == "crash";
-  bool outbound = fault.direction == "both" || fault.direction == "out" || fault.kind == "crash";
+  const bool crash = fault.kind == FaultKind::crash;
+  bool inbound = fault.direction != Direction::out || crash;
+  bool outbound = fault.direction != Direction::in || crash;
 
   // Rejects must answer from a hook that can send (input, forward); drops go in prerouting
   // at priority -150, after conntrack (-200) so `ct state` matches work.
   std::vector<ChainSpec> chains;
-  if (fault.kind == "reject")
+  if (fault.kind == FaultKind::reject)
     chains = {{"in", "input", 0}, {"fwd", "forward", 0}};
   else
     chains = {{"pre", "prerouting", -150}};
@@ -99,7 +101,7 @@ Result<std::vector<NamespaceRules>> plan_packet_fault(const Fault& fault, int in
       remove << "flush chain inet " << kNftTable << " " << chain << "\n"
              << "delete chain inet " << kNftTable << " " << chain << "\n";
     }
-    out.push_back({host, install.str(), remove.str()});
+    out.push_back({host, install.str(), remove.str(), ifs});
   }
   return out;
 }

@@ -28,6 +28,7 @@ struct NamespaceRules {
   std::string host;
   std::string install;  // nft commands, one transaction
   std::string remove;
+  std::vector<std::string> ifnames;  // the host's interfaces whose arriving packets the rules filter
 };
 
 // Dry run: the exact commands a packet fault (blackhole, drop, reject, crash's blackhole)

@@ -4,6 +4,13 @@
 // Opens the report in headless Chromium (Debian's /usr/bin/chromium through playwright-core)
 // and fails on any page error, console error, dialog (alert), request to anything but the
 // file itself, or a missing part of the report. Saves a full-page screenshot.
+//
+// Socket scenarios (reports/html.hpp): a scenario whose checks include a socket check
+// (time_wait_*, states_*, time_wait_cleared_*, probe_failures_*) and none about detection time
+// (detected_within/after) shows, in each judged cell of its overview, what its first socket check
+// measured (probe failures only when nothing else is checked: "TIME_WAIT peak 15000",
+// "CLOSE_WAIT 200 (server)"), never "never". The expected
+// headline is derived here from the results themselves.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +28,70 @@ const problems = [];
 const passed = [];
 function check(condition, what) {
   (condition ? passed : problems).push(what);
+}
+
+const SOCKET_KEY = /^(time_wait_(max|min)|states_(max|min)|time_wait_cleared_(after|within)|probe_failures_(max|min))$/;
+const DETECTION_KEY = /^detected_(within|after)$/;
+const checkKey = (check) => String(check).split(' ')[0];
+function isSocketScenario(scenario) {
+  const checks = (scenario.cells || []).flatMap((c) => (c.expectations || []).map((e) => checkKey(e.check)));
+  return checks.some((k) => SOCKET_KEY.test(k)) && !checks.some((k) => DETECTION_KEY.test(k));
+}
+// A cell the overview shows by its measurements: runs, none errored, not all skipped.
+function judged(cell) {
+  const runs = cell.runs || [];
+  return runs.length > 0 && !runs.some((r) => r.outcome === 'error') && runs.some((r) => r.outcome !== 'skipped');
+}
+// What the first socket check of the cell measured, as the overview must print it.
+function expectedHeadline(cell) {
+  const socketChecks = (cell.expectations || []).map((e) => e.check).filter((c) => SOCKET_KEY.test(checkKey(c)));
+  // probe failures lead only when the cell checks nothing else about sockets
+  const first = socketChecks.find((c) => !checkKey(c).startsWith('probe_failures')) || socketChecks[0];
+  if (!first) return null;
+  const key = checkKey(first);
+  const hostMatch = first.match(/\(([^()]*)\)$/);
+  const host = hostMatch ? hostMatch[1] : 'client';
+  const suffix = host === 'client' ? '' : ` (${host})`;
+  const runs = (cell.runs || []).filter((r) => r.outcome === 'detected' || r.outcome === 'undetected');
+  const range = (values) => {
+    const lo = Math.min(...values), hi = Math.max(...values);
+    return lo === hi ? `${lo}` : `${lo}\u2013${hi}`;
+  };
+  if (key.startsWith('probe_failures')) {
+    return { text: 'probe failures ' + range(runs.map((r) => Object.values(r.probes?.failed || {}).reduce((a, b) => a + b, 0))) };
+  }
+  const hosts = runs.map((r) => r.sockets?.[host]).filter((h) => h && (!h.census || h.census.samples > 0));
+  if (hosts.length === 0) return { text: `no census of ${host}` };
+  if (key.startsWith('time_wait_cleared')) return { pattern: /^(cleared |not cleared|no TIME_WAIT)/ };
+  const state = key.startsWith('states') ? first.split(' ')[1] : 'TIME_WAIT';
+  const label = key.startsWith('states') ? state : 'TIME_WAIT peak';
+  return { text: `${label} ${range(hosts.map((h) => h.peak?.[state] ?? 0))}${suffix}` };
+}
+// Checks every scenario's overview against the results: socket scenarios show their headline in
+// each judged cell and no "never"; the others show no socket metric.
+function checkSocketViews(results, views) {
+  (results.scenarios || []).forEach((scenario, i) => {
+    const view = views.find((v) => v.id === `s${i}`);
+    if (!view) return check(false, `section s${i} present`);
+    const name = JSON.stringify(scenario.name);
+    if (!isSocketScenario(scenario)) {
+      check(!view.socketsView && view.items.every((item) => item.metrics.length === 0),
+            `${name}: detection view, no socket metrics`);
+      return;
+    }
+    check(view.socketsView, `${name}: shown by its sockets`);
+    const problems = [];
+    (scenario.cells || []).forEach((cell, j) => {
+      if (!judged(cell)) return;
+      const item = view.items.find((it) => it.cell === j);
+      const want = expectedHeadline(cell);
+      if (!item) return problems.push(`cell ${j} missing from the overview`);
+      if (/\bnever\b/.test(item.text)) problems.push(`cell ${j} says "never"`);
+      const ok = want.text !== undefined ? item.headline === want.text : want.pattern.test(item.headline);
+      if (!ok) problems.push(`cell ${j}: "${item.headline}", expected ${want.text !== undefined ? `"${want.text}"` : want.pattern}`);
+    });
+    check(problems.length === 0, `${name}: overview cells show their socket metrics${problems.length ? ` (${problems.join('; ')})` : ''}`);
+  });
 }
 
 const userDataDir = mkdtempSync(join(tmpdir(), 'sockchaos-chromium-'));
@@ -61,8 +132,27 @@ try {
       summaryText: document.getElementById('summary')?.textContent || '',
       heatmaps: q('table.heatmap, svg.heatmap').length,
       heatmapCells: q('table.heatmap td.hm').length,
-      undetectedCells: q('table.heatmap td.hm.o-undetected').length,
-      failedHeatmapCells: q('table.heatmap td.hm.exp-failed').length,
+      detectionHeatmapCells: q('section.scenario:not(.sockets-view) table.heatmap td.hm').length,
+      undetectedCells: q('section.scenario:not(.sockets-view) table.heatmap td.hm.o-undetected').length,
+      failedHeatmapCells: q('section.scenario:not(.sockets-view) table.heatmap td.hm.exp-failed').length,
+      socketHeatmapValues: Array.from(q('section.sockets-view table.heatmap td.hm .v.sock-metric')).map((e) => e.textContent),
+      socketHeatmapSubs: Array.from(q('section.sockets-view table.heatmap td.hm .sub.sock-metric')).map((e) => e.textContent),
+      socketTableHeadlines: Array.from(q('section.sockets-view table.matrix td.sock .bar-v.sock-metric')).map((e) => e.textContent),
+      views: Array.from(q('section.scenario')).map((section) => {
+        const items = [];
+        const add = (element, link, headline) => {
+          const match = link && (link.getAttribute('href') || '').match(/-c(\d+)$/);
+          items.push({ cell: match ? Number(match[1]) : -1, text: element.textContent,
+                       headline: headline ? headline.textContent : '',
+                       metrics: Array.from(element.querySelectorAll('.sock-metric')).map((m) => m.textContent) });
+        };
+        section.querySelectorAll('table.heatmap td.hm:not(.empty)').forEach((td) =>
+          add(td, td.querySelector('a'), td.querySelector('.v')));
+        section.querySelectorAll('table.matrix tbody tr').forEach((tr) =>
+          add(tr, tr.querySelector('a'), tr.querySelector('.bar-v.sock-metric')));
+        section.querySelectorAll('a.card').forEach((card) => add(card, card, card.querySelector('.card-big')));
+        return { id: section.id, socketsView: section.classList.contains('sockets-view'), items };
+      }),
       heatmapTitles: Array.from(q('table.heatmap td.hm')).every((td) => td.title.length > 0),
       sortableTables: q('table.sortable').length,
       timelines: q('svg.timeline').length,
@@ -99,6 +189,7 @@ try {
     check(facts.heatmaps === twoAxis.length, `a heatmap per two-axis scenario (${facts.heatmaps} of ${twoAxis.length})`);
     check(facts.heatmapCells === twoAxisCells, `heatmap cells (${facts.heatmapCells} of ${twoAxisCells})`);
     check(facts.heatmapTitles, 'every heatmap cell has a hover title');
+    checkSocketViews(results, facts.views);
     check(facts.probeCharts >= probeCells, `probe charts for probe cells (${facts.probeCharts} for ${probeCells})`);
     check(facts.images === 0 && facts.handlers === 0, 'no injected images or handlers');
     check(facts.scripts === 2, `only the report's own 2 scripts (got ${facts.scripts})`);
@@ -112,17 +203,27 @@ try {
     throw null;  // done: skip the fixture's checks
   }
   check(/expectations failed/.test(facts.summaryText), 'summary lists failed expectations');
-  check(facts.heatmaps === 1, `one heatmap (got ${facts.heatmaps})`);
-  check(facts.heatmapCells === 8, `heatmap has 4x2 cells (got ${facts.heatmapCells})`);
+  check(facts.heatmaps === 2, `two heatmaps, detection and sockets (got ${facts.heatmaps})`);
+  check(facts.detectionHeatmapCells === 8, `detection heatmap has 4x2 cells (got ${facts.detectionHeatmapCells})`);
   check(facts.undetectedCells === 2, `2 undetected heatmap cells (got ${facts.undetectedCells})`);
   check(facts.failedHeatmapCells === 1, `1 heatmap cell with a failed expectation (got ${facts.failedHeatmapCells})`);
   check(facts.heatmapTitles, 'every heatmap cell has a hover title');
   check(facts.sortableTables >= 2, `sortable matrix tables present (got ${facts.sortableTables})`);
-  check(facts.timelines === 12, `a timeline per cell with runs (got ${facts.timelines} of ${facts.cells} cells)`);
+  check(facts.timelines === 16, `a timeline per cell with runs (got ${facts.timelines} of ${facts.cells} cells)`);
   check(facts.timelinePaths > 10, `timelines have state lines (got ${facts.timelinePaths})`);
   check(facts.errorLabel.some((t) => t === 'ETIMEDOUT after 2208.4 ms'), 'client error annotated "ETIMEDOUT after 2208.4 ms"');
   check(facts.probeCharts === 2 && facts.probeScatter >= 1, `probe charts (got ${facts.probeCharts} + ${facts.probeScatter} scatter)`);
   check(facts.phaseRows === 3, `request phases table has before/during/after (got ${facts.phaseRows})`);
+  // The socket scenarios of the fixture: the fin-timeout heatmap and the probe table.
+  check(JSON.stringify(facts.socketHeatmapValues.slice().sort()) ===
+        JSON.stringify(['TIME_WAIT peak 0', 'TIME_WAIT peak 0', 'TIME_WAIT peak 10', 'TIME_WAIT peak 10']),
+        `socket heatmap cells show TIME_WAIT peaks (got ${JSON.stringify(facts.socketHeatmapValues)})`);
+  check(['cleared 60.4 s', 'cleared 61.4 s', 'FIN_WAIT2 10', 'CLOSE_WAIT 10 (server)', 'probe failures 0']
+        .every((t) => facts.socketHeatmapSubs.includes(t)),
+        `socket heatmap cells show cleared times and states (got ${JSON.stringify(facts.socketHeatmapSubs)})`);
+  check(JSON.stringify(facts.socketTableHeadlines) === JSON.stringify(['TIME_WAIT peak 28231', 'TIME_WAIT peak 0']),
+        `probe table shows TIME_WAIT peaks (got ${JSON.stringify(facts.socketTableHeadlines)})`);
+  checkSocketViews(JSON.parse(readFileSync(new URL('./fixture_results.json', import.meta.url), 'utf8')), facts.views);
   check(facts.headings.includes('<img src=x onerror=alert(1)>'), 'XSS scenario name shown as text');
   check(facts.images === 0, `no <img> element injected (got ${facts.images})`);
   check(facts.scripts === 2, `only the report's own 2 scripts (got ${facts.scripts})`);

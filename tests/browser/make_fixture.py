@@ -136,10 +136,10 @@ def probe_cell(linger):
         "timeline": timeline,
         "faults": [],
     }
-    expectations = [{"check": "time_wait_max 30000", "passed": tw_peak <= 30000,
-                     "detail": f"{tw_peak} TIME_WAIT on client"},
+    expectations = [{"check": "time_wait_max 30000 (client)", "passed": tw_peak <= 30000,
+                     "detail": f"TIME_WAIT peak {tw_peak} on client", "pointer": "/expect/0/time_wait_max"},
                     {"check": "probe_failures_max 0", "passed": failed_total == 0,
-                     "detail": f"{failed_total} failed (EADDRNOTAVAIL)" if failed_total else "0 failed"}]
+                     "detail": f"probe failures {failed_total}", "pointer": "/expect/0/probe_failures_max"}]
     return {"id": f"linger={linger}", "params": {"/client/socket/linger": linger},
             "runs": [run], "expectations": expectations}
 
@@ -174,6 +174,65 @@ def request_cell():
     }
     return {"id": "", "params": {}, "runs": [run],
             "expectations": [{"check": "undetected", "passed": True, "detail": "no client error"}]}
+
+
+def fin_timeout_cell(fin_timeout, behavior):
+    """A socket scenario's cell: its expectations are about TIME_WAIT, FIN_WAIT2 and CLOSE_WAIT."""
+    end = 200.0  # the workload (10 probes) is over here
+    observe = end + 70000.0
+    if behavior == "echo":
+        cleared = 60000.0 + 1000.0 * (fin_timeout == 60) + 412.3
+        def sockets(t):
+            tw = 10 if end <= t < end + cleared else 0
+            return {"client": {"TIME_WAIT": tw} if tw else {}, "server": {"LISTEN": 1}}
+        peaks = {"client": {"TIME_WAIT": 10}, "server": {"LISTEN": 1}}
+        cleared_ms = {"client": cleared, "server": None}
+        expectations = [
+            {"check": "time_wait_min 10 (client)", "passed": True, "detail": "TIME_WAIT peak 10 on client",
+             "pointer": "/expect/0/time_wait_min"},
+            {"check": "time_wait_max 10 (client)", "passed": True, "detail": "TIME_WAIT peak 10 on client",
+             "pointer": "/expect/0/time_wait_max"},
+            {"check": "time_wait_cleared_within 65s (client)", "passed": True,
+             "detail": f"TIME_WAIT on client cleared {cleared:.1f} ms after the workload ended",
+             "pointer": "/expect/0/time_wait_cleared_within"},
+            {"check": "probe_failures_max 0", "passed": True, "detail": "probe failures 0",
+             "pointer": "/expect/0/probe_failures_max"}]
+    else:
+        fin_wait2_until = end + fin_timeout * 1000.0
+        def sockets(t):
+            client = {"FIN_WAIT2": 10} if end <= t < fin_wait2_until else {}
+            return {"client": client, "server": {"LISTEN": 1, "CLOSE_WAIT": 10} if t >= end else {"LISTEN": 1}}
+        peaks = {"client": {"FIN_WAIT2": 10}, "server": {"LISTEN": 1, "CLOSE_WAIT": 10}}
+        cleared_ms = {"client": None, "server": None}
+        expectations = [
+            {"check": "time_wait_max 0 (client)", "passed": True, "detail": "TIME_WAIT peak 0 on client",
+             "pointer": "/expect/1/time_wait_max"},
+            {"check": "states_min FIN_WAIT2 10 (client)", "passed": True, "detail": "FIN_WAIT2 peak 10 on client",
+             "pointer": "/expect/1/states_min/FIN_WAIT2"},
+            {"check": "states_min CLOSE_WAIT 10 (server)", "passed": True, "detail": "CLOSE_WAIT peak 10 on server",
+             "pointer": "/expect/2/states_min/CLOSE_WAIT"}]
+    census_errors = 1 if (fin_timeout, behavior) == (60, "hold") else 0
+    run = {
+        "outcome": "undetected", "detection_ms": None, "detection_origin": None, "error": None,
+        "syscall": None, "mechanism": None, "fault_ms": None, "workload_end_ms": end,
+        "deadline_ms": 80000.0, "duration_ms": observe,
+        "sockets": {host: {"peak": peaks[host],
+                           "cleared_ms": {"TIME_WAIT": cleared_ms[host]} if "TIME_WAIT" in peaks[host] else {},
+                           "time_wait_cleared_ms": cleared_ms[host],
+                           "census": {"samples": 140, "errors": census_errors if host == "server" else 0,
+                                      **({"first_error": "inet_diag: EBUSY"}
+                                         if census_errors and host == "server" else {})}}
+                    for host in ("client", "server")},
+        "probes": {"attempted": 10, "succeeded": 10, "failed": {}, "per_second": 50.0,
+                   "connect_ms": {"p50": 0.08, "p99": 0.2, "max": 0.2}},
+        "timeline": with_events(samples(observe, 1000, sockets),
+                                [(0.0, "ready", "probing server:7000"), (end, "workload-end", "10 probes"),
+                                 (observe, "observe-end", "")]),
+        "faults": [],
+    }
+    return {"id": f"tcp_fin_timeout={fin_timeout} behavior={behavior}",
+            "params": {"/hosts/client/sysctl/net.ipv4.tcp_fin_timeout": fin_timeout, "/server/behavior": behavior},
+            "runs": [run], "expectations": expectations}
 
 
 def xss_cells():
@@ -223,6 +282,11 @@ def main():
         {"name": "<img src=x onerror=alert(1)>", "file": "scenarios/<script>alert(9)</script>.json",
          "description": "XSS probe: </script><script>alert(10)</script> 'single' \"double\" & amp",
          "matrix_axes": [xss_axis], "cells": xss},
+        {"name": "fin-timeout-time-wait", "file": "scenarios/fin-timeout-time-wait.json",
+         "description": "Who holds the socket after the close: TIME_WAIT on the closing side, "
+                        "FIN_WAIT2 and CLOSE_WAIT when the server never closes.",
+         "matrix_axes": ["/hosts/client/sysctl/net.ipv4.tcp_fin_timeout", "/server/behavior"],
+         "cells": [fin_timeout_cell(f, b) for f in (5, 60) for b in ("echo", "hold")]},
     ]
     cells = sum(len(s["cells"]) for s in scenarios)
     runs = sum(len(c["runs"]) for s in scenarios for c in s["cells"])

@@ -1,34 +1,29 @@
 // render_fixture RESULTS.json OUT.html [OUT.junit.xml]
 // Renders a results file with the report writers; used by tests/browser/render_test.sh.
+// The file is read like `sockchaos report` reads one (harness::load_results_file): a file
+// that is not valid results is refused with its issues (file:line: /pointer: message), exit 2.
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "harness/verdict/results_json.hpp"
 #include "reports/html.hpp"
 #include "reports/junit.hpp"
 
 int main(int argc, char** argv) {
+  using namespace sockchaos;
   if (argc < 3) {
     std::cerr << "usage: " << argv[0] << " RESULTS.json OUT.html [OUT.junit.xml]\n";
     return 2;
   }
-  std::ifstream in(argv[1]);
-  if (!in) {
-    std::cerr << "cannot open " << argv[1] << "\n";
-    return 2;
-  }
-  nlohmann::ordered_json results;
+  harness::Results results;
   try {
-    results = nlohmann::ordered_json::parse(in);
-  } catch (const std::exception& e) {
-    std::cerr << argv[1] << ": " << e.what() << "\n";
+    results = harness::load_results_file(argv[1]);
+  } catch (const harness::ScenarioError& e) {
+    for (const auto& issue : e.issues()) std::cerr << issue.str() << "\n";
+    std::cerr << e.issues().size() << " error(s) in " << argv[1] << "; no report written\n";
     return 2;
   }
-  std::ofstream(argv[2], std::ios::binary) << sockchaos::reports::render_html_report(results);
-  if (argc > 3) {
-    std::ofstream(argv[3], std::ios::binary) << sockchaos::reports::render_junit(results);
-  }
+  std::ofstream(argv[2], std::ios::binary) << reports::render_html_report(results);
+  if (argc > 3) std::ofstream(argv[3], std::ios::binary) << reports::render_junit(results);
   return 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser test of the HTML report: render tests/browser/fixture_results.json, open it in
 # headless Chromium and fail on any script error, alert, foreign request or missing part.
+# The fixture is read like any results file (harness::load_results_file): it must be valid.
 #
-#   RENDER_FIXTURE=/path/to/render_fixture  (default: build/…/render_fixture, else built with g++)
+#   RENDER_FIXTURE=/path/to/render_fixture  (default: build/…/render_fixture, else built with CMake)
 #   SCREENSHOT=/tmp/sockchaos-report.png     where the full-page screenshot goes
 #   CHROMIUM=/usr/bin/chromium               browser binary (installed with apt if missing)
 set -euo pipefail
@@ -30,9 +31,11 @@ if [[ -z "$renderer" ]]; then
   done
 fi
 if [[ -z "$renderer" ]]; then
-  echo "building render_fixture with g++" >&2
-  g++ -std=c++20 -O1 -I"$root" "$root"/reports/*.cpp "$here/render_fixture.cpp" -o "$work/render_fixture"
-  renderer="$work/render_fixture"
+  # reports/ reads the typed results (harness/verdict and what it links): build it with CMake
+  echo "building render_fixture with cmake in $work/build" >&2
+  cmake -S "$root" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF >/dev/null
+  cmake --build "$work/build" -j2 --target sockchaos_render_fixture >/dev/null
+  renderer="$work/build/render_fixture"
 fi
 
 "$renderer" "$here/fixture_results.json" "$work/report.html" "$work/junit.xml"

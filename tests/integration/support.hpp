@@ -1,5 +1,6 @@
-// Helpers for the integration tests: they need root (CAP_NET_ADMIN); without it they skip
-// with the reason. In CI we are root, so they run.
+// Helpers for the integration tests. They need what `sockchaos doctor` checks (namespaces,
+// veth, nftables, inet_diag, sysctls, pidfd, the agent); where a check fails they skip and name
+// what is missing and how to fix it. In CI everything is there, so they run.
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -11,12 +12,34 @@
 #include <fstream>
 #include <string>
 
-#define SKIP_UNLESS_ROOT()                                                         \
-  do {                                                                             \
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)"; \
-  } while (0)
+#include "harness/world/doctor.hpp"
+#include "harness/world/process.hpp"
 
 namespace sockchaos::testing {
+
+// The doctor's essential checks that fail here, "" when none: one probe per test binary.
+inline const std::string& missing_features() {
+  static const std::string missing = [] {
+    std::string out;
+    for (const auto& c : harness::run_doctor(harness::find_agent_path()))
+      if (c.essential && !c.ok) out += (out.empty() ? "" : "; ") + c.name + ": " + c.detail + " (" + c.fix + ")";
+    return out;
+  }();
+  return missing;
+}
+
+// A non-essential doctor check by the start of its name ("reject with tcp reset", ...).
+inline std::string missing_feature(const std::string& name) {
+  for (const auto& c : harness::run_doctor(harness::find_agent_path()))
+    if (c.name.rfind(name, 0) == 0 && !c.ok) return c.name + ": " + c.detail + " (" + c.fix + ")";
+  return "";
+}
+
+#define SKIP_UNLESS_ABLE()                                                               \
+  do {                                                                                   \
+    if (!sockchaos::testing::missing_features().empty())                                 \
+      GTEST_SKIP() << "missing: " << sockchaos::testing::missing_features();             \
+  } while (0)
 
 // Runs a command through /bin/sh (tests only: oracles like ss, ip, nft) and returns stdout.
 inline std::string sh(const std::string& cmd, int* status = nullptr) {

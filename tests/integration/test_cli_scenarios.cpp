@@ -113,7 +113,7 @@ const char* kKeepaliveSysctls = R"({
 class CliScenarios : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
+    if (!sockchaos::testing::missing_features().empty()) return;
     dir_ = sockchaos::testing::make_temp_dir("cli");
     auto sc = dir_ / "scenarios";
     std::filesystem::create_directories(sc);
@@ -158,7 +158,7 @@ sockchaos::testing::HostNetworkSnapshot CliScenarios::before_;
 }  // namespace
 
 TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   ASSERT_FALSE(results_.is_discarded()) << read_text(dir_ / "stderr.txt");
   EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stderr.txt");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "report.html"));
@@ -169,7 +169,7 @@ TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
 }
 
 TEST_F(CliScenarios, BusySenderWithUserTimeout2sTimesOutAbout2sAfterTheFault) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json run = run_of("busy-sender");
   EXPECT_EQ(run["outcome"], "detected");
   EXPECT_EQ(run["error"], "ETIMEDOUT");
@@ -183,7 +183,7 @@ TEST_F(CliScenarios, BusySenderWithUserTimeout2sTimesOutAbout2sAfterTheFault) {
 }
 
 TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json run = run_of("idle-keepalive");
   EXPECT_EQ(run["outcome"], "detected");
   EXPECT_EQ(run["error"], "ETIMEDOUT");
@@ -196,7 +196,7 @@ TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {
 }
 
 TEST_F(CliScenarios, KeepaliveValuesTheSocketLeavesOutComeFromTheHostsSysctls) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   // tcp_keepalive_time 2 + intvl 1 * probes 2 = 4 s after the connect (the last packet), the
   // fault 0.5 s after it: 3.5 s, plus timer slack.
   json on = run_of("keepalive-sysctls", "keepalive=on");
@@ -213,7 +213,7 @@ TEST_F(CliScenarios, KeepaliveValuesTheSocketLeavesOutComeFromTheHostsSysctls) {
 }
 
 TEST_F(CliScenarios, ResetIsDetectedWithin100ms) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json run = run_of("reset");
   EXPECT_EQ(run["outcome"], "detected");
   std::string err = run["error"];
@@ -223,7 +223,7 @@ TEST_F(CliScenarios, ResetIsDetectedWithin100ms) {
 }
 
 TEST_F(CliScenarios, ThousandProbesLeaveThousandTimeWaitUnlessLingerZero) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json plain = run_of("probes", "linger=off");
   EXPECT_EQ(plain["probes"]["attempted"], 1000);
   EXPECT_EQ(plain["probes"]["succeeded"], 1000);
@@ -236,7 +236,7 @@ TEST_F(CliScenarios, ThousandProbesLeaveThousandTimeWaitUnlessLingerZero) {
 }
 
 TEST_F(CliScenarios, AgentsHoldMoreConnectionsThanTheShellsOpenFileLimit) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   if (sh("ulimit -Hn") != "unlimited\n" && std::stol(sh("ulimit -Hn")) <= 4096)
     GTEST_SKIP() << "hard open-file limit too low to test raising the soft one";
   json run = run_of("many-connections");
@@ -249,7 +249,7 @@ TEST_F(CliScenarios, AgentsHoldMoreConnectionsThanTheShellsOpenFileLimit) {
 }
 
 TEST_F(CliScenarios, KilledServerProcessClosesItsSocketsAndTheIdleClientSeesEof) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json run = run_of("kill-server");
   EXPECT_EQ(run["outcome"], "detected");
   EXPECT_EQ(run["error"], "EOF");
@@ -258,7 +258,7 @@ TEST_F(CliScenarios, KilledServerProcessClosesItsSocketsAndTheIdleClientSeesEof)
 }
 
 TEST_F(CliScenarios, SynBlackholedFromTheStartEndsConnectAfterSynRetries) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json run = run_of("syn-blackhole");
   EXPECT_EQ(run["error"], "ETIMEDOUT");
   EXPECT_EQ(run["syscall"], "connect");
@@ -272,7 +272,7 @@ TEST_F(CliScenarios, SynBlackholedFromTheStartEndsConnectAfterSynRetries) {
 }
 
 TEST_F(CliScenarios, RcvtimeoFiresWithEagainRegardlessOfThePeer) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   json run = run_of("rcvtimeo");
   EXPECT_EQ(run["error"], "EAGAIN");
   EXPECT_EQ(run["mechanism"], "rcvtimeo");
@@ -280,7 +280,7 @@ TEST_F(CliScenarios, RcvtimeoFiresWithEagainRegardlessOfThePeer) {
 }
 
 TEST_F(CliScenarios, TheInitialNamespaceIsUntouched) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto after = sockchaos::testing::HostNetworkSnapshot::take();
   EXPECT_EQ(before_.links, after.links);
   EXPECT_EQ(before_.ruleset, after.ruleset);
@@ -290,7 +290,7 @@ TEST_F(CliScenarios, TheInitialNamespaceIsUntouched) {
 }
 
 TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = sockchaos::testing::make_temp_dir("kill");
   write_text(dir / "long.json", R"({
     "name": "long-blackhole",
@@ -350,7 +350,7 @@ TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
 }
 
 TEST(CliLifecycle, SigintStopsTheRunCleansUpAndWritesPartialResults) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = sockchaos::testing::make_temp_dir("int");
   write_text(dir / "long.json", R"({
     "name": "long-idle",
@@ -403,7 +403,7 @@ TEST(CliExitCodes, InvalidInputIsExit2NamingFileAndPointer) {
 }
 
 TEST(CliExitCodes, DoctorPassesAsRoot) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   int status = -1;
   std::string out = sh(std::string(SOCKCHAOS_CLI) + " doctor 2>&1", &status);
   EXPECT_EQ(status, 0) << out;
@@ -428,7 +428,7 @@ const std::string kAsNobody = "setpriv --reuid=65534 --regid=65534 --clear-group
 }  // namespace
 
 TEST(Privileges, WithoutCapabilitiesDoctorAndRunExit3WithAdvice) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = unprivileged_dir(kKillServer);
   int status = -1;
   std::string out = sh(kAsNobody + SOCKCHAOS_CLI + " doctor 2>&1", &status);
@@ -441,7 +441,7 @@ TEST(Privileges, WithoutCapabilitiesDoctorAndRunExit3WithAdvice) {
 }
 
 TEST(Privileges, AnUnprivilegedUserRunsScenariosInsideAUserNamespace) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   int probe = -1;
   sh(kAsNobody + "unshare -Urn true 2>/dev/null", &probe);
   if (probe != 0) GTEST_SKIP() << "unprivileged user namespaces are disabled on this kernel";
@@ -457,7 +457,7 @@ TEST(Privileges, AnUnprivilegedUserRunsScenariosInsideAUserNamespace) {
 }
 
 TEST(Options, AnOptionTheKernelRejectsIsAnErrorNamingIt) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = sockchaos::testing::make_temp_dir("badopt");
   write_text(dir / "s.json", R"({
     "name": "bad-option",

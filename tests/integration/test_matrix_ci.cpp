@@ -67,7 +67,7 @@ std::map<std::string, json> runs_by_cell(const json& results) {
 }  // namespace
 
 TEST(Matrix, SerialAndParallelRunsAgreeOnOutcomesErrnosAndTimes) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = sockchaos::testing::make_temp_dir("jobs");
   write_text(dir / "sweep.json", kSweep);
   auto serial = run_cli("run -j 1 " + (dir / "sweep.json").string() + " -o " + (dir / "j1").string(), dir);
@@ -92,7 +92,7 @@ TEST(Matrix, SerialAndParallelRunsAgreeOnOutcomesErrnosAndTimes) {
 }
 
 TEST(Expectations, AFailingExpectationExitsOneWithAReadableReason) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = sockchaos::testing::make_temp_dir("fail");
   write_text(dir / "fail.json", kFailing);
   auto junit = dir / "junit.xml";
@@ -136,7 +136,7 @@ TEST(Expectations, WhereMatchingNoCellIsAnInputError) {
 }
 
 TEST(Ci, FilterShardsAndMergedReportCoverEveryCellOnce) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto dir = sockchaos::testing::make_temp_dir("shard");
   // Fast cells only: a reset is detected at once.
   std::string fast = kFailing;

@@ -34,7 +34,7 @@ std::string in_ns(const netns::NetNs& ns, const std::string& cmd) {
 }  // namespace
 
 TEST(NetNs, CreatedNamespaceIsSeparateAndHeldOnlyByFd) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto before = sockchaos::testing::HostNetworkSnapshot::take();
   auto self = netns::NetNs::current();
   ASSERT_TRUE(self.ok());
@@ -61,7 +61,7 @@ TEST(NetNs, CreatedNamespaceIsSeparateAndHeldOnlyByFd) {
 }
 
 TEST(Topology, VethAddressesAndRoutesLiveOnlyInsideTheNamespaces) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto before = sockchaos::testing::HostNetworkSnapshot::take();
   harness::Scenario s = two_hosts();
   s.hosts.push_back({"proxy", {}});
@@ -89,7 +89,7 @@ TEST(Topology, VethAddressesAndRoutesLiveOnlyInsideTheNamespaces) {
 }
 
 TEST(Sysctl, SetInsideNamespaceNeverTouchesTheHost) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   std::string host_before = sh("cat /proc/sys/net/ipv4/tcp_retries2");
   auto ns = netns::NetNs::create();
   ASSERT_TRUE(ns.ok());
@@ -108,7 +108,7 @@ TEST(Sysctl, SetInsideNamespaceNeverTouchesTheHost) {
 }
 
 TEST(Census, TimeWaitCountMatchesSs) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto topo = harness::Topology::build(two_hosts());
   ASSERT_TRUE(topo.ok()) << topo.error().str();
   auto& client = topo->host("client");
@@ -163,14 +163,14 @@ TEST(Census, TimeWaitCountMatchesSs) {
 }
 
 TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   std::string host_rules_before = sh("nft list ruleset");
   auto topo = harness::Topology::build(two_hosts());
   ASSERT_TRUE(topo.ok());
   harness::Fault f;
-  f.kind = "blackhole";
+  f.kind = harness::FaultKind::blackhole;
   f.on = "server";
-  f.direction = "both";
+  f.direction = harness::Direction::both;
   auto plan = harness::plan_packet_fault(f, 0, topo->plan());
   ASSERT_TRUE(plan.ok()) << plan.error().str();
   ASSERT_EQ(plan->size(), 2u);  // server's ingress, and the client's ingress facing the server
@@ -200,7 +200,7 @@ TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
 }
 
 TEST(NetNs, CellNamespacesOwnASmallTcpHashSoCensusDumpsStayCheap) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto ns = netns::NetNs::create();
   ASSERT_TRUE(ns.ok());
   auto entries = netns::get_sysctl(*ns, "net.ipv4.tcp_ehash_entries");
@@ -212,7 +212,7 @@ TEST(NetNs, CellNamespacesOwnASmallTcpHashSoCensusDumpsStayCheap) {
 }
 
 TEST(NetNs, CellNamespacesInheritTheHostsTimeWaitAndSynBacklogLimits) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   auto ns = netns::NetNs::create();
   ASSERT_TRUE(ns.ok());
   for (const char* key : {"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_syn_backlog"}) {
@@ -240,7 +240,7 @@ std::string rps_cpus(const netns::NetNs& ns, const std::string& dev) {
 }  // namespace
 
 TEST(Topology, VethsSteerEachFlowToOneCpuSoItsPacketsStayInOrder) {
-  SKIP_UNLESS_ROOT();
+  SKIP_UNLESS_ABLE();
   const std::string host_mask = sh("cat /proc/sys/net/core/rps_default_mask");
   harness::Scenario s = two_hosts();
   s.hosts[1].sysctl = {{"net.core.rps_default_mask", "0"}};  // a scenario may turn it off

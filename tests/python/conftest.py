@@ -33,9 +33,23 @@ def cli():
     return path
 
 
-def require_root():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for network namespaces")
+_MISSING = None
+
+
+def missing_features():
+    """What `sockchaos doctor` finds missing here (essential checks), "" when nothing is."""
+    global _MISSING
+    if _MISSING is None:
+        _MISSING = "; ".join("%s: %s (%s)" % (c["name"], c["detail"], c["fix"])
+                             for c in sockchaos.doctor() if c["essential"] and not c["ok"])
+    return _MISSING
+
+
+def require_features():
+    """Skips, naming what is missing and how to fix it, unless the doctor's probes all pass."""
+    missing = missing_features()
+    if missing:
+        pytest.skip("missing: " + missing)
 
 
 def net_namespace_fds():

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import sockchaos
-from conftest import BUILD_PYTHON_HINT, children_of, net_namespace_fds, require_root
+from conftest import BUILD_PYTHON_HINT, children_of, net_namespace_fds, require_features
 
 BENCH = ipaddress.ip_network("198.18.0.0/15")
 
@@ -171,7 +171,7 @@ def test_command_server_is_the_users_program_and_faults_reach_it(sockchaos_lab):
 
 
 def test_command_server_that_exits_early_names_its_status():
-    require_root()
+    require_features()
     with sockchaos.Lab() as lab:
         with pytest.raises(RuntimeError, match=r"exited before listening on port 7501 \(status 3\)"):
             lab.server(7501, behavior="command", command=["/bin/sh", "-c", "exit 3"])
@@ -238,7 +238,7 @@ def test_fault_parameters_are_validated_like_scenario_faults(sockchaos_lab):
 
 
 def test_sysctl_flat_goes_to_the_client_host():
-    require_root()
+    require_features()
     with sockchaos.Lab(sysctl={"net.ipv4.tcp_retries2": 4}) as lab:
         with lab.inside("client"):
             client = open("/proc/sys/net/ipv4/tcp_retries2").read().strip()
@@ -248,7 +248,7 @@ def test_sysctl_flat_goes_to_the_client_host():
 
 
 def test_sysctl_per_host():
-    require_root()
+    require_features()
     with sockchaos.Lab(sysctl={"client": {"net.ipv4.tcp_syn_retries": 2},
                                "server": {"net.ipv4.tcp_fin_timeout": 7}}) as lab:
         with lab.inside("client"):
@@ -270,7 +270,7 @@ def test_invalid_sysctl_names_the_pointer():
 
 
 def test_everything_is_torn_down_on_exit_and_on_exceptions():
-    require_root()
+    require_features()
     baseline = net_namespace_fds()
     with pytest.raises(KeyError):
         with sockchaos.Lab() as lab:
@@ -306,7 +306,7 @@ CTRL_C_LAB = textwrap.dedent(r"""
 
 
 def test_ctrl_c_in_a_lab_cleans_up():
-    require_root()
+    require_features()
     proc = subprocess.Popen([sys.executable, "-c", CTRL_C_LAB, os.path.dirname(__file__)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTHONPATH=BUILD_PYTHON_HINT))

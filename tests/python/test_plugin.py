@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import require_root
+from conftest import require_features
 
 INNER = r"""
 import socket
@@ -30,7 +30,7 @@ def test_run_fixture(sockchaos_run):
 
 
 def test_fixtures_and_sockchaos_out(pytester):
-    require_root()
+    require_features()
     pytester.makepyfile(test_inner=INNER)
     out_dir = pytester.path / "out"
     result = pytester.runpytest("-p", "sockchaos.pytest_plugin", "--sockchaos-out", str(out_dir))

@@ -1,4 +1,5 @@
 # sockchaos.run: the same results as the CLI, attribute access, GIL release and Ctrl-C.
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import time
 import pytest
 
 import sockchaos
-from conftest import BUILD_PYTHON_HINT, SCENARIOS, children_of, require_root
+from conftest import BUILD_PYTHON_HINT, SCENARIOS, children_of, require_features
 from test_validate import small_scenario
 
 SHIPPED = os.path.join(SCENARIOS, "half-open-idle-keepalive.json")
@@ -82,6 +83,17 @@ def test_run_matches_the_cli_on_a_shipped_scenario(sockchaos_run, cli, tmp_path)
     assert results.scenarios[0].name == "half-open-idle-keepalive"
     with pytest.raises(AttributeError):
         run.no_such_key
+    # The typed fields hold what results.json says, for every run.
+    for c, raw_cell in zip(results.cells, mine["scenarios"][0]["cells"]):
+        assert (c.id, c.params, c.summary) == (raw_cell["id"], raw_cell["params"], raw_cell["summary"])
+        assert [(e.check, e.passed, e.detail) for e in c.expectations] == [
+            (e["check"], e["passed"], e["detail"]) for e in raw_cell["expectations"]]
+        for r, raw_run in zip(c.runs, raw_cell["runs"]):
+            for f in dataclasses.fields(r):
+                if f.name in raw_run:
+                    assert getattr(r, f.name) == raw_run[f.name], f.name
+            assert r.extra == {k: v for k, v in raw_run.items()
+                               if k not in {f.name for f in dataclasses.fields(r)}}
 
 
 def test_run_a_dict(sockchaos_run):
@@ -108,8 +120,30 @@ def test_run_a_folder_and_a_failed_expectation(sockchaos_run, tmp_path):
     assert results.summary["expectations_failed"] == 1
 
 
+def two_cells():
+    return small_scenario(name="py-cells", matrix={"/faults/0/at": ["300ms", "200ms"]})
+
+
+def test_cell_filter_runs_only_the_matching_cells(sockchaos_run):
+    results = sockchaos_run(two_cells(), cell_filter="at=200ms$")
+    assert [c.id for c in results.cells] == ["at=200ms"]
+    assert results.summary["cells"] == 1
+
+
+def test_filter_still_works_with_a_deprecation_warning(sockchaos_run):
+    with pytest.warns(DeprecationWarning, match="cell_filter") as record:
+        results = sockchaos.run(two_cells(), filter="py-cells/at=300ms")
+    assert [c.id for c in results.cells] == ["at=300ms"]
+    assert [w.filename for w in record] == [__file__]  # it names the caller's line
+    # The plugin's sockchaos_run too.
+    with pytest.warns(DeprecationWarning, match="cell_filter") as record:
+        results = sockchaos_run(two_cells(), filter="at=200ms")
+    assert [c.id for c in results.cells] == ["at=200ms"]
+    assert [w.filename for w in record] == [__file__]
+
+
 def test_the_gil_is_released_while_cells_run():
-    require_root()
+    require_features()
     done = threading.Event()
     box = {}
 
@@ -147,7 +181,7 @@ CTRL_C_RUN = textwrap.dedent(r"""
 
 
 def test_ctrl_c_interrupts_a_run_and_cleans_up():
-    require_root()
+    require_features()
     # An idle client and a blackhole with keepalive off: it would wait the full 30 s deadline.
     doc = {
         "name": "py-long",

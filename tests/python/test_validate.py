@@ -80,6 +80,8 @@ def test_bad_arguments():
         sockchaos.validate(42)
     with pytest.raises(ValueError):
         sockchaos.run(small_scenario(), jobs=0)
+    with pytest.raises(TypeError, match="cell_filter"):
+        sockchaos.run(small_scenario(), cell_filter="a", filter="b")
     with pytest.raises(sockchaos.ScenarioError):
         sockchaos.validate("/nonexistent/scenario.json")
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/model/load.hpp"
+#include "harness/verdict/results_json.hpp"
 
 namespace sockchaos::harness::testing {
 
@@ -18,6 +19,12 @@ inline std::vector<InputIssue> issues_of_json(const json& value) {
   doc.file = "<dict>";
   doc.value = value;
   return validate_document(doc);
+}
+
+// Runs as results.json writes them, read through the one results reader.
+inline std::vector<RunResult> runs_of(const json& runs) {
+  json doc = {{"scenarios", json::array({{{"name", "e"}, {"cells", json::array({{{"id", "c"}, {"runs", runs}}})}}})}};
+  return results_from_json(doc, "<test>").scenarios.at(0).cells.at(0).runs;
 }
 
 inline std::string dump_issues(const std::vector<InputIssue>& issues) {

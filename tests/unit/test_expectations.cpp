@@ -3,6 +3,7 @@
 
 #include "harness/verdict/expectations.hpp"
 #include "harness/model/load.hpp"
+#include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {
 namespace {
@@ -46,7 +47,7 @@ TEST(Expectations, AppliesByWhere) {
 
 TEST(Expectations, DetectedWithinAndErrorPass) {
   Cell cell = spec_cell(R"([{"where": {"/client/socket/tcp_user_timeout": "2s"}, "detected_within": "3s", "error": "ETIMEDOUT"}])");
-  auto results = evaluate_expectations(cell, json::array({detected(2208.4)}));
+  auto results = evaluate_expectations(cell, testing::runs_of(json::array({detected(2208.4)})));
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].check, "detected_within 3s");
   EXPECT_TRUE(results[0].passed);
@@ -59,67 +60,67 @@ TEST(Expectations, DetectedWithinAndErrorPass) {
 
 TEST(Expectations, DetectedWithinFailsWhenLateOrUndetected) {
   Cell cell = spec_cell(R"([{"detected_within": "3s"}])");
-  auto late = evaluate_expectations(cell, json::array({detected(3000.1)}));
+  auto late = evaluate_expectations(cell, testing::runs_of(json::array({detected(3000.1)})));
   ASSERT_EQ(late.size(), 1u);
   EXPECT_FALSE(late[0].passed);
   EXPECT_EQ(late[0].detail, "3000.1 ms");
-  auto none = evaluate_expectations(cell, json::array({undetected()}));
+  auto none = evaluate_expectations(cell, testing::runs_of(json::array({undetected()})));
   EXPECT_FALSE(none[0].passed);
   EXPECT_EQ(none[0].detail, "undetected after deadline 30s");
-  auto exact = evaluate_expectations(cell, json::array({detected(3000.0)}));
+  auto exact = evaluate_expectations(cell, testing::runs_of(json::array({detected(3000.0)})));
   EXPECT_TRUE(exact[0].passed);
 }
 
 TEST(Expectations, EveryRunMustPassAndTheDetailReportsTheWorst) {
   Cell cell = spec_cell(R"([{"detected_within": "3s"}])");
-  auto ok = evaluate_expectations(cell, json::array({detected(1000), detected(2500.5), detected(2000)}));
+  auto ok = evaluate_expectations(cell, testing::runs_of(json::array({detected(1000), detected(2500.5), detected(2000)})));
   EXPECT_TRUE(ok[0].passed);
   EXPECT_EQ(ok[0].detail, "2500.5 ms (worst of 3 runs)");
-  auto bad = evaluate_expectations(cell, json::array({detected(1000), detected(4000), detected(3500)}));
+  auto bad = evaluate_expectations(cell, testing::runs_of(json::array({detected(1000), detected(4000), detected(3500)})));
   EXPECT_FALSE(bad[0].passed);
   EXPECT_EQ(bad[0].detail, "4000.0 ms (worst of 3 runs)");
-  auto one_undetected = evaluate_expectations(cell, json::array({detected(1000), undetected()}));
+  auto one_undetected = evaluate_expectations(cell, testing::runs_of(json::array({detected(1000), undetected()})));
   EXPECT_FALSE(one_undetected[0].passed);
   EXPECT_EQ(one_undetected[0].detail, "undetected after deadline 30s (worst of 2 runs)");
 }
 
 TEST(Expectations, DetectedAfter) {
   Cell cell = spec_cell(R"([{"detected_after": "1s"}])");
-  EXPECT_TRUE(evaluate_expectations(cell, json::array({detected(1500)}))[0].passed);
-  auto early = evaluate_expectations(cell, json::array({detected(1500), detected(800)}));
+  EXPECT_TRUE(evaluate_expectations(cell, testing::runs_of(json::array({detected(1500)})))[0].passed);
+  auto early = evaluate_expectations(cell, testing::runs_of(json::array({detected(1500), detected(800)})));
   EXPECT_FALSE(early[0].passed);
   EXPECT_EQ(early[0].detail, "800.0 ms (worst of 2 runs)");
   EXPECT_EQ(early[0].check, "detected_after 1s");
-  EXPECT_FALSE(evaluate_expectations(cell, json::array({undetected()}))[0].passed);
+  EXPECT_FALSE(evaluate_expectations(cell, testing::runs_of(json::array({undetected()})))[0].passed);
 }
 
 TEST(Expectations, Undetected) {
   Cell cell = spec_cell(R"([{"where": {"/client/socket/tcp_user_timeout": "off"}, "undetected": true}])", "off");
-  auto pass = evaluate_expectations(cell, json::array({undetected()}));
+  auto pass = evaluate_expectations(cell, testing::runs_of(json::array({undetected()})));
   ASSERT_EQ(pass.size(), 1u);
   EXPECT_EQ(pass[0].check, "undetected");
   EXPECT_TRUE(pass[0].passed);
   EXPECT_EQ(pass[0].detail, "undetected after deadline 30s");
-  auto fail = evaluate_expectations(cell, json::array({detected(912.25, "ECONNRESET")}));
+  auto fail = evaluate_expectations(cell, testing::runs_of(json::array({detected(912.25, "ECONNRESET")})));
   EXPECT_FALSE(fail[0].passed);
   EXPECT_EQ(fail[0].detail, "detected after 912.2 ms (ECONNRESET)");
 }
 
 TEST(Expectations, NotApplicableExpectationsAreNotEvaluated) {
   Cell cell = spec_cell(R"([{"where": {"/client/socket/tcp_user_timeout": "off"}, "undetected": true}])", "2s");
-  EXPECT_TRUE(evaluate_expectations(cell, json::array({detected(1)})).empty());
+  EXPECT_TRUE(evaluate_expectations(cell, testing::runs_of(json::array({detected(1)}))).empty());
 }
 
 TEST(Expectations, ErrorAndMechanismMismatch) {
   Cell cell = spec_cell(R"([{"error": "ETIMEDOUT", "mechanism": "keepalive"}])");
-  auto r = evaluate_expectations(cell, json::array({detected(100, "ECONNRESET", "rst")}));
+  auto r = evaluate_expectations(cell, testing::runs_of(json::array({detected(100, "ECONNRESET", "rst")})));
   ASSERT_EQ(r.size(), 2u);
   EXPECT_FALSE(r[0].passed);
   EXPECT_EQ(r[0].detail, "got ECONNRESET");
   EXPECT_EQ(r[1].check, "mechanism keepalive");
   EXPECT_FALSE(r[1].passed);
   EXPECT_EQ(r[1].detail, "got rst");
-  auto u = evaluate_expectations(cell, json::array({undetected()}));
+  auto u = evaluate_expectations(cell, testing::runs_of(json::array({undetected()})));
   EXPECT_FALSE(u[0].passed);
   EXPECT_EQ(u[0].detail, "no error: undetected after deadline 30s");
 }
@@ -127,16 +128,16 @@ TEST(Expectations, ErrorAndMechanismMismatch) {
 TEST(Expectations, RunErrorsFailEveryCheck) {
   Cell cell = spec_cell(R"([{"time_wait_max": 5, "undetected": true}])");
   json error_run = {{"outcome", "error"}, {"error_detail", "agent exited 2: bad option"}};
-  auto r = evaluate_expectations(cell, json::array({undetected(), error_run}));
+  auto r = evaluate_expectations(cell, testing::runs_of(json::array({undetected(), error_run})));
   ASSERT_EQ(r.size(), 2u);
   for (const auto& x : r) {
     EXPECT_FALSE(x.passed) << x.check;
     EXPECT_EQ(x.detail, "run 2: agent exited 2: bad option");
   }
-  auto skipped = evaluate_expectations(cell, json::array({json{{"outcome", "skipped"}}}));
+  auto skipped = evaluate_expectations(cell, testing::runs_of(json::array({json{{"outcome", "skipped"}}})));
   EXPECT_FALSE(skipped[0].passed);
   EXPECT_EQ(skipped[0].detail, "skipped");
-  auto none = evaluate_expectations(cell, json::array());
+  auto none = evaluate_expectations(cell, testing::runs_of(json::array()));
   EXPECT_FALSE(none[0].passed);
   EXPECT_EQ(none[0].detail, "no runs");
 }
@@ -146,7 +147,7 @@ TEST(Expectations, TimeWaitAndStatesFromPeaks) {
                             {"states_max": {"CLOSE_WAIT": 0, "ESTABLISHED": 1}, "host": "server"}])");
   json run = detected(100);
   run["sockets"]["server"]["peak"] = {{"TIME_WAIT", 3}, {"CLOSE_WAIT", 2}};
-  auto r = evaluate_expectations(cell, json::array({run}));
+  auto r = evaluate_expectations(cell, testing::runs_of(json::array({run})));
   ASSERT_EQ(r.size(), 4u);
   EXPECT_EQ(r[0].check, "time_wait_max 0 (client)");
   EXPECT_TRUE(r[0].passed);  // missing TIME_WAIT counts as 0
@@ -163,7 +164,7 @@ TEST(Expectations, TimeWaitAndStatesFromPeaks) {
   // with several runs the worst peak is reported
   json run2 = run;
   run2["sockets"]["client"]["peak"]["TIME_WAIT"] = 4;
-  auto r2 = evaluate_expectations(cell, json::array({run, run2}));
+  auto r2 = evaluate_expectations(cell, testing::runs_of(json::array({run, run2})));
   EXPECT_FALSE(r2[0].passed);
   EXPECT_EQ(r2[0].detail, "TIME_WAIT peak 4 on client (worst of 2 runs)");
 }
@@ -172,7 +173,7 @@ TEST(Expectations, ProbeFailuresSumEveryErrno) {
   Cell cell = spec_cell(R"([{"probe_failures_max": 10}, {"probe_failures_min": 1}])");
   json run = undetected();
   run["probes"] = {{"attempted", 100}, {"succeeded", 88}, {"failed", {{"ECONNREFUSED", 7}, {"ETIMEDOUT", 5}}}};
-  auto r = evaluate_expectations(cell, json::array({run}));
+  auto r = evaluate_expectations(cell, testing::runs_of(json::array({run})));
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].check, "probe_failures_max 10");
   EXPECT_FALSE(r[0].passed);
@@ -180,7 +181,7 @@ TEST(Expectations, ProbeFailuresSumEveryErrno) {
   EXPECT_TRUE(r[1].passed);
   json clean = undetected();
   clean["probes"] = {{"attempted", 100}, {"succeeded", 100}, {"failed", json::object()}};
-  auto c = evaluate_expectations(cell, json::array({clean}));
+  auto c = evaluate_expectations(cell, testing::runs_of(json::array({clean})));
   EXPECT_TRUE(c[0].passed);
   EXPECT_FALSE(c[1].passed);
   EXPECT_EQ(c[1].detail, "probe failures 0");

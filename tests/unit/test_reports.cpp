@@ -1,4 +1,8 @@
-// Unit tests of reports/: HTML (escaping, matrix overviews, size bound), JUnit, console, merge.
+// Unit tests of reports/: HTML (escaping, matrix overviews, socket scenarios, size bound), JUnit,
+// console; and merging shards (harness::merge_results) as the report command uses it.
+//
+// Inputs are written as results.json and read through harness::results_from_json, the way every
+// report is made (the CLI's `report`, the bindings, the browser fixture).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,16 +11,17 @@
 #include <sstream>
 #include <string>
 
+#include "harness/verdict/results_json.hpp"
 #include "reports/console.hpp"
 #include "reports/html.hpp"
 #include "reports/junit.hpp"
-#include "reports/merge.hpp"
 #include "reports/report_util.hpp"
 
 namespace sockchaos::reports {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = sockchaos::json;
+using harness::Results;
 
 size_t count_of(const std::string& haystack, const std::string& needle) {
   size_t count = 0;
@@ -84,12 +89,17 @@ Json two_axis_scenario(const std::string& name = "half-open") {
 }
 
 Json wrap(Json scenarios) {
-  Json results = {{"version", "sockchaos 0.1.0"},
-                  {"kernel", "6.1.0"},
-                  {"started", "2026-11-21T10:00:00Z"},
-                  {"scenarios", std::move(scenarios)}};
-  results["summary"] = compute_summary(results);
-  return results;
+  return {{"version", "sockchaos 0.1.0"},
+          {"kernel", "6.1.0"},
+          {"started", "2026-11-21T10:00:00Z"},
+          {"scenarios", std::move(scenarios)}};
+}
+
+// results.json text -> the typed results, checked (throws ScenarioError on bad input).
+Results typed(const Json& results) { return harness::results_from_json(results, "<test>"); }
+Results typed_scenarios(Json scenarios) { return typed(wrap(std::move(scenarios))); }
+harness::CellResult typed_cell(const Json& cell) {
+  return typed_scenarios(Json::array({{{"name", "s"}, {"cells", Json::array({cell})}}})).scenarios[0].cells[0];
 }
 
 const char* kXss = "<img src=x onerror=alert(1)>";
@@ -103,7 +113,7 @@ TEST(HtmlReport, EscapesScenarioStringsEverywhere) {
   scenario["cells"][0]["runs"][0]["error_detail"] = "<svg onload=alert(4)>";
   scenario["cells"][0]["runs"][0]["command"] = {{"argv", {"curl", "<b>"}}, {"exit", 7},
                                                 {"stdout", "</pre><img src=y onerror=alert(5)>"}};
-  std::string html = render_html_report(wrap(Json::array({scenario})));
+  std::string html = render_html_report(typed_scenarios(Json::array({scenario})));
 
   EXPECT_EQ(count_of(lower(html), "<img"), 0u);
   EXPECT_EQ(count_of(lower(html), "<svg onload"), 0u);
@@ -128,7 +138,7 @@ TEST(HtmlReport, EmbeddedJsonEscapesMarkupCharacters) {
 }
 
 TEST(HtmlReport, TwoAxesGiveHeatmapWithDistinctUndetectedAndFailedCells) {
-  std::string html = render_html_report(wrap(Json::array({two_axis_scenario()})));
+  std::string html = render_html_report(typed_scenarios(Json::array({two_axis_scenario()})));
   EXPECT_EQ(count_of(html, "<table class=\"heatmap\">"), 1u);
   EXPECT_EQ(count_of(html, "<td class=\"hm o-"), 8u);
   EXPECT_EQ(count_of(html, "<td class=\"hm o-undetected"), 2u);
@@ -157,7 +167,7 @@ TEST(HtmlReport, OneAxisGivesSortableTableAndNoMatrixGivesCard) {
                                                     make_run("undetected", std::nullopt, ""))})}};
   Json no_matrix = {{"name", "single"},
                     {"cells", Json::array({make_cell("", Json::object(), make_run("detected", 42.0))})}};
-  std::string html = render_html_report(wrap(Json::array({one_axis, no_matrix})));
+  std::string html = render_html_report(typed_scenarios(Json::array({one_axis, no_matrix})));
   EXPECT_EQ(html.find("class=\"heatmap\""), std::string::npos);
   EXPECT_EQ(count_of(html, "<table class=\"matrix sortable\">"), 1u);
   EXPECT_NE(html.find("<span class=\"bar\" style=\"width:"), std::string::npos);
@@ -165,8 +175,157 @@ TEST(HtmlReport, OneAxisGivesSortableTableAndNoMatrixGivesCard) {
   EXPECT_NE(html.find("<span class=\"card-id\">default</span>"), std::string::npos);
 }
 
+// ---- socket scenarios -------------------------------------------------------------------------
+
+// A run of a socket scenario: peaks per host, TIME_WAIT cleared times, probe failures.
+Json socket_run(Json sockets, int64_t probe_failures = 0, const std::string& outcome = "undetected") {
+  Json run = {{"outcome", outcome},
+              {"detection_ms", outcome == "detected" ? Json(2100.0) : Json(nullptr)},
+              {"error", outcome == "detected" ? Json("EADDRNOTAVAIL") : Json(nullptr)},
+              {"deadline_ms", 30000.0},
+              {"duration_ms", 4000.0},
+              {"sockets", std::move(sockets)},
+              {"probes", {{"attempted", 100}, {"succeeded", 100 - probe_failures},
+                          {"failed", probe_failures ? Json({{"EADDRNOTAVAIL", probe_failures}}) : Json::object()}}}};
+  run["timeline"] = Json::array({{{"t_ms", 0.0}, {"sockets", {{"client", {{"ESTABLISHED", 1}}}}}},
+                                 {{"t_ms", 1000.0}, {"sockets", {{"client", {{"TIME_WAIT", 3}}}}}}});
+  return run;
+}
+
+Json host(Json peak, std::optional<double> cleared_ms = std::nullopt) {
+  return {{"peak", std::move(peak)},
+          {"time_wait_cleared_ms", cleared_ms ? Json(*cleared_ms) : Json(nullptr)},
+          {"census", {{"samples", 40}, {"errors", 0}}}};
+}
+
+Json check(const std::string& text, bool passed = true) {
+  return {{"check", text}, {"passed", passed}, {"detail", "-"}, {"pointer", "/expect/0/" + text.substr(0, text.find(' '))}};
+}
+
+// 2 x 2 heatmap: fin_timeout x behavior; echo cells leave TIME_WAIT that clears, hold cells
+// leave FIN_WAIT2 on the client and CLOSE_WAIT on the server.
+Json fin_timeout_scenario() {
+  Json scenario = {{"name", "fin-timeout"},
+                   {"matrix_axes", {"/hosts/client/sysctl/net.ipv4.tcp_fin_timeout", "/server/behavior"}},
+                   {"cells", Json::array()}};
+  for (int fin : {5, 60}) {
+    for (std::string behavior : {"echo", "hold"}) {
+      Json params = {{"/hosts/client/sysctl/net.ipv4.tcp_fin_timeout", fin}, {"/server/behavior", behavior}};
+      Json cell = {{"id", "fin=" + std::to_string(fin) + " behavior=" + behavior}, {"params", params}};
+      if (behavior == "echo") {
+        cell["runs"] = Json::array({socket_run({{"client", host({{"TIME_WAIT", 10}}, 61000.0)},
+                                                {"server", host(Json::object())}})});
+        cell["expectations"] = Json::array({check("time_wait_min 10 (client)"), check("time_wait_max 10 (client)"),
+                                            check("time_wait_cleared_within 65s (client)"),
+                                            check("probe_failures_max 0")});
+      } else {
+        cell["runs"] = Json::array({socket_run({{"client", host({{"FIN_WAIT2", 10}})},
+                                                {"server", host({{"CLOSE_WAIT", 200}})}})});
+        cell["expectations"] = Json::array({check("time_wait_max 0 (client)"), check("states_min FIN_WAIT2 10 (client)"),
+                                            check("states_min CLOSE_WAIT 10 (server)", fin == 60)});
+      }
+      scenario["cells"].push_back(std::move(cell));
+    }
+  }
+  return scenario;
+}
+
+TEST(HtmlReport, SocketScenarioHeatmapShowsItsSocketMetrics) {
+  std::string html = render_html_report(typed_scenarios(Json::array({fin_timeout_scenario()})));
+  EXPECT_EQ(count_of(html, "<table class=\"heatmap\">"), 1u);
+  EXPECT_EQ(count_of(html, "<section class=\"scenario sockets-view\""), 1u);
+  EXPECT_EQ(count_of(html, "<td class=\"hm o-undetected sock"), 4u);
+  // headline = the first socket check's measurement; the others follow, once per metric
+  EXPECT_EQ(count_of(html, "<span class=\"v sock-metric\">TIME_WAIT peak 10</span>"), 2u);
+  EXPECT_EQ(count_of(html, "<span class=\"sub sock-metric\">cleared 61.0 s</span>"), 2u);
+  EXPECT_EQ(count_of(html, "<span class=\"sub sock-metric\">probe failures 0</span>"), 2u);
+  EXPECT_EQ(count_of(html, "<span class=\"v sock-metric\">TIME_WAIT peak 0</span>"), 2u);
+  EXPECT_EQ(count_of(html, "<span class=\"sub sock-metric\">FIN_WAIT2 10</span>"), 2u);
+  EXPECT_EQ(count_of(html, "<span class=\"sub sock-metric\">CLOSE_WAIT 200 (server)</span>"), 2u);
+  // not the detection view
+  EXPECT_EQ(html.find(">never<"), std::string::npos);
+  EXPECT_EQ(html.find("<span class=\"sub\">undetected</span>"), std::string::npos);
+  EXPECT_EQ(html.find("never detected</span>"), std::string::npos);
+  EXPECT_NE(html.find("TIME_WAIT peak, log scale"), std::string::npos);
+  // a failed socket check still marks its cell
+  EXPECT_EQ(count_of(html, "<td class=\"hm o-undetected sock exp-failed\""), 1u);
+  // the cell's details line and hover text carry the values too
+  EXPECT_NE(html.find("<span class=\"det\">TIME_WAIT peak 10 \xC2\xB7 cleared 61.0 s \xC2\xB7 probe failures 0</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("undetected\nTIME_WAIT peak 0\nFIN_WAIT2 10\nCLOSE_WAIT 200 (server)"), std::string::npos);
+}
+
+TEST(HtmlReport, SocketScenarioTableAndCard) {
+  // One axis: a table whose "sockets" column sorts by the headline; no matrix: a card.
+  Json probe = {{"name", "probe-tw"}, {"matrix_axes", {"/client/socket/linger"}}, {"cells", Json::array()}};
+  for (std::string linger : {"off", "0s"}) {
+    int64_t tw = linger == "off" ? 1000 : 0;
+    Json cell = {{"id", "linger=" + linger},
+                 {"params", {{"/client/socket/linger", linger}}},
+                 {"runs", Json::array({socket_run({{"client", host({{"TIME_WAIT", tw}})}, {"server", host(Json::object())}}),
+                                       socket_run({{"client", host({{"TIME_WAIT", tw ? tw - 2 : 0}})},
+                                                   {"server", host(Json::object())}})})},
+                 {"expectations", Json::array({check("time_wait_max " + std::to_string(tw) + " (client)"),
+                                               check("time_wait_max 0 (server)"), check("probe_failures_max 0"),
+                                               check("undetected")})}};
+    probe["cells"].push_back(std::move(cell));
+  }
+  Json exhaustion = {{"name", "port-exhaustion"},
+                     {"cells", Json::array({{{"id", ""},
+                                             {"runs", Json::array({socket_run({{"client", host({{"TIME_WAIT", 10}})}}, 26,
+                                                                              "detected")})},
+                                             {"expectations", Json::array({check("probe_failures_min 26"),
+                                                                           check("error EADDRNOTAVAIL"),
+                                                                           check("time_wait_max 10 (client)")})}}})}};
+  Json no_census = {{"name", "no-census"},
+                    {"cells", Json::array({{{"id", ""},
+                                            {"runs", Json::array({socket_run({{"client", host(Json::object())}})})},
+                                            {"expectations", Json::array({check("states_max CLOSE_WAIT 0 (server)")})}}})}};
+  Json failures_only = {{"name", "failures-only"},
+                        {"cells", Json::array({{{"id", ""},
+                                                {"runs", Json::array({socket_run({{"client", host(Json::object())}}, 3)})},
+                                                {"expectations", Json::array({check("probe_failures_max 0", false)})}}})}};
+  std::string html = render_html_report(typed_scenarios(Json::array({probe, exhaustion, no_census, failures_only})));
+  EXPECT_EQ(count_of(html, "<section class=\"scenario sockets-view\""), 4u);
+  EXPECT_NE(html.find("<th scope=\"col\" class=\"det-col\">sockets</th>"), std::string::npos);
+  EXPECT_EQ(html.find("<th scope=\"col\" class=\"det-col\">detection</th>"), std::string::npos);
+  // repeated runs give a range; sort key = the largest
+  EXPECT_NE(html.find("<td class=\"sock\" data-sort=\"1000\""), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"bar-v sock-metric\">TIME_WAIT peak 998\xE2\x80\x93" "1000</span>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<span class=\"sock-more\"><span class=\"sock-metric\">TIME_WAIT peak 0 (server)</span> &#183; "
+                      "<span class=\"sock-metric\">probe failures 0</span></span>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("<span class=\"bar-v muted\">never</span>"), std::string::npos);
+  // cards: detected port exhaustion shows its sockets, then its failures (probe failures go
+  // last whatever the check order), its error stays
+  EXPECT_NE(html.find("<span class=\"card-big sock-metric\">TIME_WAIT peak 10</span>"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"card-sub sock-metric\">probe failures 26</span>"), std::string::npos);
+  // probe failures lead when nothing else is checked
+  EXPECT_NE(html.find("<span class=\"card-big sock-metric\">probe failures 3</span>"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"card-err\">EADDRNOTAVAIL</span>"), std::string::npos);
+  // a host without census data says so
+  EXPECT_NE(html.find("<span class=\"card-big sock-metric\">no census of server</span>"), std::string::npos);
+}
+
+TEST(HtmlReport, DetectionChecksKeepTheDetectionView) {
+  // A scenario with a detection-time check keeps the detection view, socket checks or not.
+  Json scenario = two_axis_scenario();
+  scenario["cells"][0]["expectations"].push_back(check("time_wait_max 0 (client)"));
+  std::string html = render_html_report(typed_scenarios(Json::array({scenario})));
+  EXPECT_EQ(html.find("sock-metric"), std::string::npos);
+  EXPECT_EQ(html.find("sockets-view"), std::string::npos);
+  EXPECT_NE(html.find(">never<"), std::string::npos);
+  // a run error in a socket scenario shows as an error
+  Json sockets = fin_timeout_scenario();
+  sockets["cells"][0]["runs"] = Json::array({{{"outcome", "error"}, {"error_detail", "agent crashed"}}});
+  html = render_html_report(typed_scenarios(Json::array({sockets})));
+  EXPECT_EQ(count_of(html, "<td class=\"hm o-error"), 1u);
+  EXPECT_EQ(count_of(html, "<td class=\"hm o-undetected sock"), 3u);
+}
+
 TEST(HtmlReport, SummaryAndSelfContained) {
-  std::string html = render_html_report(wrap(Json::array({two_axis_scenario()})));
+  std::string html = render_html_report(typed_scenarios(Json::array({two_axis_scenario()})));
   EXPECT_NE(html.find("<section id=\"summary\""), std::string::npos);
   EXPECT_NE(html.find("6.1.0"), std::string::npos);
   EXPECT_NE(html.find("sockchaos 0.1.0"), std::string::npos);
@@ -211,36 +370,80 @@ TEST(HtmlReport, HundredCellsWithLongTimelinesStayUnderTwoMegabytes) {
                                             {{"/a", std::to_string(a)}, {"/b", std::to_string(b)}}, run));
     }
   }
-  Json results = wrap(Json::array({scenario}));
-  std::string html = render_html_report(results);
+  std::string html = render_html_report(typed_scenarios(Json::array({scenario})));
   EXPECT_LT(html.size(), 2u * 1024 * 1024) << "report is " << html.size() << " bytes";
   EXPECT_EQ(count_of(html, "<svg class=\"timeline chart\""), 100u);
   EXPECT_EQ(count_of(html, "<svg class=\"probe-chart chart\""), 100u);
   EXPECT_EQ(count_of(html, "6000 samples shown as "), 100u);
   // fewer cells keep more detail
   scenario["cells"].erase(scenario["cells"].begin() + 10, scenario["cells"].end());
-  std::string small = render_html_report(wrap(Json::array({scenario})));
+  std::string small = render_html_report(typed_scenarios(Json::array({scenario})));
   EXPECT_EQ(count_of(small, "6000 samples shown as 300 points"), 10u);
   // all 50 events of each cell listed
   EXPECT_EQ(count_of(html, "</td><td>probe-burst</td><td>burst "), 100u * 50u);
 }
 
-TEST(HtmlReport, ToleratesMissingAndMistypedKeys) {
+// Pointers of the issues results_from_json finds in `text`; empty when it is valid.
+std::vector<std::string> issue_pointers(const char* text) {
+  try {
+    typed(Json::parse(text));
+  } catch (const harness::ScenarioError& e) {
+    std::vector<std::string> pointers;
+    for (const auto& issue : e.issues()) pointers.push_back(issue.pointer);
+    return pointers;
+  }
+  return {};
+}
+
+bool has(const std::vector<std::string>& pointers, const std::string& pointer) {
+  return std::find(pointers.begin(), pointers.end(), pointer) != pointers.end();
+}
+
+TEST(HtmlReport, MistypedResultsAreRefusedWithPointers) {
+  // What the report writers used to tolerate is now refused where the file is read, each
+  // problem at its place; the writers only ever see checked results.
+  EXPECT_TRUE(has(issue_pointers(R"({})"), ""));
+  EXPECT_TRUE(has(issue_pointers(R"({"scenarios": 5})"), "/scenarios"));
+  auto pointers = issue_pointers(R"({"scenarios": [null, 3, {"cells": "x"}]})");
+  EXPECT_TRUE(has(pointers, "/scenarios/0"));
+  EXPECT_TRUE(has(pointers, "/scenarios/1"));
+  EXPECT_TRUE(has(pointers, "/scenarios/2/cells"));
+  pointers = issue_pointers(
+      R"({"scenarios": [{"name": 7, "cells": [{}, {"id": "", "runs": [null, {"outcome": "detected", "timeline": [1, "x", {"t_ms": "a"}, {"t_ms": 1, "sockets": {"client": 3}}]}]}]}]})");
+  EXPECT_TRUE(has(pointers, "/scenarios/0/name"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/0"));  // no id, no runs
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/1/runs/0"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/1/runs/1/timeline/0"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/1/runs/1/timeline/1"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/1/runs/1/timeline/2/t_ms"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/1/runs/1/timeline/3/sockets/client"));
+  pointers = issue_pointers(
+      R"({"scenarios": [{"name": "s", "cells": [{"id": "", "runs": [{"outcome": "found", "command": {"argv": [1, null], "exit": 0}}]}]}]})");
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/0/runs/0/outcome"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/0/runs/0/command/argv/0"));
+  EXPECT_TRUE(has(pointers, "/scenarios/0/cells/0/runs/0/command/argv/1"));
+}
+
+TEST(HtmlReport, SparseResultsRender) {
+  // Valid results with little in them: no scenarios, no cells, a cell without runs, a run that
+  // is only an outcome, a negative detection, probe windows and request phases with nothing
+  // but defaults, a command without argv.
   for (const char* text : {
-           R"({})",
-           R"({"scenarios": 5})",
-           R"({"scenarios": [null, 3, {"cells": "x"}]})",
-           R"({"scenarios": [{"name": 7, "cells": [{}, {"runs": [null, {"timeline": [1, "x", {"t_ms": "a"}, {"t_ms": 1, "sockets": {"client": 3}}]}]}]}]})",
-           R"({"scenarios": [{"matrix_axes": ["/a", "/b"], "cells": [{"id": "a=1", "params": {"/a": 1}, "runs": [{"outcome": "detected", "detection_ms": -5}]}]}]})",
-           R"({"scenarios": [{"cells": [{"runs": [{"probes": {"series": [{"t_ms": 1}, {"connect_p99_ms": 3}]}, "requests": {"phases": [{}]}, "command": {"argv": [1, null]}}]}]}]})",
+           R"({"scenarios": []})",
+           R"({"scenarios": [{"name": "", "cells": []}]})",
+           R"({"scenarios": [{"name": "s", "cells": [{"id": "", "runs": []}, {"id": "b", "runs": [{"outcome": "skipped"}]}]}]})",
+           R"({"scenarios": [{"name": "s", "matrix_axes": ["/a", "/b"], "cells": [{"id": "a=1", "params": {"/a": 1}, "runs": [{"outcome": "detected", "detection_ms": -5}]}]}]})",
+           R"({"scenarios": [{"name": "s", "cells": [{"id": "", "runs": [{"outcome": "undetected", "probes": {"series": [{"t_ms": 1}, {"connect_p99_ms": 3}]}, "requests": {"phases": [{}]}, "command": {"exit": 0}}]}]}]})",
+           R"x({"scenarios": [{"name": "s", "cells": [{"id": "", "runs": [{"outcome": "undetected", "sockets": {"client": {"peak": {}}}}], "expectations": [{"check": "time_wait_max 0 (server)", "passed": false}]}]}]})x",
        }) {
-    Json results = Json::parse(text);
+    Results results;
+    ASSERT_NO_THROW(results = typed(Json::parse(text))) << text;
     std::string html;
     EXPECT_NO_THROW(html = render_html_report(results)) << text;
     EXPECT_NE(html.find("</html>"), std::string::npos);
     EXPECT_NO_THROW(render_junit(results)) << text;
     EXPECT_NO_THROW(format_summary_table(results, true)) << text;
-    EXPECT_NO_THROW(merge_results({results, results})) << text;
+    EXPECT_NO_THROW(harness::merge_results({results, results})) << text;
   }
 }
 
@@ -257,7 +460,7 @@ TEST(Junit, OneSuitePerScenarioOneCasePerCellWithFailuresAndErrors) {
                   {"cells", Json::array({make_cell("", Json::object(), make_run("error", std::nullopt, "EPERM"))})}};
   errored["cells"][0]["runs"][0]["error_detail"] = "setsockopt: \x1b[1m\"denied\"";
   errored["cells"][0]["runs"][0]["duration_ms"] = 1500;
-  std::string xml = render_junit(wrap(Json::array({two_axis_scenario(), errored})));
+  std::string xml = render_junit(typed_scenarios(Json::array({two_axis_scenario(), errored})));
 
   EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 0), 0u);
   EXPECT_EQ(count_of(xml, "<testsuite "), 2u);
@@ -282,7 +485,7 @@ TEST(Junit, OneSuitePerScenarioOneCasePerCellWithFailuresAndErrors) {
 
 TEST(Junit, SkippedCell) {
   Json scenario = {{"name", "s"}, {"cells", Json::array({{{"id", "a=1"}, {"runs", Json::array({{{"outcome", "skipped"}}})}}})}};
-  std::string xml = render_junit(wrap(Json::array({scenario})));
+  std::string xml = render_junit(typed_scenarios(Json::array({scenario})));
   EXPECT_EQ(count_of(xml, "<skipped "), 1u);
   EXPECT_NE(xml.find("skipped=\"1\""), std::string::npos);
 }
@@ -290,35 +493,62 @@ TEST(Junit, SkippedCell) {
 // ---- console --------------------------------------------------------------------------------
 
 TEST(Console, CellLine) {
-  Json scenario = two_axis_scenario();
-  EXPECT_EQ(format_cell_line(scenario, scenario["cells"][4]),
+  Results results = typed_scenarios(Json::array({two_axis_scenario()}));
+  const harness::ScenarioResult& scenario = results.scenarios[0];
+  EXPECT_EQ(format_cell_line(scenario, scenario.cells[4]),
             "half-open/tcp_user_timeout=2s keepalive=off: detected 2208.4 ms ETIMEDOUT, "
             "expectations 1/1 passed");
-  EXPECT_EQ(format_cell_line(scenario, scenario["cells"][6]),
+  EXPECT_EQ(format_cell_line(scenario, scenario.cells[6]),
             "half-open/tcp_user_timeout=5s keepalive=off: detected 5213.9 ms ETIMEDOUT, "
             "expectations 0/1 passed (1 FAILED)");
-  EXPECT_EQ(format_cell_line(scenario, scenario["cells"][0]),
+  EXPECT_EQ(format_cell_line(scenario, scenario.cells[0]),
             "half-open/tcp_user_timeout=off keepalive=off: undetected, expectations 1/1 passed");
-  Json evil = {{"name", "a\x1b]0;pwned\x07"}};
-  EXPECT_EQ(format_cell_line(evil, Json::object()).find('\x1b'), std::string::npos);
+  EXPECT_EQ(format_cell_line("a\x1b]0;pwned\x07", harness::CellResult{}).find('\x1b'), std::string::npos);
+  harness::CellResult evil_cell;
+  evil_cell.id = "x\x1b[2J";
+  evil_cell.runs.push_back(harness::RunResult{});  // outcome error
+  evil_cell.runs[0].error_detail = "agent: \x1b]52;c;cGF5bG9hZA==\x07";
+  std::string line = format_cell_line("s", evil_cell);
+  EXPECT_EQ(line.find('\x1b'), std::string::npos);
+  EXPECT_EQ(line.find('\x07'), std::string::npos);
+  EXPECT_NE(line.find("s/x[2J: error"), std::string::npos) << line;
 }
 
 TEST(Console, RepeatedRunsUseMedian) {
   Json cell = make_cell("x=1", Json::object(), make_run("detected", 300.0));
   cell["runs"].push_back(make_run("detected", 100.0));
   cell["runs"].push_back(make_run("detected", 200.0));
-  CellDigest digest = digest_cell(cell);
+  CellDigest digest = digest_cell(typed_cell(cell));
   ASSERT_TRUE(digest.detection_ms);
   EXPECT_DOUBLE_EQ(*digest.detection_ms, 200.0);
   EXPECT_EQ(digest.representative_run, 2u);
-  EXPECT_EQ(format_cell_line({{"name", "s"}}, cell),
+  EXPECT_EQ(format_cell_line("s", typed_cell(cell)),
             "s/x=1: detected 200.0 ms (100-300) ETIMEDOUT, expectations 1/1 passed");
   cell["runs"][1]["outcome"] = "undetected";
-  EXPECT_EQ(digest_cell(cell).outcome_label, "detected 2/3");
+  EXPECT_EQ(digest_cell(typed_cell(cell)).outcome_label, "detected 2/3");
+  // The verdict's own summary (median rounded to 0.1 ms) is what the digest shows.
+  cell["summary"] = {{"runs", 3}, {"detected", 2}, {"detection_ms", {{"min", 200.0}, {"median", 250.0}, {"max", 300.0}}}};
+  digest = digest_cell(typed_cell(cell));
+  EXPECT_DOUBLE_EQ(*digest.detection_ms, 250.0);
+  EXPECT_DOUBLE_EQ(*digest.detection_min_ms, 200.0);
+}
+
+TEST(Console, DigestCountsAreTheCellsOwn) {
+  Json cell = make_cell("x=1", Json::object(), make_run("detected", 300.0), false);
+  cell["runs"].push_back(make_run("error", std::nullopt, "EPERM"));
+  cell["runs"].push_back({{"outcome", "skipped"}});
+  harness::CellResult typed_one = typed_cell(cell);
+  CellDigest digest = digest_cell(typed_one);
+  EXPECT_EQ(digest.errors, typed_one.errored_runs());
+  EXPECT_EQ(digest.skipped, typed_one.skipped_runs());
+  EXPECT_EQ(digest.expectations_failed, typed_one.expectations_failed());
+  EXPECT_EQ(digest.passed, typed_one.passed());
+  EXPECT_FALSE(digest.passed);
+  EXPECT_EQ(digest.outcome_label, "error 1/3");
 }
 
 TEST(Console, SummaryTableIsAlignedWithTotals) {
-  Json results = wrap(Json::array({two_axis_scenario()}));
+  Results results = typed_scenarios(Json::array({two_axis_scenario()}));
   std::string plain = format_summary_table(results, false);
   EXPECT_EQ(plain.find('\x1b'), std::string::npos);
   std::istringstream lines(plain);
@@ -358,7 +588,7 @@ TEST(Console, ProgressDisplay) {
   EXPECT_NE(bar.find("[###############...............]"), std::string::npos);
 }
 
-// ---- merge ----------------------------------------------------------------------------------
+// ---- merge (harness::merge_results, what `sockchaos report` renders) ---------------------------
 
 TEST(Merge, ShardsConcatenateDedupeAndRecomputeSummary) {
   Json full = two_axis_scenario();
@@ -373,36 +603,41 @@ TEST(Merge, ShardsConcatenateDedupeAndRecomputeSummary) {
   part1["started"] = "2026-11-21T10:05:00Z";
   Json part2 = wrap(Json::array({shard2, other_file}));
   part2["started"] = "2026-11-21T11:00:00+02:00";  // 09:00Z: earlier
-  Json merged = merge_results({part1, part2});
+  Results merged = harness::merge_results({typed(part1), typed(part2)});
 
-  ASSERT_EQ(merged["scenarios"].size(), 2u);
+  ASSERT_EQ(merged.scenarios.size(), 2u);
   std::vector<std::string> ids;
-  for (const Json& cell : merged["scenarios"][0]["cells"]) ids.push_back(cell["id"]);
+  for (const harness::CellResult& cell : merged.scenarios[0].cells) ids.push_back(cell.id);
   std::vector<std::string> expected = {full["cells"][0]["id"], full["cells"][2]["id"], full["cells"][4]["id"],
                                        full["cells"][6]["id"], full["cells"][1]["id"], full["cells"][7]["id"]};
   EXPECT_EQ(ids, expected);
-  EXPECT_EQ(merged["scenarios"][1]["file"], "elsewhere/half-open.json");
-  EXPECT_EQ(merged["scenarios"][1]["cells"].size(), 1u);
-  EXPECT_EQ(merged["started"], "2026-11-21T11:00:00+02:00");
-  EXPECT_EQ(merged["summary"]["cells"], 7);
-  EXPECT_EQ(merged["summary"]["runs"], 7);
-  EXPECT_EQ(merged["summary"]["expectations_passed"], 6);
-  EXPECT_EQ(merged["summary"]["expectations_failed"], 1);
-  EXPECT_EQ(merged["summary"]["errors"], 0);
-  EXPECT_EQ(merged["version"], "sockchaos 0.1.0");
-  EXPECT_EQ(merged["kernel"], "6.1.0");
+  EXPECT_EQ(merged.scenarios[1].file, "elsewhere/half-open.json");
+  EXPECT_EQ(merged.scenarios[1].cells.size(), 1u);
+  EXPECT_EQ(merged.started, "2026-11-21T11:00:00+02:00");
+  EXPECT_EQ(merged.summary.cells, 7);
+  EXPECT_EQ(merged.summary.runs, 7);
+  EXPECT_EQ(merged.summary.expectations_passed, 6);
+  EXPECT_EQ(merged.summary.expectations_failed, 1);
+  EXPECT_EQ(merged.summary.errors, 0);
+  EXPECT_EQ(merged.version, "sockchaos 0.1.0");
+  EXPECT_EQ(merged.kernel, "6.1.0");
   // key order as in a results file
   std::vector<std::string> keys;
-  for (const auto& [key, value] : merged.items()) keys.push_back(key);
+  const Json merged_json = harness::to_json(merged);
+  for (const auto& [key, value] : merged_json.items()) keys.push_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"version", "kernel", "started", "scenarios", "summary"}));
+  // and the merged report is the report of the merged cells
+  std::string html = render_html_report(merged);
+  EXPECT_EQ(count_of(html, "<details class=\"cell "), 7u);
+  EXPECT_NE(html.find("1 expectation failed"), std::string::npos);
 }
 
 TEST(Merge, EmptyAndSingle) {
-  Json merged = merge_results({});
-  EXPECT_EQ(merged["scenarios"].size(), 0u);
-  EXPECT_EQ(merged["summary"]["cells"], 0);
-  Json one = wrap(Json::array({two_axis_scenario()}));
-  EXPECT_EQ(merge_results({one})["scenarios"], one["scenarios"]);
+  Results merged = harness::merge_results({});
+  EXPECT_EQ(merged.scenarios.size(), 0u);
+  EXPECT_EQ(merged.summary.cells, 0);
+  Results one = typed_scenarios(Json::array({two_axis_scenario()}));
+  EXPECT_EQ(harness::to_json(harness::merge_results({one}))["scenarios"], harness::to_json(one)["scenarios"]);
 }
 
 }  // namespace

@@ -72,6 +72,8 @@ class SchemaWalker {
     if (path == "/expect/0") {
       if (property == "where") doc["matrix"] = {{"/deadline", {"30s"}}};
       if (property == "where" || property == "host" || property == "<unknown>") doc["expect"][0]["detected_within"] = "3s";
+      // A TIME_WAIT lifetime is judged only during the observation.
+      if (property == "time_wait_cleared_after" || property == "time_wait_cleared_within") doc["observe"] = "2m";
     }
     return doc;
   }

@@ -297,7 +297,7 @@ TEST(AgentSpec, ClientRoundTripThroughText) {
   client.on = "edge";
   client.connect_host = "proxy";
   client.connect_port = 8080;
-  client.workload.kind = "request";
+  client.workload.kind = WorkloadKind::request;
   client.workload.bytes_per_second = 102400.5;
   client.workload.per_second = 0.1;  // not exactly representable: must survive the text form
   client.workload.count = 10000;
@@ -312,7 +312,7 @@ TEST(AgentSpec, ClientRoundTripThroughText) {
   const json spec = make_client_agent_spec(client, "198.18.0.2", 90s);
   EXPECT_EQ(spec["client"]["socket"]["tcp_user_timeout_ns"], 1500000000);
   const AgentSpec back = parse_agent_spec(json::parse(spec.dump()));
-  EXPECT_EQ(back.role, "client");
+  EXPECT_EQ(back.role, AgentRole::client);
   EXPECT_EQ(back.address, "198.18.0.2");
   EXPECT_EQ(back.max_lifetime, Nanos(90s));
   EXPECT_EQ(back.client.on, client.on);
@@ -359,15 +359,15 @@ TEST(AgentSpec, ServerRoundTrip) {
   ServerSpec server;
   server.on = "proxy";
   server.port = 8443;
-  server.behavior = "proxy";
+  server.behavior = ServerBehavior::proxy;
   server.socket = every_option();
-  server.close = "after-response";
+  server.close = CloseMode::after_response;
   server.response = "HTTP/1.0 200 OK\r\n\r\n\xe4\xbd\xa0";
   server.command = {"nginx", "-c", "{dir}/nginx.conf"};
   server.upstream = "server:7000";
   const json spec = make_server_agent_spec(server, "198.18.0.5", "198.18.0.2");
   const AgentSpec back = parse_agent_spec(json::parse(spec.dump()));
-  EXPECT_EQ(back.role, "server");
+  EXPECT_EQ(back.role, AgentRole::server);
   EXPECT_EQ(back.address, "198.18.0.5");
   EXPECT_EQ(back.upstream_address, "198.18.0.2");
   EXPECT_EQ(back.server.on, server.on);

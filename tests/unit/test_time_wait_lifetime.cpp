@@ -41,7 +41,7 @@ TEST(TimeWaitLifetime, StrictParsing) {
 
 TEST(TimeWaitLifetime, EvaluatesClearedTime) {
   Cell cell = one_cell(R"([{"time_wait_cleared_after": "60s", "time_wait_cleared_within": "65s"}])");
-  auto ok = evaluate_expectations(cell, json::array({probe_run(10, 61234.5)}));
+  auto ok = evaluate_expectations(cell, testing::runs_of(json::array({probe_run(10, 61234.5)})));
   ASSERT_EQ(ok.size(), 2u);
   EXPECT_EQ(ok[0].check, "time_wait_cleared_after 1m (client)");  // format_duration: shortest exact form
   EXPECT_TRUE(ok[0].passed);
@@ -50,24 +50,24 @@ TEST(TimeWaitLifetime, EvaluatesClearedTime) {
   EXPECT_EQ(ok[1].check, "time_wait_cleared_within 65s (client)");
   EXPECT_TRUE(ok[1].passed);
 
-  auto early = evaluate_expectations(cell, json::array({probe_run(10, 5100.0)}));  // fin_timeout-like
+  auto early = evaluate_expectations(cell, testing::runs_of(json::array({probe_run(10, 5100.0)})));  // fin_timeout-like
   EXPECT_FALSE(early[0].passed);
   EXPECT_TRUE(early[1].passed);
 
   // Never cleared during the observation: still there after 60 s, but not cleared within 65 s.
-  auto never = evaluate_expectations(cell, json::array({probe_run(10, nullptr)}));
+  auto never = evaluate_expectations(cell, testing::runs_of(json::array({probe_run(10, nullptr)})));
   EXPECT_TRUE(never[0].passed);
   EXPECT_FALSE(never[1].passed);
   EXPECT_EQ(never[1].detail, "TIME_WAIT on client not cleared during the observation");
 
   // No TIME_WAIT at all: neither holds.
-  auto none = evaluate_expectations(cell, json::array({probe_run(0, nullptr)}));
+  auto none = evaluate_expectations(cell, testing::runs_of(json::array({probe_run(0, nullptr)})));
   EXPECT_FALSE(none[0].passed);
   EXPECT_FALSE(none[1].passed);
   EXPECT_EQ(none[0].detail, "no TIME_WAIT on client");
 
   // The worst run is reported.
-  auto two = evaluate_expectations(cell, json::array({probe_run(10, 61000.0), probe_run(10, 66000.0)}));
+  auto two = evaluate_expectations(cell, testing::runs_of(json::array({probe_run(10, 61000.0), probe_run(10, 66000.0)})));
   EXPECT_FALSE(two[1].passed);
   EXPECT_EQ(two[1].detail, "TIME_WAIT on client cleared 66000.0 ms after the workload ended (worst of 2 runs)");
 }
@@ -75,7 +75,7 @@ TEST(TimeWaitLifetime, EvaluatesClearedTime) {
 TEST(StatesMin, EvaluatesPeaksAndParsesStrictly) {
   Cell cell = one_cell(R"([{"states_min": {"CLOSE_WAIT": 5}, "host": "server"},
                            {"states_min": {"CLOSE_WAIT": 6}, "host": "server"}])");
-  auto r = evaluate_expectations(cell, json::array({probe_run(0, nullptr)}));
+  auto r = evaluate_expectations(cell, testing::runs_of(json::array({probe_run(0, nullptr)})));
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].check, "states_min CLOSE_WAIT 5 (server)");
   EXPECT_TRUE(r[0].passed);
@@ -100,7 +100,7 @@ TEST(UpstreamServer, ParsedAndChecked) {
   ASSERT_TRUE(s.upstream_server.has_value());
   EXPECT_EQ(s.upstream_server->on, "server");
   EXPECT_EQ(s.upstream_server->port, 8081);
-  EXPECT_EQ(s.upstream_server->close, "after-response");
+  EXPECT_EQ(s.upstream_server->close, CloseMode::after_response);
 
   auto proxy = testing::issues_of(R"({"name": "x", "upstream_server": {"behavior": "proxy"}})");
   EXPECT_NE(testing::find_issue(proxy, "/upstream_server/behavior"), nullptr) << testing::dump_issues(proxy);

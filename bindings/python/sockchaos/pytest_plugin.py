@@ -3,8 +3,9 @@
 Fixtures:
   sockchaos_lab   a fresh sockchaos.Lab per test, closed after it. Mark a test with
                   @pytest.mark.sockchaos_lab(sysctl={...}) to pass Lab(...) arguments.
-  sockchaos_run   a callable like sockchaos.run(path_or_dict, jobs=None, filter=None) whose
-                  results are collected for --sockchaos-out.
+  sockchaos_run   a callable like sockchaos.run(path_or_dict, jobs=None, cell_filter=None)
+                  (filter= still works, deprecated as in sockchaos.run) whose results are
+                  collected for --sockchaos-out. Annotate it as sockchaos.pytest_plugin.SockchaosRun.
 
 Both skip the test, with the reason, when the process is not root (or the machine lacks what
 sockchaos needs: the reason is `sockchaos doctor`'s advice).
@@ -13,30 +14,46 @@ Option:
   --sockchaos-out DIR   write DIR/results.json and DIR/report.html for every scenario the
                         session ran through sockchaos_run (merged as `sockchaos report` does).
 """
+from __future__ import annotations
+
 import json
 import os
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Protocol, Union
 
 import pytest
 
 import sockchaos
 from sockchaos import _sockchaos
 
-_COLLECTED = pytest.StashKey()
+if TYPE_CHECKING:
+    from _pytest.terminal import TerminalReporter
+
+__all__ = ["SockchaosRun"]
+
+_COLLECTED: pytest.StashKey[List[Dict[str, Any]]] = pytest.StashKey()
 
 
-def pytest_addoption(parser):
+class SockchaosRun(Protocol):
+    """The type of the sockchaos_run fixture: sockchaos.run, results kept for --sockchaos-out."""
+
+    def __call__(self, path_or_dict: sockchaos.ScenarioSource, jobs: Optional[int] = None,
+                 cell_filter: Optional[str] = None, *, filter: Optional[str] = None) -> sockchaos.Results: ...
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sockchaos")
     group.addoption("--sockchaos-out", metavar="DIR", default=None,
                     help="write results.json and report.html for the scenarios this session ran")
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sockchaos_lab(**kwargs): arguments for the sockchaos_lab fixture's Lab(...)")
-    config.stash[_COLLECTED] = []
+    collected: List[Dict[str, Any]] = []
+    config.stash[_COLLECTED] = collected
 
 
-def _privilege_problem():
+def _privilege_problem() -> Optional[str]:
     """Why sockchaos cannot run here, or None."""
     if os.geteuid() != 0:
         return ("sockchaos needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to build network "
@@ -44,14 +61,14 @@ def _privilege_problem():
     return None
 
 
-def _skip_unless_privileged():
+def _skip_unless_privileged() -> None:
     problem = _privilege_problem()
     if problem:
         pytest.skip(problem)
 
 
 @pytest.fixture
-def sockchaos_lab(request):
+def sockchaos_lab(request: pytest.FixtureRequest) -> Iterator[sockchaos.Lab]:
     """A fresh Lab (client + server hosts) for this test; torn down after it."""
     _skip_unless_privileged()
     marker = request.node.get_closest_marker("sockchaos_lab")
@@ -65,14 +82,17 @@ def sockchaos_lab(request):
 
 
 @pytest.fixture
-def sockchaos_run(request):
+def sockchaos_run(request: pytest.FixtureRequest) -> SockchaosRun:
     """sockchaos.run, with the results kept for --sockchaos-out."""
     _skip_unless_privileged()
     collected = request.config.stash[_COLLECTED]
 
-    def run(path_or_dict, jobs=None, filter=None):
+    def run(path_or_dict: sockchaos.ScenarioSource, jobs: Optional[int] = None,
+            cell_filter: Optional[str] = None, *, filter: Optional[str] = None) -> sockchaos.Results:
+        # The deprecation warning (filter=) names the test's line, as sockchaos.run's would.
+        cell_filter = sockchaos._cell_filter(cell_filter, filter, stacklevel=2)
         try:
-            results = sockchaos.run(path_or_dict, jobs=jobs, filter=filter)
+            results = sockchaos.run(path_or_dict, jobs=jobs, cell_filter=cell_filter)
         except sockchaos.SockchaosEnvironmentError as e:
             pytest.skip("sockchaos cannot run here: %s" % e.advice)
         collected.append(results.to_dict())
@@ -81,11 +101,12 @@ def sockchaos_run(request):
     return run
 
 
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: Union[int, pytest.ExitCode]) -> None:
     out = session.config.getoption("--sockchaos-out")
     if not out:
         return
-    collected = session.config.stash.get(_COLLECTED, [])
+    none: List[Dict[str, Any]] = []
+    collected = session.config.stash.get(_COLLECTED, none)
     merged = json.loads(_sockchaos.merge_results([json.dumps(r) for r in collected]))
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -95,8 +116,11 @@ def pytest_sessionfinish(session, exitstatus):
         f.write(_sockchaos.render_html_report(json.dumps(merged)))
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
+def pytest_terminal_summary(terminalreporter: TerminalReporter, exitstatus: Union[int, pytest.ExitCode],
+                            config: pytest.Config) -> None:
     out = config.getoption("--sockchaos-out")
     if out:
-        n = len(config.stash.get(_COLLECTED, []))
+        none: List[Dict[str, Any]] = []
+        collected = config.stash.get(_COLLECTED, none)
+        n = len(collected)
         terminalreporter.write_line("sockchaos: %d run(s) -> %s/results.json, %s/report.html" % (n, out, out))
