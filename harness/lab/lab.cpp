@@ -17,6 +17,7 @@
 #include "harness/protocol/events.hpp"
 #include "harness/world/fault_injector.hpp"
 #include "harness/world/launcher.hpp"
+#include "harness/world/scratch.hpp"
 #include "harness/world/faults.hpp"
 #include "harness/world/process.hpp"
 #include "harness/run/runner.hpp"
@@ -152,9 +153,9 @@ struct Lab::Impl {
     LaunchEnv env;
     env.agent_path = agent_path;
     if (spec.behavior == ServerBehavior::command && scratch.empty()) {
-      char tmpl[] = "/tmp/sockchaos-lab.XXXXXX";
-      if (!::mkdtemp(tmpl)) throw std::runtime_error(Error::system("mkdtemp").str());
-      scratch = tmpl;
+      auto dir = make_scratch_dir("lab");
+      if (!dir.ok()) throw std::runtime_error("scratch folder for {tmp}: " + dir.error().str());
+      scratch = dir.value();
     }
     std::error_code ec;
     env.placeholders = {topo->address_for(spec.on, "client"), std::to_string(spec.port),
@@ -213,11 +214,8 @@ struct Lab::Impl {
     injector.reset();
     census.clear();
     topo.reset();
-    if (!scratch.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch, ec);
-      scratch.clear();
-    }
+    remove_scratch_dir(scratch);
+    scratch.clear();
   }
 };
 

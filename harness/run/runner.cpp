@@ -13,6 +13,7 @@
 #include "harness/world/environment.hpp"
 #include "harness/world/fault_injector.hpp"
 #include "harness/world/launcher.hpp"
+#include "harness/world/scratch.hpp"
 #include "harness/world/topology.hpp"
 #include "harness/metrics/kernel_model.hpp"
 #include "netns/capture.hpp"
@@ -67,10 +68,7 @@ class CellRun {
   ~CellRun() {
     for (Participant* p : {&client_, &server_, &upstream_})
       if (p->proc) p->proc->kill_and_reap();
-    if (!scratch_dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch_dir_, ec);
-    }
+    remove_scratch_dir(scratch_dir_);
   }
 
   RunRecord run();
@@ -152,8 +150,12 @@ bool CellRun::build() {
   injector_.emplace(*topo_, [this](const std::string& host) { return processes_on(host); });
   const bool commands = s_.server.behavior == ServerBehavior::command || s_.client.workload.kind == WorkloadKind::command;
   if (commands) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sockchaos-run-XXXXXX").string();
-    if (::mkdtemp(tmpl.data())) scratch_dir_ = tmpl;
+    auto dir = make_scratch_dir("cell");
+    if (!dir.ok()) {
+      fail("scratch folder for {tmp}: " + dir.error().str());
+      return false;
+    }
+    scratch_dir_ = dir.value();
   }
   env_.agent_path = opt_.agent_path;
   env_.placeholders.server =
@@ -646,7 +648,7 @@ void CellRun::loop() {
     }
     if (opt_.cancel_fd >= 0) poll.add(opt_.cancel_fd, POLLIN, [&cancelled](short) { cancelled = true; });
     if (!poll.wait_until(wake)) return fail(std::string("ppoll: ") + std::strerror(errno));
-    if (cancelled) return fail("cancelled");
+    if (cancelled) return fail(kInterruptedDetail);
   }
 }
 
@@ -714,7 +716,7 @@ std::vector<RunResult> run_cell(const Cell& cell, const RunOptions& options) {
   std::vector<RunResult> runs;
   for (int i = 0; i < std::max(1, cell.scenario.repeat); ++i) {
     runs.push_back(measure_run(record_run(cell, options, i + 1), cell.scenario));
-    if (runs.back().error_detail == std::optional<std::string>("cancelled")) break;
+    if (runs.back().error_detail == std::optional<std::string>(kInterruptedDetail)) break;
   }
   return runs;
 }

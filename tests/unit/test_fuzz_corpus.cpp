@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/fuzz/events_check.hpp"
+#include "tests/fuzz/results_check.hpp"
 #include "tests/fuzz/scenario_check.hpp"
 
 namespace fs = std::filesystem;
@@ -32,13 +34,18 @@ std::string read_bytes(const fs::path& p) {
   return s.str();
 }
 
-size_t check_all(const fs::path& dir) {
+template <class Check>
+size_t check_all(const fs::path& dir, Check check) {
   size_t n = 0;
   for (const auto& p : files_in(dir)) {
-    EXPECT_EQ(sockchaos::fuzz::check_scenario_input(read_bytes(p)), "") << p;
+    EXPECT_EQ(check(read_bytes(p)), "") << p;
     ++n;
   }
   return n;
+}
+
+size_t check_all(const fs::path& dir) {
+  return check_all(dir, [](const std::string& bytes) { return sockchaos::fuzz::check_scenario_input(bytes); });
 }
 
 TEST(FuzzCorpus, ScenarioCorpusKeepsTheParserContract) {
@@ -58,6 +65,59 @@ TEST(FuzzCorpus, ShippedScenariosPassTheContractAndAreValid) {
     std::string text = read_bytes(p);
     EXPECT_EQ(sockchaos::fuzz::check_scenario_input(text), "") << p;
     EXPECT_TRUE(sockchaos::harness::validate_document(sockchaos::harness::parse_document(text, p)).empty()) << p;
+  }
+}
+
+TEST(FuzzCorpus, ResultsCorpusKeepsTheReaderContract) {
+  // Seeded from results.json files of shipped scenarios (whole and cut down) and hostile shapes.
+  size_t n = check_all(kFuzzDir / "corpus" / "results",
+                       [](const std::string& bytes) { return sockchaos::fuzz::check_results_input(bytes); });
+  EXPECT_GE(n, 8u);
+  check_all(kFuzzDir / "regressions" / "results",
+            [](const std::string& bytes) { return sockchaos::fuzz::check_results_input(bytes); });
+}
+
+TEST(FuzzCorpus, EventsCorpusKeepsTheParserContract) {
+  size_t n = check_all(kFuzzDir / "corpus" / "events",
+                       [](const std::string& bytes) { return sockchaos::fuzz::check_event_input(bytes); });
+  EXPECT_GE(n, 10u);
+  check_all(kFuzzDir / "regressions" / "events",
+            [](const std::string& bytes) { return sockchaos::fuzz::check_event_input(bytes); });
+}
+
+TEST(FuzzCorpus, ResultsSeedsAreAcceptedAndHostileOnesRefused) {
+  using sockchaos::harness::ScenarioError;
+  // The whole seeds from real runs read without an issue (a reader refusing its own writer's
+  // files would pass the contract trivially).
+  size_t whole = 0;
+  for (const auto& p : files_in(kFuzzDir / "corpus" / "results")) {
+    if (p.filename().string().rfind("seed-run-", 0) != 0) continue;
+    auto doc = sockchaos::harness::parse_document(read_bytes(p), p, sockchaos::harness::kResultsLimits);
+    EXPECT_NO_THROW(sockchaos::harness::results_from_json(doc.value, p, doc.lines)) << p;
+    ++whole;
+  }
+  EXPECT_GE(whole, 3u);
+  // The issue's example: runs as a string and summary.cells as "many" is exit 2 with pointers.
+  auto doc = sockchaos::harness::parse_document(
+      R"({"version": "x", "scenarios": [{"name": "a", "cells": [{"id": "", "runs": "many"}]}], "summary": {"cells": "many"}})",
+      "bad.json", sockchaos::harness::kResultsLimits);
+  try {
+    sockchaos::harness::results_from_json(doc.value, "bad.json", doc.lines);
+    ADD_FAILURE() << "accepted";
+  } catch (const ScenarioError& e) {
+    bool runs = false;
+    for (const auto& i : e.issues()) runs = runs || i.pointer == "/scenarios/0/cells/0/runs";
+    EXPECT_TRUE(runs) << e.what();
+  }
+}
+
+TEST(FuzzCorpus, GarbledAgentLinesAreErrorsJsonCanCarry) {
+  // A cut line, invalid UTF-8 and control bytes: an error message, valid UTF-8, one line.
+  for (std::string line : {std::string("{\"ev\":\"error\",\"t\":5,\"errno\":\"ETIMED"), std::string("\xff\xfe{\"ev\"\n"),
+                           std::string(200, '\xc3'), std::string("{\"ev\":\"nonsense\",\"t\":1}")}) {
+    auto parsed = sockchaos::harness::parse_agent_event(line);
+    ASSERT_FALSE(parsed.ok()) << line;
+    EXPECT_EQ(sockchaos::fuzz::check_event_input(line), "") << parsed.error().str();
   }
 }
 
