@@ -46,12 +46,8 @@ harness::PacketAnalysis analyse(const netns::HostCapture& h, const std::string& 
 }
 
 // Temp folder removed at scope end (nothing left behind).
-struct TempDir {
-  std::filesystem::path path = make_temp_dir("capture");
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+struct CaptureDir {
+  sockchaos::testing::TempDir path = make_temp_dir("capture");
 };
 
 std::vector<const harness::PacketEvent*> events_of(const harness::PacketAnalysis& a, harness::PacketDirection d,
@@ -123,7 +119,7 @@ TEST(Capture, BlackholedBurstMatchesTsharkFrameByFrame) {
   ASSERT_GT(t.write_after, 0) << "the exchange before the fault failed";
   ASSERT_TRUE(c.stop().ok());
   ASSERT_TRUE(c.stop().ok()) << "stop() is idempotent";
-  TempDir tmp;
+  CaptureDir tmp;
   std::map<std::string, harness::PacketAnalysis> analyses;
   for (const char* host : {"client", "server"}) {
     SCOPED_TRACE(host);
@@ -267,7 +263,7 @@ TEST(Capture, ByteCapKeepsTheFirstAndTheLastPackets) {
   int status = -1;
   sh("tshark -v >/dev/null 2>&1", &status);
   if (status == 0) {
-    TempDir tmp;
+    CaptureDir tmp;
     const std::string file = (tmp.path / "capped.pcap").string();
     ASSERT_TRUE(cap.write_pcap(file).ok());
     auto table = parse_tshark_tsv(sh(tshark_command(file)));
