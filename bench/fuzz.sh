@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every libFuzzer target of tests/fuzz/ (clang, ASan + UBSan + LeakSanitizer) and writes
-# bench/FUZZ.md: executions, exec/s, libFuzzer's cov/ft, llvm-cov line coverage of the code
-# each target exercises, crashes. Needs clang++, libclang-rt-14-dev (libFuzzer), and for the
+# bench/FUZZ.md and the "fuzz" section of bench/RESULTS.md: executions, exec/s, libFuzzer's
+# cov/ft, llvm-cov line coverage of the code each target exercises, crashes. Targets:
+# fuzz_scenario (parser, validator, matrix), fuzz_results (the results reader and the
+# renderers `report` runs), fuzz_events (agent event lines). Needs clang++, libclang-rt-14-dev (libFuzzer), and for the
 # line coverage llvm-profdata/llvm-cov; no root. One core, niced.
 #   bench/fuzz.sh [--quick] [--merge]
 #     --quick   60 s per target instead of 30 min (a smoke run)
@@ -33,8 +35,13 @@ cxx=$(command -v clang++ || command -v clang++-14 || true)
 profdata=$(command -v llvm-profdata || command -v llvm-profdata-14 || true)
 llvmcov=$(command -v llvm-cov || command -v llvm-cov-14 || true)
 
+# FUZZ_TARGETS="fuzz_results fuzz_events" limits the run to those targets.
 targets=()
-for src in "$fuzzdir"/fuzz_*.cpp; do targets+=("$(basename "$src" .cpp)"); done
+for src in "$fuzzdir"/fuzz_*.cpp; do
+  t=$(basename "$src" .cpp)
+  [ -z "${FUZZ_TARGETS:-}" ] || [[ " $FUZZ_TARGETS " == *" $t "* ]] || continue
+  targets+=("$t")
+done
 
 configure() {  # dir, extra cmake args
   local dir=$1; shift
@@ -61,10 +68,12 @@ for target in "${targets[@]}"; do
   cp -r "$seeds/." "$work/corpus/"
   dict=()
   [ -f "$fuzzdir/$name.dict" ] && dict=(-dict="$fuzzdir/$name.dict")
-  log "$target: up to $runs executions or ${seconds}s"
+  # Inputs up to the size of the seeds: scenarios are a few KiB, results files tens of KiB.
+  case $name in results) max_len=65536 ;; events) max_len=4096 ;; *) max_len=8192 ;; esac
+  log "$target: up to $runs executions or ${seconds}s (max_len $max_len)"
   started=$(date +%s)
   set +e
-  nice "$build/fuzz/$target" -runs="$runs" -max_total_time="$seconds" -max_len=8192 -timeout=60 \
+  nice "$build/fuzz/$target" -runs="$runs" -max_total_time="$seconds" -max_len="$max_len" -timeout=60 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" "${dict[@]}" \
     "$work/corpus" "$regressions" >"$work/log" 2>&1
   rc=$?
@@ -85,7 +94,7 @@ for target in "${targets[@]}"; do
   done < <(find "$work/artifacts" -type f)
   if [ "$merge" = 1 ]; then
     before=$(find "$seeds" -type f | wc -l)
-    nice "$build/fuzz/$target" -merge=1 -max_len=8192 "$seeds" "$work/corpus" >"$work/merge.log" 2>&1 || true
+    nice "$build/fuzz/$target" -merge=1 -max_len="$max_len" "$seeds" "$work/corpus" >"$work/merge.log" 2>&1 || true
     log "$target: corpus $before -> $(find "$seeds" -type f | wc -l) files in ${seeds#$root/}"
   fi
 done
@@ -103,7 +112,7 @@ if [ -n "$profdata" ] && [ -n "$llvmcov" ]; then
     name=${target#fuzz_}
     work=$build/fuzz-work/$target
     rm -f "$work"/*.profraw
-    LLVM_PROFILE_FILE="$work/cov-%p.profraw" nice "$covbuild/fuzz/$target" -runs=0 -max_len=8192 \
+    LLVM_PROFILE_FILE="$work/cov-%p.profraw" nice "$covbuild/fuzz/$target" -runs=0 -max_len=65536 \
       "$work/corpus" "$fuzzdir/regressions/$name" >"$work/cov.log" 2>&1 || true
     "$profdata" merge -sparse "$work"/*.profraw -o "$work/cov.profdata"
     "$llvmcov" report "$covbuild/fuzz/$target" -instr-profile="$work/cov.profdata" \
@@ -123,7 +132,7 @@ fi
   echo
   echo "$(uname -sr), $($cxx --version | head -1), one core (\`nice\`), libFuzzer with"
   echo "AddressSanitizer, UndefinedBehaviorSanitizer (\`-fno-sanitize-recover\`) and LeakSanitizer;"
-  echo "\`-max_len=8192\`, each target until $runs executions or ${seconds} s. Seeds: \`tests/fuzz/corpus/<target>/\`"
+  echo "\`-max_len\` 8192 (scenario), 65536 (results), 4096 (events); each target until $runs executions or ${seconds} s. Seeds: \`tests/fuzz/corpus/<target>/\`"
   echo "(the shipped scenarios and the corpus kept from earlier runs) and \`tests/fuzz/regressions/<target>/\`."
   echo "Build: ${build_seconds} s."
   echo
@@ -150,4 +159,5 @@ fi
     printf '%s\n' "${covrows[@]}"
   fi
 } >"$out"
-log "wrote ${out#$root/}"
+"$here/results_section.sh" fuzz <"$out"
+log "wrote ${out#$root/} and its section of bench/RESULTS.md"
