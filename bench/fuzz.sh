@@ -9,7 +9,8 @@
 #     --quick   60 s per target instead of 30 min (a smoke run)
 #     --merge   add the inputs that reach new coverage to tests/fuzz/corpus/<target>/
 # Environment: FUZZ_RUNS (default 10000000) and FUZZ_SECONDS (default 1800) per target, the
-# first reached ends it; FUZZ_BUILD (build-fuzz), FUZZ_OUT (bench/FUZZ.md).
+# first reached ends it; FUZZ_BUILD (build-fuzz), FUZZ_OUT (bench/FUZZ.md), FUZZ_COVERAGE=0 skips
+# the line-coverage build.
 # A crash stops its target: the reproducer is kept in $FUZZ_BUILD/fuzz-work/<target>/ and
 # listed in FUZZ.md; fix it, copy it to tests/fuzz/regressions/<target>/ and run again.
 set -euo pipefail
@@ -101,7 +102,9 @@ done
 
 # Line coverage: the same targets built with -fprofile-instr-generate, replaying the corpus.
 coverage_note="not measured (llvm-profdata/llvm-cov not found)"
-if [ -n "$profdata" ] && [ -n "$llvmcov" ]; then
+if [ "${FUZZ_COVERAGE:-1}" = 0 ]; then
+  coverage_note="not measured in this run (FUZZ_COVERAGE=0)"
+elif [ -n "$profdata" ] && [ -n "$llvmcov" ]; then
   covbuild=$build-cov
   log "line coverage build in $covbuild"
   mkdir -p "$covbuild"

@@ -38,7 +38,7 @@ t0=$(date +%s.%N)
 while kill -0 "$cli_pid" 2>/dev/null; do
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$cli_pid/status" 2>/dev/null || true)
   fds=$(ls "/proc/$cli_pid/fd" 2>/dev/null | wc -l)
-  [ -n "$rss" ] && echo "$(echo "$(date +%s.%N) - $t0" | bc) $rss $fds" >>"$samples"
+  [ -n "$rss" ] && echo "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.2f", a - b }') $rss $fds" >>"$samples"
   sleep 0.5
 done
 set +e
