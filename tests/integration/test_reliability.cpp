@@ -8,13 +8,15 @@
 // is counted; its $TMPDIR is a private folder, so every scratch folder is seen. After the kill:
 //   - processes: none of the CLI's descendants is alive 3 s later;
 //   - namespaces: none of the network namespaces the CLI held (its /proc/PID/fd "net:[N]" links
-//     just before the kill) is in use by any process (ns/net or an fd) any more;
+//     just before the kill, with their NS_GET_ID ids) is in use by any process (ns/net or an
+//     fd) any more; the id tells our namespace from a later one that got the same inode number;
 //   - the initial namespace: links and nftables ruleset unchanged;
 //   - scratch: the private $TMPDIR is empty.
 // SOCKCHAOS_KILL_TRIALS=N sets the count (default 4; bench/kill-trials.sh runs 200);
 // SOCKCHAOS_KILL_SEED the random seed. The last line printed is a summary the bench parses.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -22,6 +24,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -38,20 +41,32 @@ using sockchaos::testing::write_text;
 
 namespace {
 
-// Network namespace inodes in use: every process's ns/net and every fd that is a namespace.
-std::set<std::string> net_namespaces_in_use(pid_t only = 0) {
-  std::set<std::string> out;
+// The namespace's 64-bit id (NS_GET_ID, nsfs, Linux 6.18: never reused, unlike the inode
+// number, which a namespace created after ours may get); 0 where the kernel lacks it.
+uint64_t namespace_id(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint64_t id = 0;
+  if (::ioctl(fd, _IOR(0xb7, 0xd, uint64_t), &id) != 0) id = 0;
+  ::close(fd);
+  return id;
+}
+
+// Network namespaces in use: inode ("net:[N]") -> where (every process's ns/net and every fd
+// that is a namespace).
+std::map<std::string, std::vector<fs::path>> net_namespaces_in_use(pid_t only = 0) {
+  std::map<std::string, std::vector<fs::path>> out;
   std::error_code ec;
   auto scan = [&](const fs::path& proc) {
     std::error_code e;
     if (only == 0) {
       auto ns = fs::read_symlink(proc / "ns" / "net", e);
-      if (!e) out.insert(ns.string());
+      if (!e) out[ns.string()].push_back(proc / "ns" / "net");
     }
     for (fs::directory_iterator it(proc / "fd", e), end; !e && it != end; it.increment(e)) {
       std::error_code e2;
       auto target = fs::read_symlink(it->path(), e2).string();
-      if (!e2 && target.rfind("net:[", 0) == 0) out.insert(target);
+      if (!e2 && target.rfind("net:[", 0) == 0) out[target].push_back(it->path());
     }
   };
   if (only != 0) {
@@ -102,7 +117,11 @@ Trial run_trial(const std::string& scenario, const fs::path& out, const fs::path
       ::_exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
-    std::set<std::string> held = net_namespaces_in_use(cli);
+    std::map<std::string, uint64_t> held;  // inode -> id
+    // The CLI also holds the initial namespace (to bring threads back to it): not one of its own.
+    const std::string initial = fs::read_symlink("/proc/self/ns/net").string();
+    for (const auto& [inode, where] : net_namespaces_in_use(cli))
+      if (inode != initial) held[inode] = namespace_id(where.front());
     ::kill(cli, SIGKILL);
     const auto t0 = std::chrono::steady_clock::now();
     ::waitpid(cli, nullptr, 0);
@@ -126,9 +145,18 @@ Trial run_trial(const std::string& scenario, const fs::path& out, const fs::path
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::set<std::string> in_use = net_namespaces_in_use();
+    // Left: one of the held namespaces is still in use. An inode number reused by a namespace
+    // someone else created after the kill is told apart by the id.
+    auto in_use = net_namespaces_in_use();
     size_t left = 0;
-    for (const auto& ns : held) left += in_use.count(ns);
+    for (const auto& [inode, id] : held) {
+      auto it = in_use.find(inode);
+      if (it == in_use.end()) continue;
+      bool same = id == 0;
+      for (const auto& where : it->second)
+        same = same || namespace_id(where) == id;
+      if (same) ++left;
+    }
     const std::string line = std::to_string(alive) + " " + std::to_string(last_ms) + " " + std::to_string(held.size()) +
                              " " + std::to_string(left) + "\n";
     (void)!::write(report[1], line.data(), line.size());
