@@ -45,6 +45,9 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitFatal = 2;
 inline constexpr int kExitOrphaned = 3;
 
+// `sockchaos-agent reap ROOT` (harness/world/scratch.hpp): waits for EOF on stdin, removes ROOT.
+int run_reap(const std::string& root);
+
 // "ETIMEDOUT" for ETIMEDOUT, "E123" when glibc has no name.
 std::string errno_name(int err);
 

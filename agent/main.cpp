@@ -14,6 +14,8 @@
 
 int main(int argc, char** argv) {
   using namespace sockchaos;
+  // The scratch reaper outlives the orchestrator on purpose: no PDEATHSIG, no parent check.
+  if (argc == 3 && std::string(argv[1]) == "reap") return agent::run_reap(argv[2]);
   // Die with the orchestrator; if it already died before prctl, our parent changed.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (const char* parent = std::getenv("SOCKCHAOS_PARENT_PID")) {
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
 
   if (argc >= 2 && std::string(argv[1]) == "exec") return agent::run_exec(argc - 2, argv + 2);
   if (argc != 2)
-    agent::fatal("usage: sockchaos-agent '<spec json>' | sockchaos-agent exec [--hosts FILE] [--hostname NAME] -- ARGV...");
+    agent::fatal("usage: sockchaos-agent '<spec json>' | sockchaos-agent exec [--hosts FILE] [--hostname NAME] -- ARGV... | "
+                 "sockchaos-agent reap ROOT");
   harness::AgentSpec spec;
   try {
     spec = harness::parse_agent_spec(harness::json::parse(argv[1]));

@@ -555,5 +555,12 @@ w("")
 w("```")
 w("sudo bench/run.sh     # builds build-bench/ if needed, then ~1-2 minutes; --quick: smoke run; --keep: keep raw data")
 w("```")
+# Sections other benchmarks own (bench/results_section.sh: fuzzing, kill trials, soak) are kept.
+kept = []
+if os.path.exists(out_path):
+    with open(out_path) as f:
+        kept = re.findall(r"<!-- section:[\w-]+ begin -->.*?<!-- section:[\w-]+ end -->", f.read(), re.S)
+for block in kept:
+    lines += ["", block]
 with open(out_path, "w") as f:
     f.write("\n".join(lines) + "\n")

@@ -77,8 +77,7 @@ std::vector<harness::Scenario> load_paths(const std::vector<std::string>& paths)
 }
 
 std::vector<harness::Scenario> load_text(const std::string& text, const std::string& label) {
-  json value = json::parse(text);
-  auto s = harness::load_scenario_json(value, label);
+  auto s = harness::load_scenario_text(text, label);  // ScenarioError, never a raw json exception
   (void)harness::expand_cells(s);
   std::vector<harness::Scenario> out;
   out.push_back(std::move(s));

@@ -1,10 +1,13 @@
 // sockchaos: run scenario files, validate them, merge results into reports, check the machine.
 // Exit codes: 0 all expectations held; 1 an expectation failed (or a run errored);
-// 2 invalid input or usage; 3 the environment cannot run it; 130 interrupted.
+// 2 invalid input or usage; 3 the environment cannot run it (or a scenario needs more open
+// files or memory than the machine gives); 128+N stopped by signal N (SIGINT 130, SIGTERM 143,
+// SIGHUP 129) with partial results written: the cells that finished, the others "interrupted".
 // Skipped cells (a program the scenario "requires" is missing) are not judged: the run still
 // exits 0 when everything that ran held, but the last line says "N cell(s) SKIPPED" with the
 // packages to install, JUnit marks them <skipped/>, and --require-all makes them exit 1.
 #include <fcntl.h>
+#include <string.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -36,10 +39,10 @@ using harness::json;
 namespace {
 
 int g_cancel_write = -1;
-volatile sig_atomic_t g_interrupted = 0;
+volatile sig_atomic_t g_interrupted = 0;  // the signal's number
 
 void on_signal(int sig) {
-  g_interrupted = 1;
+  g_interrupted = sig;
   if (g_cancel_write >= 0) {
     ::close(g_cancel_write);  // async-signal-safe: every cell's ppoll wakes on the read end
     g_cancel_write = -1;
@@ -47,13 +50,44 @@ void on_signal(int sig) {
   ::signal(sig, SIG_DFL);  // a second Ctrl-C kills outright (agents die with us)
 }
 
+bool write_all(int fd, const std::string& text) {
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// All or nothing: a reader (or a kill at any moment) sees the old file or the new one, never a
+// part. The text goes to an unnamed O_TMPFILE in the target's folder, gets a name only when
+// complete (linkat) and replaces the file by rename; where the filesystem has no O_TMPFILE, a
+// named temporary file instead.
 bool write_file(const fs::path& path, const std::string& text) {
   std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return false;
-  f << text;
-  return static_cast<bool>(f);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  fs::create_directories(dir, ec);
+  const fs::path temp = dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  bool named = false;
+  if (fd < 0) {
+    fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    named = true;
+  }
+  bool ok = write_all(fd, text);
+  if (ok && !named) {
+    // /proc/self/fd/N with AT_SYMLINK_FOLLOW: linkat(2)'s way without CAP_DAC_READ_SEARCH.
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    ::unlink(temp.c_str());
+    ok = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) == 0;
+    named = ok;
+  }
+  ok = ::close(fd) == 0 && ok;
+  if (ok) ok = ::rename(temp.c_str(), path.c_str()) == 0;
+  if (!ok && named) ::unlink(temp.c_str());
+  return ok;
 }
 
 void print_issues(const harness::ScenarioError& e) {
@@ -208,8 +242,8 @@ int cmd_run(const std::vector<std::string>& paths, int jobs, const std::string& 
     for (const auto& line : skipped) std::cout << "  " << line << "\n";
   }
   if (g_interrupted) {
-    std::cerr << "interrupted: partial results written\n";
-    return 130;
+    std::cerr << "interrupted by " << ::strsignal(g_interrupted) << ": partial results written (cells that had not finished are marked \"interrupted\")\n";
+    return 128 + g_interrupted;
   }
   if (require_all && !skipped.empty()) return 1;
   return results.passed() ? 0 : 1;

@@ -17,6 +17,7 @@
 #include "harness/protocol/events.hpp"
 #include "harness/world/fault_injector.hpp"
 #include "harness/world/launcher.hpp"
+#include "harness/world/scratch.hpp"
 #include "harness/world/faults.hpp"
 #include "harness/world/process.hpp"
 #include "harness/run/runner.hpp"

@@ -103,7 +103,7 @@ struct RunRecord {
   std::map<std::string, std::string> kernel_sysctl;
   int kernel_hz = 250;
   // Set when the run could not be carried out (the network could not be built, an agent died,
-  // a protocol error, cancelled): the run's outcome is "error" with this as its detail.
+  // a protocol error, interrupted): the run's outcome is "error" with this as its detail.
   std::optional<std::string> failure;
 };
 

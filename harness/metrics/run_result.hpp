@@ -17,6 +17,11 @@
 
 namespace sockchaos::harness {
 
+// error_detail of a run that SIGINT/SIGTERM stopped midway (outcome "error"), and of a cell's
+// run that never started because of it (outcome "skipped").
+inline constexpr const char* kInterruptedDetail = "interrupted";
+inline constexpr const char* kNotStartedDetail = "interrupted before it started";
+
 // An object whose key order is part of the output (hosts in topology order, states in kernel
 // order, errno names as they first appeared).
 template <class V>

@@ -10,14 +10,37 @@ std::string compose_what(const std::vector<InputIssue>& issues) {
   return out;
 }
 
+// Control characters from the user's text (a key "a\nb") are escaped: one issue, one line.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7F) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string InputIssue::str() const {
-  std::string out = file.empty() ? "<input>" : file;
+  std::string out = file.empty() ? "<input>" : one_line(file);
   if (line > 0) out += ":" + std::to_string(line);
   out += ": ";
-  if (!pointer.empty()) out += pointer + ": ";
-  return out + message;
+  if (!pointer.empty()) out += one_line(pointer) + ": ";
+  return out + one_line(message);
 }
 
 ScenarioError::ScenarioError(std::vector<InputIssue> issues)

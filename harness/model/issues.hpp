@@ -13,7 +13,7 @@ struct InputIssue {
   std::string pointer;  // JSON Pointer, "" for the whole document
   int line = 0;         // 1-based, 0 if unknown
   std::string message;  // what is wrong and what was expected
-  std::string str() const;  // "file:line: /pointer: message"
+  std::string str() const;  // "file:line: /pointer: message", on one line (control characters escaped)
 };
 
 class ScenarioError : public std::runtime_error {

@@ -1,10 +1,18 @@
 // JSON with // and /* */ comments -> ordered_json plus a map of JSON Pointer -> 1-based line.
 //
 // A small recursive-descent parser of our own, so every value's line is known exactly and
-// syntax errors say what was expected at which line. Numbers are handed to nlohmann for
+// syntax errors say what was expected at which line, and at which value (the JSON Pointer of
+// the value being read when the error was found). Numbers are handed to nlohmann for
 // conversion so integers stay integers and floats round-trip like everywhere else.
+//
+// The text must be UTF-8 (RFC 8259 §8.1); a leading UTF-8 byte order mark is ignored, as that
+// section allows. Every byte of a string or comment is checked, so values and messages are
+// always valid UTF-8. Limits (load.hpp): size, nesting depth, pointer length; duplicate keys
+// are refused.
 #include <cctype>
+#include <cstdio>
 #include <string>
+#include <unordered_map>
 
 #include "harness/model/load.hpp"
 #include "harness/model/pointer.hpp"
@@ -12,7 +20,19 @@
 namespace sockchaos::harness {
 namespace {
 
-constexpr int kMaxDepth = 200;
+const char kUtf8Bom[] = "\xEF\xBB\xBF";
+
+std::string hex_byte(unsigned char c) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02X", c);
+  return buf;
+}
+
+// "1e309", or the first 24 characters and the length of a long token.
+std::string shorten_token(const std::string& token) {
+  if (token.size() <= 40) return token;
+  return token.substr(0, 24) + "... (" + std::to_string(token.size()) + " characters)";
+}
 
 class JsoncParser {
  public:
@@ -20,9 +40,16 @@ class JsoncParser {
       : text_(text), file_(file), doc_(doc) {}
 
   void parse() {
+    if (text_.size() >= 2 && ((uc(0) == 0xFF && uc(1) == 0xFE) || (uc(0) == 0xFE && uc(1) == 0xFF)))
+      fail("the file starts with a UTF-16 byte order mark; expected UTF-8 text (save the file as UTF-8)");
+    if (text_.compare(0, 3, kUtf8Bom) == 0) pos_ = line_start_ = 3;  // RFC 8259 §8.1: may be ignored
     skip_space();
-    if (at_end()) fail("expected a JSON object; the file is empty");
+    if (at_end())
+      fail(text_.empty() || text_ == kUtf8Bom
+               ? "expected a JSON object; the file is empty"
+               : "expected a JSON object; the file is empty but for white space and comments");
     doc_.value = parse_value("", 0);
+    where_.clear();
     skip_space();
     if (!at_end()) fail("expected the end of the document after the top-level value; got " + describe_here());
   }
@@ -33,28 +60,60 @@ class JsoncParser {
   Document& doc_;
   size_t pos_ = 0;
   int line_ = 1;
+  size_t line_start_ = 0;  // offset of the current line's first byte
+  std::string where_;      // JSON Pointer of the value being read: every syntax error names it
 
   bool at_end() const { return pos_ >= text_.size(); }
   char peek() const { return at_end() ? '\0' : text_[pos_]; }
+  unsigned char uc(size_t at) const { return static_cast<unsigned char>(text_[at]); }
 
   char advance() {
     char c = text_[pos_++];
-    if (c == '\n') ++line_;
+    if (c == '\n') {
+      ++line_;
+      line_start_ = pos_;
+    }
     return c;
   }
 
   [[noreturn]] void fail(const std::string& message, int line = 0) const {
-    throw ScenarioError({InputIssue{file_, "", line ? line : line_, message}});
+    throw ScenarioError({InputIssue{file_, where_, line ? line : line_, message}});
+  }
+
+  std::string column() const { return "byte " + std::to_string(pos_ - line_start_ + 1) + " of the line"; }
+
+  [[noreturn]] void fail_utf8() const {
+    fail("expected UTF-8 text; " + column() + " (" + hex_byte(uc(pos_)) +
+         ") is not valid UTF-8 (save the file as UTF-8)");
+  }
+
+  // Consumes one UTF-8 character of a string or comment (which holds no newline), refusing
+  // malformed sequences and NUL bytes.
+  void take_char(std::string* out) {
+    unsigned char c = uc(pos_);
+    if (c == 0) fail("expected text; got a NUL byte at " + column() + " (is the file UTF-16? expected UTF-8)");
+    size_t n = c < 0x80 ? 1 : utf8_sequence_length(text_, pos_);
+    if (n == 0) fail_utf8();
+    if (out) out->append(text_, pos_, n);
+    if (n == 1) advance();
+    else pos_ += n;
   }
 
   std::string describe_here() const {
     if (at_end()) return "the end of the file";
-    char c = peek();
+    unsigned char c = uc(pos_);
     if (c == '\n' || c == '\r') return "the end of the line";
-    if (static_cast<unsigned char>(c) < 0x20) return "a control character";
-    // Show the token-ish text at this position, at most 20 characters.
+    if (c == 0) return "a NUL byte (is the file UTF-16? expected UTF-8)";
+    if (c < 0x20 || c == 0x7F) return "the control character " + hex_byte(c);
+    if (c >= 0x80) {
+      size_t n = utf8_sequence_length(text_, pos_);
+      if (n == 0) return "the byte " + hex_byte(c) + " at " + column() + ", which is not valid UTF-8";
+      if (text_.compare(pos_, 3, kUtf8Bom) == 0) return "a byte order mark (U+FEFF)";
+      return "'" + text_.substr(pos_, n) + "'";
+    }
+    // Show the token-ish text at this position, at most 20 printable ASCII characters.
     size_t end = pos_;
-    while (end < text_.size() && end - pos_ < 20 && !std::isspace(static_cast<unsigned char>(text_[end])) &&
+    while (end < text_.size() && end - pos_ < 20 && uc(end) > 0x20 && uc(end) < 0x7F &&
            (end == pos_ || std::string(",:{}[]\"").find(text_[end]) == std::string::npos))
       ++end;
     return "'" + text_.substr(pos_, end - pos_) + "'";
@@ -66,7 +125,7 @@ class JsoncParser {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
         advance();
       } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
-        while (!at_end() && peek() != '\n') advance();
+        while (!at_end() && peek() != '\n' && peek() != '\r') take_char(nullptr);  // as nlohmann and VS Code
       } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '*') {
         int start_line = line_;
         advance();
@@ -78,12 +137,10 @@ class JsoncParser {
             advance();
             break;
           }
-          advance();
+          take_char(nullptr);
         }
       } else if (c == '/') {
         fail("expected '//' or '/*' to start a comment; got a single '/'");
-      } else if (static_cast<unsigned char>(c) == 0xEF && pos_ == 0 && text_.compare(0, 3, "\xEF\xBB\xBF") == 0) {
-        pos_ += 3;  // UTF-8 byte order mark
       } else {
         break;
       }
@@ -91,10 +148,16 @@ class JsoncParser {
   }
 
   json parse_value(const std::string& pointer, int depth) {
-    if (depth > kMaxDepth) fail("expected at most " + std::to_string(kMaxDepth) + " levels of nesting");
+    where_ = pointer;
+    if (pointer.size() > kMaxPointerBytes)
+      fail("expected the JSON Pointer of a value to be at most " + std::to_string(kMaxPointerBytes) +
+           " bytes; this one is " + std::to_string(pointer.size()) + " (keys that long are no scenario keys)");
     skip_space();
     doc_.lines[pointer] = line_;
     char c = peek();
+    if ((c == '{' || c == '[') && depth >= kMaxNestingDepth)
+      fail("expected at most " + std::to_string(kMaxNestingDepth) +
+           " levels of objects and lists inside each other; this one is nested deeper");
     if (c == '{') return parse_object(pointer, depth);
     if (c == '[') return parse_array(pointer, depth);
     if (c == '"') return json(parse_string());
@@ -120,12 +183,16 @@ class JsoncParser {
     int open_line = line_;
     advance();  // {
     json object = json::object();
+    // Keys are checked here, so members are appended without ordered_map's linear lookup.
+    auto& members = object.get_ref<json::object_t&>();
+    std::unordered_map<std::string, int> key_lines;
     skip_space();
     if (peek() == '}') {
       advance();
       return object;
     }
     while (true) {
+      where_ = pointer;
       skip_space();
       if (peek() == '}') fail("expected a key in double quotes; got '}' (JSON does not allow a trailing comma)");
       if (peek() != '"') {
@@ -134,12 +201,20 @@ class JsoncParser {
       }
       int key_line = line_;
       std::string key = parse_string();
-      if (object.contains(key)) fail("duplicate key \"" + key + "\" in this object; expected each key once", key_line);
+      std::string child = pointer + "/" + escape_pointer_token(key);
+      auto [first, fresh] = key_lines.emplace(key, key_line);
+      if (!fresh) {
+        where_ = child;
+        fail("duplicate key \"" + key + "\" (first at line " + std::to_string(first->second) +
+                 "); expected each key once",
+             key_line);
+      }
       skip_space();
       if (peek() != ':') fail("expected ':' after the key \"" + key + "\"; got " + describe_here());
       advance();
-      std::string child = pointer + "/" + escape_pointer_token(key);
-      object[key] = parse_value(child, depth + 1);
+      json value = parse_value(child, depth + 1);
+      members.emplace_back(key, std::move(value));
+      where_ = pointer;
       skip_space();
       if (peek() == ',') {
         advance();
@@ -168,6 +243,7 @@ class JsoncParser {
       if (peek() == ']') fail("expected a value; got ']' (JSON does not allow a trailing comma)");
       std::string child = pointer + "/" + std::to_string(array.size());
       array.push_back(parse_value(child, depth + 1));
+      where_ = pointer;
       skip_space();
       if (peek() == ',') {
         advance();
@@ -226,9 +302,10 @@ class JsoncParser {
         return out;
       }
       if (c == '\n') fail("expected '\"' to close the string before the end of the line (use \\n for a newline)");
+      if (c == '\0') fail("expected no NUL byte inside a string (is the file UTF-16? expected UTF-8)");
       if (static_cast<unsigned char>(c) < 0x20) fail("expected no control characters inside a string (escape them)");
       if (c != '\\') {
-        out += advance();
+        take_char(&out);
         continue;
       }
       advance();
@@ -253,11 +330,16 @@ class JsoncParser {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             fail("expected a high surrogate before a low surrogate \\u escape");
+          } else if (cp == 0) {
+            // Strings become program arguments, sysctl values and file names: C strings.
+            fail("expected no NUL character (\\u0000) in a string; strings are passed on as C strings");
           }
           append_utf8(out, cp);
           break;
         }
         default:
+          if (static_cast<unsigned char>(e) < 0x20 || static_cast<unsigned char>(e) >= 0x7F)
+            fail("expected a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) after '\\'");
           fail(std::string("expected a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX); got '\\") + e + "'");
       }
     }
@@ -289,10 +371,15 @@ class JsoncParser {
     if (!at_end() && (std::isalpha(static_cast<unsigned char>(peek())))) {
       size_t end = pos_;
       while (end < text_.size() && std::isalnum(static_cast<unsigned char>(text_[end]))) ++end;
-      std::string token = text_.substr(start, end - start);
+      std::string token = shorten_token(text_.substr(start, end - start));
       fail("expected a number or a quoted string; got " + token + " — did you mean \"" + token + "\"?");
     }
-    return json::parse(text_.substr(start, pos_ - start));
+    std::string token = text_.substr(start, pos_ - start);
+    try {
+      return json::parse(token);
+    } catch (const json::exception&) {  // out_of_range 406: beyond what a double holds
+      fail("expected a number of magnitude at most 1.8e308 (what a double holds); got " + shorten_token(token));
+    }
   }
 };
 
@@ -336,11 +423,19 @@ std::string join_pointer(const std::vector<std::string>& tokens, size_t count) {
   return out;
 }
 
-Document parse_document(const std::string& text, const std::string& file) {
+Document parse_document(const std::string& text, const std::string& file, const DocumentLimits& limits) {
+  if (text.size() > limits.max_bytes) throw ScenarioError({too_large_issue(file, text.size(), limits)});
   Document doc;
   doc.file = file;
   JsoncParser(text, file, doc).parse();
   return doc;
+}
+
+InputIssue too_large_issue(const std::string& file, std::optional<size_t> size, const DocumentLimits& limits) {
+  std::string what = size ? std::to_string(*size) + " bytes" : "more than " + std::to_string(limits.max_bytes) + " bytes";
+  return {file, "", 0,
+          "the file is " + what + "; expected " + limits.what + " of at most " + std::to_string(limits.max_bytes) +
+              " bytes (" + std::to_string(limits.max_bytes >> 20) + " MiB)"};
 }
 
 int line_of(const std::map<std::string, int>& lines, std::string pointer) {

@@ -10,11 +10,16 @@
 // inside a matrix value is reported at the value in the matrix: /matrix/<axis>/<index>[/...];
 // a matrix pointer that names no scenario key is reported at /matrix/<axis>. Issues that only
 // some cells have (a combination of values) say which cell: '... (in matrix cell "id")'.
+//
+// A cell's document is the base document without "matrix" (a cell is one point of it), with
+// that cell's values set: the matrix is validated once, not again in every cell, and the
+// cells' documents, lines and models together stay within kMaxCellsBytes.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "harness/model/load.hpp"
 #include "harness/model/pointer.hpp"
@@ -22,7 +27,28 @@
 namespace sockchaos::harness {
 namespace {
 
-constexpr size_t kMaxCells = 10000;
+// Memory the cells of one matrix may take (documents, line maps, models: about 3 times the
+// document's weight each). A 10000-cell matrix of a shipped scenario (~20 KiB each) fits.
+constexpr size_t kMaxCellsBytes = size_t(512) << 20;
+
+// Rough bytes a json value takes in memory (nodes, strings, keys).
+size_t json_weight(const json& v) {
+  size_t w = sizeof(json);
+  if (v.is_string()) w += v.get_ref<const std::string&>().size();
+  if (v.is_object())
+    for (const auto& [key, value] : v.items()) w += key.size() + sizeof(std::string) + json_weight(value);
+  if (v.is_array())
+    for (const auto& value : v) w += json_weight(value);
+  return w;
+}
+
+size_t lines_weight(const std::map<std::string, int>& lines) {
+  size_t w = 0;
+  for (const auto& [pointer, line] : lines) w += pointer.size() + 64;  // key, value, tree node
+  return w;
+}
+
+std::string mib(size_t bytes) { return std::to_string((bytes + (size_t(1) << 19)) >> 20) + " MiB"; }
 
 
 bool starts_with_pointer(const std::string& pointer, const std::string& prefix) {
@@ -98,7 +124,9 @@ void validate_and_expand(const json& value, const std::string& file, const std::
   for (const auto& e : base.expect) {
     if (!e.where.is_object()) continue;
     std::vector<std::string> unmatched;
-    for (const auto& [key, wanted] : e.where.items()) {
+    for (const auto& item : e.where.items()) {
+      const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture those
+      const json& wanted = item.value();
       auto it = std::find_if(base.matrix.begin(), base.matrix.end(), [&](const MatrixAxis& a) { return a.pointer == key; });
       if (it == base.matrix.end()) {
         std::string known;
@@ -147,6 +175,21 @@ void validate_and_expand(const json& value, const std::string& file, const std::
       return;
     }
   }
+  json cell_base = value;
+  cell_base.erase("matrix");  // value is an object: it has a matrix
+  std::map<std::string, int> cell_lines;
+  for (const auto& [pointer, line] : lines)
+    if (!starts_with_pointer(pointer, "/matrix")) cell_lines.emplace_hint(cell_lines.end(), pointer, line);
+  size_t cell_bytes = 3 * (json_weight(cell_base) + lines_weight(cell_lines)) + sizeof(Cell);
+  if (cell_bytes * total > kMaxCellsBytes) {
+    issues.push_back({file, "/matrix", 0,
+                      "expected the cells of a matrix to take at most " + mib(kMaxCellsBytes) + "; " +
+                          std::to_string(total) + " cells of about " + std::to_string(cell_bytes >> 10) +
+                          " KiB each take " + mib(cell_bytes * total) +
+                          " — use fewer matrix values or a smaller scenario"});
+    attach_lines(issues, lines);
+    return;
+  }
   // Matrix-structure issues found in the base (duplicates, bad pointers) are kept as they are.
   for (const auto& issue : base_issues)
     if (starts_with_pointer(issue.pointer, "/matrix")) issues.push_back(issue);
@@ -161,7 +204,7 @@ void validate_and_expand(const json& value, const std::string& file, const std::
   std::map<std::string, size_t> index;
   std::vector<size_t> choice(axes.size(), 0);
   for (size_t n = 0; n < total; ++n) {
-    json doc = value;
+    json doc = cell_base;
     json params = json::object();
     std::string id;
     for (size_t a = 0; a < axes.size(); ++a) {
@@ -205,7 +248,7 @@ void validate_and_expand(const json& value, const std::string& file, const std::
       }
     }
     if (cells && cell_issues.empty()) {
-      cs.lines = lines;
+      cs.lines = cell_lines;
       Cell cell;
       cell.scenario_name = cs.name;
       cell.id = id;
@@ -257,7 +300,7 @@ bool expectation_applies(const Expectation& e, const Cell& cell) {
 
 std::string format_param_value(const json& v) {
   if (v.is_string()) return v.get<std::string>();
-  return v.dump();
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string set_at_pointer(json& doc, const std::string& pointer, const json& value) {
@@ -308,12 +351,32 @@ Scenario load_scenario(const Document& doc) {
   return s;
 }
 
-Document load_document_file(const std::string& path) {
+Document load_document_file(const std::string& path, const DocumentLimits& limits) {
+  namespace fs = std::filesystem;
+  auto fail = [&](const std::string& message) { return ScenarioError({InputIssue{path, "", 0, message}}); };
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (!ec && fs::is_directory(status)) throw fail(std::string("this is a folder; expected ") + limits.what + " file (.json)");
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({InputIssue{path, "", 0, "cannot read the file (" + std::string(std::strerror(errno)) + ")"}});
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_document(buffer.str(), path);
+  if (!in) throw fail("cannot read the file (" + std::string(std::strerror(errno ? errno : EIO)) + ")");
+  // Read in chunks up to one byte more than the limit: /dev/zero or a huge file cannot exhaust
+  // memory, and a small file costs no more than its size.
+  std::string text;
+  char chunk[65536];
+  while (text.size() <= limits.max_bytes) {
+    errno = 0;
+    in.read(chunk, sizeof chunk);
+    if (in.bad()) throw fail("cannot read the file (" + std::string(std::strerror(errno ? errno : EIO)) + ")");
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (in.eof()) break;
+  }
+  if (text.size() > limits.max_bytes) {
+    std::optional<size_t> size;
+    if (fs::is_regular_file(status)) size = static_cast<size_t>(fs::file_size(path, ec));
+    throw ScenarioError({too_large_issue(path, ec ? std::nullopt : size, limits)});
+  }
+  return parse_document(text, path, limits);
 }
 
 Scenario load_scenario_file(const std::string& path) { return load_scenario(load_document_file(path)); }
@@ -322,6 +385,19 @@ Scenario load_scenario_json(const json& value, const std::string& label) {
   Document doc;
   doc.file = label;
   doc.value = value;
+  return load_scenario(doc);
+}
+
+Scenario load_scenario_text(const std::string& text, const std::string& label) {
+  Document doc;
+  try {
+    doc = parse_document(text, label);
+  } catch (const ScenarioError& e) {
+    auto issues = e.issues();
+    for (auto& issue : issues) issue.line = 0;
+    throw ScenarioError(std::move(issues));
+  }
+  doc.lines.clear();
   return load_scenario(doc);
 }
 
@@ -340,6 +416,10 @@ std::vector<std::string> collect_scenario_files(const std::vector<std::string>& 
   for (const auto& path : paths) {
     std::error_code ec;
     auto status = fs::status(path, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+      issues.push_back({path, "", 0, "cannot access it (" + ec.message() + ")"});
+      continue;
+    }
     if (ec || !fs::exists(status)) {
       issues.push_back({path, "", 0, "no such file or folder; expected a scenario file (.json) or a folder of them"});
       continue;

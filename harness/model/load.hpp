@@ -23,14 +23,30 @@ namespace sockchaos::harness {
 
 // ---- loading -----------------------------------------------------------------------------
 
-// Parses JSON with comments; tracks the line of every value by JSON Pointer.
+// What a scenario file may be; beyond these it is refused with an issue (never a crash, never
+// unbounded memory or time). Real scenarios are a few KiB, nest 5 levels, pointers < 100 bytes.
+inline constexpr size_t kMaxDocumentBytes = size_t(1) << 20;  // 1 MiB
+inline constexpr int kMaxNestingDepth = 64;                   // objects and lists inside each other
+inline constexpr size_t kMaxPointerBytes = 512;               // the JSON Pointer of any value
+inline constexpr size_t kMaxCells = 10000;                    // cells of one matrix
+
+// Parses JSON with comments (UTF-8; a leading byte order mark is ignored; duplicate keys are
+// refused); tracks the line of every value by JSON Pointer. Syntax errors carry the line and
+// the pointer of the value being read.
 struct Document {
   std::string file;
   json value;
   std::map<std::string, int> lines;  // pointer -> 1-based line
 };
-Document parse_document(const std::string& text, const std::string& file);  // throws ScenarioError
-Document load_document_file(const std::string& path);                       // read + parse_document
+// The size a document may have and what it is called in messages ("a scenario").
+struct DocumentLimits {
+  size_t max_bytes = kMaxDocumentBytes;
+  const char* what = "a scenario";
+};
+// throws ScenarioError
+Document parse_document(const std::string& text, const std::string& file, const DocumentLimits& limits = {});
+// read (at most limits.max_bytes + 1 bytes) + parse_document
+Document load_document_file(const std::string& path, const DocumentLimits& limits = {});
 
 // Strict validation of a whole document (unknown keys, types, ranges, cross references,
 // matrix pointers and values, expect/where). Returns every issue found; empty = valid.
@@ -40,6 +56,9 @@ std::vector<InputIssue> validate_document(const Document& doc);
 Scenario load_scenario(const Document& doc);
 Scenario load_scenario_file(const std::string& path);
 Scenario load_scenario_json(const json& value, const std::string& label = "<dict>");
+// JSON text of an in-memory value (Python's json.dumps of a dict): parsed and checked like a
+// file, but its issues carry no lines (the text is not the user's).
+Scenario load_scenario_text(const std::string& text, const std::string& label = "<dict>");
 
 // Cells: cartesian product of matrix axes in matrix order; a scenario with no matrix has
 // one cell with an empty id. Throws ScenarioError when a cell's document is invalid or an

@@ -19,6 +19,13 @@ std::string join_pointer(const std::vector<std::string>& tokens, size_t count = 
 // Line of the value at `pointer`, or of its nearest ancestor that has one; 0 if none.
 int line_of(const std::map<std::string, int>& lines, std::string pointer);
 
+// Length (1-4) of the well-formed UTF-8 character starting at text[pos] (RFC 3629: no overlong
+// forms, no surrogates, at most U+10FFFF), or 0 when the bytes there are not one.
+size_t utf8_sequence_length(const std::string& text, size_t pos);
+
+// The issue for a file over its limit (size unknown when read from a stream).
+InputIssue too_large_issue(const std::string& file, std::optional<size_t> size, const DocumentLimits& limits = {});
+
 // "the number 3", "the string \"x\"", "a list", "an object", "true", "null".
 std::string describe_json(const json& v);
 // JSON text of a value, for messages: "\"2s\"", "3", "{...}" (shortened when long).

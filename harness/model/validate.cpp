@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <set>
 #include <string>
@@ -113,13 +112,12 @@ std::optional<int64_t> get_int(Ctx& ctx, const json& v, const std::string& point
                           ? "of at least " + std::to_string(lo)
                           : "from " + std::to_string(lo) + " to " + std::to_string(hi);
   std::optional<int64_t> value;
-  if (v.is_number_integer()) {
-    value = v.get<int64_t>();
-  } else if (v.is_number_unsigned()) {
-    // Above int64 range: surely out of range.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())) {
+    // Above int64 range (is_number_integer() is true for these too): surely out of range.
     ctx.add(pointer, "expected a whole number " + range + "; got " + describe_json(v));
     return std::nullopt;
   }
+  if (v.is_number_integer()) value = v.get<int64_t>();
   if (!value) {
     std::string hint;
     if (v.is_string()) {
@@ -884,6 +882,11 @@ void parse_matrix(Ctx& ctx, const json& v, const std::string& p, std::vector<Mat
                       (values.is_array() ? "" : " — wrap it in [ ]"));
       continue;
     }
+    if (values.size() > kMaxCells) {  // also bounds the quadratic duplicate check below
+      ctx.add(ap, "expected at most " + std::to_string(kMaxCells) + " values for a matrix axis (a matrix makes at most " +
+                      std::to_string(kMaxCells) + " cells); got " + std::to_string(values.size()));
+      continue;
+    }
     bool duplicate = false;
     for (size_t i = 0; i < values.size(); ++i)
       for (size_t j = 0; j < i; ++j)
@@ -1179,8 +1182,19 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
 
   // hosts and links
   const bool hosts_given = v.contains("hosts");
+  // Sets for the lookups and bounded lists in messages: a file may list thousands of links.
   std::vector<std::string> names;
-  auto declared = [&](const std::string& h) { return std::find(names.begin(), names.end(), h) != names.end(); };
+  std::set<std::string> name_set;
+  auto declared = [&](const std::string& h) { return name_set.count(h) > 0; };
+  auto declare = [&](const std::string& h) {
+    names.push_back(h);
+    name_set.insert(h);
+  };
+  auto declared_list = [&] {
+    if (names.size() <= 10) return join_quoted(names);
+    return join_quoted(Keys(names.begin(), names.begin() + 10), ", ") + " and " + std::to_string(names.size() - 10) +
+           " more";
+  };
   if (hosts_given) {
     const auto& hosts = v["hosts"];
     if (!hosts.is_object()) {
@@ -1194,12 +1208,13 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
                       "characters; got \"" + name + "\"");
           continue;
         }
-        names.push_back(name);
+        declare(name);
         s.hosts.push_back(parse_host(ctx, name, spec, hp));
       }
     }
   } else {
-    names = {"client", "server"};
+    declare("client");
+    declare("server");
     s.hosts = {HostSpec{"client", {}}, HostSpec{"server", {}}};
   }
   if (v.contains("links")) {
@@ -1208,6 +1223,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
       ctx.add("/links", "expected a list of [hostA, hostB] pairs, e.g. [[\"client\", \"proxy\"], [\"proxy\", \"server\"]]; got " +
                             describe_json(links));
     } else {
+      std::set<std::pair<std::string, std::string>> listed;
       for (size_t i = 0; i < links.size(); ++i) {
         std::string lp = child("/links", i);
         const auto& l = links[i];
@@ -1231,11 +1247,11 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
           const std::string& h = k == 0 ? a : b;
           if (declared(h)) continue;
           if (!hosts_given && valid_host_name(h)) {
-            names.push_back(h);
+            declare(h);
             s.hosts.push_back(HostSpec{h, {}});
             continue;
           }
-          ctx.add(child(pp, k), "expected a declared host (" + join_quoted(names) + "); got \"" + h + "\"" +
+          ctx.add(child(pp, k), "expected a declared host (" + declared_list() + "); got \"" + h + "\"" +
                                     (hosts_given ? " — add it to hosts" : ""));
           ok = false;
         }
@@ -1244,9 +1260,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
           ctx.add(pp, "expected two different hosts in a link; got [\"" + a + "\", \"" + a + "\"]");
           continue;
         }
-        bool dup = std::any_of(s.links.begin(), s.links.end(),
-                               [&](const LinkSpec& x) { return (x.a == a && x.b == b) || (x.a == b && x.b == a); });
-        if (dup) {
+        if (!listed.insert(a < b ? std::make_pair(a, b) : std::make_pair(b, a)).second) {
           ctx.add(pp, "expected each link once; [\"" + a + "\", \"" + b + "\"] is already listed");
           continue;
         }
@@ -1265,8 +1279,12 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   if (names.size() > 1 && (v.contains("links") ? v["links"].is_array() : true)) {
     std::map<std::string, std::string> parent;
     for (const auto& n : names) parent[n] = n;
-    std::function<std::string(const std::string&)> find = [&](const std::string& x) {
-      return parent[x] == x ? x : parent[x] = find(parent[x]);
+    auto find = [&](std::string x) {  // iterative with path halving: a chain may be thousands long
+      while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+      }
+      return x;
     };
     for (const auto& link : s.links)
       if (parent.count(link.a) && parent.count(link.b)) parent[find(link.a)] = find(link.b);
@@ -1279,7 +1297,7 @@ void validate_scenario_value(const json& value, const std::string& file, std::ve
   }
   auto check_host = [&](const std::string& host, const std::string& pointer) {
     if (!declared(host))
-      ctx.add(pointer, "expected a declared host (" + join_quoted(names) + "); got \"" + host + "\"" +
+      ctx.add(pointer, "expected a declared host (" + declared_list() + "); got \"" + host + "\"" +
                            (hosts_given ? " — add it to hosts" : ""));
   };
 

@@ -15,6 +15,25 @@ json item_to_json(AgentEventKind kind, const WorkItem& item) {
 
 Error bad(const std::string& what) { return Error::plain("agent event: " + what); }
 
+// At most `limit` bytes of untrusted text for a message: printable ASCII kept, every other byte
+// as \xNN, so the message is valid UTF-8 on one line (it ends up in results.json).
+std::string shown(std::string_view text, size_t limit = 80) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < limit; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
 bool read_int(const json& object, const char* key, int64_t& out) {
   auto it = object.find(key);
   if (it == object.end() || !it->is_number_integer()) return false;
@@ -78,16 +97,15 @@ Result<AgentEvent> parse_agent_event(std::string_view line) {
   if (line.size() > kMaxLine) return bad("line of " + std::to_string(line.size()) + " bytes (too long)");
   json v = json::parse(line.begin(), line.end(), nullptr, false);
   if (v.is_discarded() || !v.is_object()) {
-    std::string shown(line.substr(0, 80));
-    return bad("not a JSON object: \"" + shown + (line.size() > 80 ? "..." : "") + "\"");
+    return bad("not a JSON object: \"" + shown(line) + "\"");
   }
   AgentEvent e;
   std::string kind;
   if (!read_string(v, "ev", kind)) return bad("missing \"ev\"");
   auto parsed = parse_name<AgentEventKind>(kind);
-  if (!parsed) return bad("unknown event \"" + kind + "\"");
+  if (!parsed) return bad("unknown event \"" + shown(kind) + "\"");
   e.kind = *parsed;
-  if (!read_int(v, "t", e.t) || e.t < 0) return bad("\"" + kind + "\" without a time \"t\"");
+  if (!read_int(v, "t", e.t) || e.t < 0) return bad("\"" + name_string(e.kind) + "\" without a time \"t\"");
   switch (e.kind) {
     case AgentEventKind::listening: {
       int64_t port = 0;
@@ -98,7 +116,7 @@ Result<AgentEvent> parse_agent_event(std::string_view line) {
     case AgentEventKind::conn_error: {
       read_string(v, "syscall", e.syscall);
       auto it = v.find("errno");
-      if (it == v.end() || !it->is_string()) return bad("\"" + kind + "\" without an \"errno\" name");
+      if (it == v.end() || !it->is_string()) return bad("\"" + name_string(e.kind) + "\" without an \"errno\" name");
       e.error = it->get<std::string>();
       if (auto info = v.find("tcp_info"); info != v.end()) {
         std::string why;
@@ -110,12 +128,12 @@ Result<AgentEvent> parse_agent_event(std::string_view line) {
     case AgentEventKind::probes:
     case AgentEventKind::requests: {
       auto it = v.find("items");
-      if (it == v.end() || !it->is_array()) return bad("\"" + kind + "\" without \"items\"");
+      if (it == v.end() || !it->is_array()) return bad("\"" + name_string(e.kind) + "\" without \"items\"");
       e.items.reserve(it->size());
       for (const auto& raw : *it) {
         if (!raw.is_array() || raw.size() < 3 || !raw[0].is_number_integer() || !raw[1].is_number_integer() ||
             !(raw[2].is_null() || raw[2].is_string()))
-          return bad("\"" + kind + "\" item is not [t, value, null | error" +
+          return bad("\"" + name_string(e.kind) + "\" item is not [t, value, null | error" +
                      std::string(e.kind == AgentEventKind::probes ? ", t_end]" : "]"));
         WorkItem item;
         item.t = raw[0].get<int64_t>();

@@ -685,7 +685,7 @@ void CellRun::loop() {
     }
     if (opt_.cancel_fd >= 0) poll.add(opt_.cancel_fd, POLLIN, [&cancelled](short) { cancelled = true; });
     if (!poll.wait_until(wake)) return fail(std::string("ppoll: ") + std::strerror(errno));
-    if (cancelled) return fail("cancelled");
+    if (cancelled) return fail(kInterruptedDetail);
   }
 }
 
@@ -772,7 +772,7 @@ std::vector<RunResult> run_cell(const Cell& cell, const RunOptions& options) {
   }
   for (int i = 0; i < std::max(1, cell.scenario.repeat); ++i) {
     runs.push_back(measure_run(record_run(cell, options, i + 1), cell.scenario));
-    if (runs.back().error_detail == std::optional<std::string>("cancelled")) break;
+    if (runs.back().error_detail == std::optional<std::string>(kInterruptedDetail)) break;
   }
   return runs;
 }

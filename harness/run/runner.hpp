@@ -32,7 +32,7 @@ struct RunOptions {
 // One run. Throws EnvironmentError when the machine cannot run cells at all (no privilege).
 RunRecord record_run(const Cell& cell, const RunOptions& options, int run_number = 1);
 
-// Every run of the cell (scenario.repeat; a cancelled run ends the series), measured.
+// Every run of the cell (scenario.repeat; an interrupted run ends the series), measured.
 std::vector<RunResult> run_cell(const Cell& cell, const RunOptions& options);
 
 }  // namespace sockchaos::harness

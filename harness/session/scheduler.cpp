@@ -3,6 +3,8 @@
 #include "harness/metrics/metrics.hpp"
 #include "harness/world/environment.hpp"
 
+#include <poll.h>
+
 #include <atomic>
 #include <climits>
 #include <condition_variable>
@@ -44,10 +46,22 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   Progress progress;
   progress.total = static_cast<int>(cells.size());
   std::exception_ptr env_error;
+  std::condition_variable cv;
 
+  std::vector<bool> started(cells.size(), false);
+  // The session was interrupted (the cancel pipe's write end closed): no new cell starts.
+  auto interrupted = [&] {
+    if (options.run.cancel_fd < 0) return false;
+    pollfd p{options.run.cancel_fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  };
   // Under the lock: the next cell this worker may take, or npos.
   auto take = [&](bool& took_heavy) -> size_t {
     took_heavy = false;
+    if (!stop && interrupted()) {
+      stop = true;
+      cv.notify_all();
+    }
     if (stop) return SIZE_MAX;
     if (!heavy_running && next_heavy < heavy.size()) {
       heavy_running = took_heavy = true;
@@ -56,7 +70,6 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
     if (next_light < light.size()) return light[next_light++];
     return SIZE_MAX;
   };
-  std::condition_variable cv;
   auto worker = [&] {
     std::unique_lock lock(mu);
     for (;;) {
@@ -68,6 +81,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
         cv.wait(lock);
         continue;
       }
+      started[i] = true;
       progress.running++;
       if (options.on_progress) options.on_progress(progress);
       lock.unlock();
@@ -111,6 +125,18 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   if (env_error) std::rethrow_exception(env_error);
+  // Interrupted: the cells that never started are in the results as such (partial results
+  // list every selected cell).
+  for (size_t i = 0; i < cells.size(); ++i)
+    if (!started[i]) {
+      RunResult skipped;
+      skipped.outcome = Outcome::skipped;
+      skipped.error_detail = kNotStartedDetail;
+      results[i] = judge_cell(cells[i].cell, {skipped});
+      progress.done++;
+      progress.failed++;
+      if (options.on_cell_done) options.on_cell_done(cells[i], results[i], progress);
+    }
   return results;
 }
 

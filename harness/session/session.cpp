@@ -8,11 +8,14 @@
 #include "harness/world/process.hpp"
 #include "harness/verdict/results.hpp"
 #include "harness/world/environment.hpp"
+#include "harness/world/scratch.hpp"
+#include "harness/session/resources.hpp"
 
 namespace sockchaos::harness {
 
 Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions& options) {
   raise_open_file_limit();
+  sweep_dead_scratch();  // what killed runs (and their reapers) left behind
   std::optional<std::regex> re;
   if (!options.filter.empty()) {
     try {
@@ -32,8 +35,18 @@ Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions
   cells = select_shard(std::move(cells), options.shard_k, options.shard_n);
   if (cells.empty()) throw std::invalid_argument("no cell to run (check the filter / shard)");
 
+  // Refused up front when a cell cannot fit at all; parallel cells limited to what fits.
+  const ResourcePlan plan = plan_resources(cells, options.jobs > 0 ? options.jobs : default_jobs(cells.size()),
+                                           MachineLimits::current());
+  if (!plan.problems.empty()) {
+    std::string what = std::to_string(plan.problems.size()) + " cell(s) need more than this machine gives; nothing was run:";
+    for (size_t i = 0; i < plan.problems.size() && i < 10; ++i) what += "\n  " + plan.problems[i];
+    if (plan.problems.size() > 10) what += "\n  (and " + std::to_string(plan.problems.size() - 10) + " more)";
+    throw EnvironmentError(what, plan.advice);
+  }
+
   ScheduleOptions sched;
-  sched.jobs = options.jobs;
+  sched.jobs = plan.jobs;
   sched.run.agent_path = options.agent_path.empty() ? find_agent_path() : options.agent_path;
   sched.run.cancel_fd = options.cancel_fd;
   sched.run.results_dir = options.results_dir;

@@ -74,6 +74,9 @@ CellResult judge_cell(const Cell& cell, std::vector<RunResult> runs) {
                              return r.outcome == Outcome::skipped;
                            });
   if (!all_skipped) out.expectations = evaluate_expectations(cell, out.runs);
+  for (const auto& r : out.runs)
+    if (r.error_detail && (*r.error_detail == kInterruptedDetail || *r.error_detail == kNotStartedDetail))
+      out.interrupted = true;
   std::vector<double> detections;
   for (const auto& r : out.runs)
     if (r.outcome == Outcome::detected && r.detection_ms) detections.push_back(*r.detection_ms);
@@ -103,6 +106,8 @@ Results make_results(std::vector<ScenarioResult> scenarios, const std::string& s
   out.started = started;
   out.scenarios = std::move(scenarios);
   out.summary = summarize(out.scenarios);
+  for (const auto& s : out.scenarios)
+    for (const auto& c : s.cells) out.interrupted = out.interrupted || c.interrupted;
   return out;
 }
 
@@ -146,6 +151,7 @@ Results merge_results(const std::vector<Results>& parts) {
   Results merged;
   std::vector<std::set<std::string>> seen_cells;  // parallel to merged.scenarios
   for (const auto& part : parts) {
+    merged.interrupted = merged.interrupted || part.interrupted;
     if (merged.version.empty()) merged.version = part.version;
     if (merged.kernel.empty()) merged.kernel = part.kernel;
     if (!part.started.empty() && (merged.started.empty() || earlier(part.started, merged.started)))

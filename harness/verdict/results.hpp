@@ -34,6 +34,9 @@ struct CellResult {
   std::vector<RunResult> runs;
   std::vector<ExpectationResult> expectations;
   CellSummary summary;
+  // SIGINT/SIGTERM stopped the session before this cell finished: a run was cut short
+  // (error "interrupted") or never started (skipped "interrupted before it started").
+  bool interrupted = false;
 
   int errored_runs() const;
   int skipped_runs() const;
@@ -56,6 +59,7 @@ struct Results {
   std::string version, kernel, started;
   std::vector<ScenarioResult> scenarios;
   Summary summary;
+  bool interrupted = false;  // partial: some cells were cut short or not run (CellResult::interrupted)
   bool passed() const;  // every cell passed
 };
 

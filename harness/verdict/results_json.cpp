@@ -582,6 +582,7 @@ CellResult read_cell(const Reader& r) {
   } else {
     cell.summary.runs = static_cast<int64_t>(cell.runs.size());
   }
+  cell.interrupted = r.has("interrupted") && r.boolean("interrupted");
   return cell;
 }
 
@@ -667,7 +668,9 @@ json to_json(const CellResult& cell) {
   if (cell.summary.detection_ms)
     summary["detection_ms"] = {
         {"min", cell.summary.detection_ms->min}, {"median", cell.summary.detection_ms->median}, {"max", cell.summary.detection_ms->max}};
-  return {{"id", cell.id}, {"params", cell.params}, {"runs", runs}, {"expectations", expectations}, {"summary", summary}};
+  json out = {{"id", cell.id}, {"params", cell.params}, {"runs", runs}, {"expectations", expectations}, {"summary", summary}};
+  if (cell.interrupted) out["interrupted"] = true;
+  return out;
 }
 
 json to_json(const ScenarioResult& s) {
@@ -680,16 +683,18 @@ json to_json(const Results& results) {
   json scenarios = json::array();
   for (const auto& s : results.scenarios) scenarios.push_back(to_json(s));
   const Summary& sum = results.summary;
-  return {{"version", results.version},
-          {"kernel", results.kernel},
-          {"started", results.started},
-          {"scenarios", scenarios},
-          {"summary",
-           {{"cells", sum.cells},
-            {"runs", sum.runs},
-            {"expectations_passed", sum.expectations_passed},
-            {"expectations_failed", sum.expectations_failed},
-            {"errors", sum.errors}}}};
+  json out = {{"version", results.version},
+              {"kernel", results.kernel},
+              {"started", results.started},
+              {"scenarios", scenarios},
+              {"summary",
+               {{"cells", sum.cells},
+                {"runs", sum.runs},
+                {"expectations_passed", sum.expectations_passed},
+                {"expectations_failed", sum.expectations_failed},
+                {"errors", sum.errors}}}};
+  if (results.interrupted) out["interrupted"] = true;
+  return out;
 }
 
 Results results_from_json(const json& value, const std::string& file, const std::map<std::string, int>& lines) {
@@ -704,6 +709,7 @@ Results results_from_json(const json& value, const std::string& file, const std:
   }, true);
   if (r.has("summary")) (void)r.child("summary", "the summary");  // recomputed below; its shape is checked
   out.summary = summarize(out.scenarios);
+  out.interrupted = r.has("interrupted") && r.boolean("interrupted");
   if (!issues.empty()) {
     for (auto& issue : issues) issue.line = line_of(lines, issue.pointer);
     if (issues.size() > 50) issues.resize(50);
@@ -713,7 +719,7 @@ Results results_from_json(const json& value, const std::string& file, const std:
 }
 
 Results load_results_file(const std::string& path) {
-  Document doc = load_document_file(path);
+  Document doc = load_document_file(path, kResultsLimits);
   return results_from_json(doc.value, path, doc.lines);
 }
 

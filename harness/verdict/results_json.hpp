@@ -10,6 +10,7 @@
 
 #include "common/json.hpp"
 #include "harness/model/issues.hpp"
+#include "harness/model/load.hpp"
 #include "harness/verdict/results.hpp"
 
 namespace sockchaos::harness {
@@ -18,6 +19,9 @@ json to_json(const Results& results);
 json to_json(const ScenarioResult& scenario);
 json to_json(const CellResult& cell);
 json to_json(const RunResult& run);
+
+// A results.json may be large (every run's timeline and evidence), but not unbounded.
+inline constexpr DocumentLimits kResultsLimits{size_t(256) << 20, "a sockchaos results.json"};
 
 // Throws ScenarioError carrying every issue found.
 Results results_from_json(const json& value, const std::string& file, const std::map<std::string, int>& lines = {});

@@ -54,10 +54,34 @@ inline std::string sh(const std::string& cmd, int* status = nullptr) {
   return out;
 }
 
-inline std::filesystem::path make_temp_dir(const std::string& tag) {
+// A temporary folder that is removed with everything in it when the object goes (a path, so
+// `dir / "x.json"` works). Tests leave no /tmp/sockchaos-* folder behind.
+class TempDir : public std::filesystem::path {
+ public:
+  explicit TempDir(std::filesystem::path p) : std::filesystem::path(std::move(p)) {}
+  TempDir(TempDir&& other) noexcept : std::filesystem::path(std::move(other)) { other.clear(); }
+  TempDir& operator=(TempDir&& other) noexcept {
+    remove();
+    std::filesystem::path::operator=(std::move(other));
+    other.clear();
+    return *this;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() { remove(); }
+
+ private:
+  void remove() {
+    if (empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(*this, ec);
+  }
+};
+
+inline TempDir make_temp_dir(const std::string& tag) {
   std::string tmpl = (std::filesystem::temp_directory_path() / ("sockchaos-" + tag + "-XXXXXX")).string();
   char* p = ::mkdtemp(tmpl.data());
-  return p ? std::filesystem::path(p) : std::filesystem::path();
+  return TempDir(p ? std::filesystem::path(p) : std::filesystem::path());
 }
 
 inline void write_text(const std::filesystem::path& p, const std::string& text) {

@@ -51,12 +51,8 @@ harness::PacketAnalysis analyse(const netns::HostCapture& h, const std::string& 
 }
 
 // Temp folder removed at scope end (nothing left behind).
-struct TempDir {
-  std::filesystem::path path = make_temp_dir("capture");
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+struct CaptureDir {
+  sockchaos::testing::TempDir path = make_temp_dir("capture");
 };
 
 std::vector<const harness::PacketEvent*> events_of(const harness::PacketAnalysis& a, harness::PacketDirection d,
@@ -192,7 +188,7 @@ TEST(Capture, BlackholedBurstMatchesTsharkFrameByFrame) {
   ASSERT_GT(t.write_after, 0) << "the exchange before the fault failed";
   ASSERT_TRUE(c.stop().ok());
   ASSERT_TRUE(c.stop().ok()) << "stop() is idempotent";
-  TempDir tmp;
+  CaptureDir tmp;
   std::map<std::string, harness::PacketAnalysis> analyses;
   for (const char* host : {"client", "server"}) {
     SCOPED_TRACE(host);
@@ -350,7 +346,7 @@ TEST(Capture, ByteCapKeepsTheFirstAndTheLastPackets) {
   int status = -1;
   sh("tshark -v >/dev/null 2>&1", &status);
   if (status == 0) {
-    TempDir tmp;
+    CaptureDir tmp;
     const std::string file = (tmp.path / "capped.pcap").string();
     ASSERT_TRUE(cap.write_pcap(file).ok());
     auto table = parse_tshark_tsv(sh(tshark_command(file)));
@@ -540,7 +536,7 @@ TEST(Capture, LoopbackPacketsAppearOnce) {
   int status = -1;
   sh("tshark -v >/dev/null 2>&1", &status);
   if (status == 0) {
-    TempDir tmp;
+    CaptureDir tmp;
     const std::string file = (tmp.path / "lo.pcap").string();
     ASSERT_TRUE(h.write_pcap(file).ok());
     EXPECT_EQ(parse_tshark_tsv(sh(tshark_command(file))).rows.size(), h.packets().size());
@@ -578,7 +574,7 @@ TEST(Capture, VlanTagsAreRestoredAsOnTheWire) {
   int status = -1;
   sh("tshark -v >/dev/null 2>&1", &status);
   if (status == 0) {
-    TempDir tmp;
+    CaptureDir tmp;
     const std::string file = (tmp.path / "vlan.pcap").string();
     ASSERT_TRUE(c.captured("server").write_pcap(file).ok());
     EXPECT_EQ(sh("tshark -n -r '" + file + "' -T fields -e vlan.id 2>/dev/null"), "5\n5\n5\n");

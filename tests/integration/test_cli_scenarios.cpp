@@ -206,13 +206,13 @@ class CliScenarios : public ::testing::Test {
     return json::object();
   }
 
-  static std::filesystem::path dir_;
+  static sockchaos::testing::TempDir dir_;
   static json results_;
   static int exit_code_;
   static sockchaos::testing::HostNetworkSnapshot before_;
 };
 
-std::filesystem::path CliScenarios::dir_;
+sockchaos::testing::TempDir CliScenarios::dir_{std::filesystem::path()};
 json CliScenarios::results_;
 int CliScenarios::exit_code_ = -1;
 sockchaos::testing::HostNetworkSnapshot CliScenarios::before_;
@@ -510,7 +510,9 @@ TEST(CliLifecycle, SigintStopsTheRunCleansUpAndWritesPartialResults) {
   EXPECT_LT(secs, 5.0) << "Ctrl-C must not wait for the 60 s deadline";
   json r = json::parse(read_text(dir / "out" / "results.json"), nullptr, false);
   ASSERT_FALSE(r.is_discarded());
-  EXPECT_EQ(r["scenarios"][0]["cells"][0]["runs"][0]["error_detail"], "cancelled");
+  EXPECT_EQ(r["scenarios"][0]["cells"][0]["runs"][0]["error_detail"], "interrupted");
+  EXPECT_EQ(r["scenarios"][0]["cells"][0]["interrupted"], true);
+  EXPECT_EQ(r["interrupted"], true);
   EXPECT_EQ(count_our_agents(), "0\n");
 }
 
@@ -549,7 +551,7 @@ TEST(CliExitCodes, DoctorPassesAsRoot) {
 
 namespace {
 // A copy of a scenario readable by an unprivileged user, and an output folder it can write.
-std::filesystem::path unprivileged_dir(const char* scenario) {
+sockchaos::testing::TempDir unprivileged_dir(const char* scenario) {
   auto dir = sockchaos::testing::make_temp_dir("nobody");
   write_text(dir / "s.json", scenario);
   sh("chmod -R a+rwX " + dir.string() + " && chmod a+x " + dir.parent_path().string());

@@ -87,3 +87,32 @@ def test_bad_arguments():
         sockchaos.run(small_scenario(), cell_filter="a", filter="b")
     with pytest.raises(sockchaos.ScenarioError):
         sockchaos.validate("/nonexistent/scenario.json")
+
+
+def test_values_json_cannot_carry_are_scenario_errors_at_their_pointer():
+    # json.dumps writes NaN, Infinity, 400-digit integers and lone surrogates (as \udc80): the
+    # C++ side must answer with ScenarioError (file "<dict>", the pointer, no line), never with
+    # a raw JSON library error.
+    for bad in (float("nan"), float("inf"), 10 ** 400, "\udc80"):
+        with pytest.raises(sockchaos.ScenarioError) as info:
+            sockchaos.validate(small_scenario(description=bad))
+        issues = info.value.issues
+        assert issues and all(i["file"] == "<dict>" and i["line"] == 0 for i in issues), issues
+        assert issues[0]["pointer"] == "/description", issues
+
+
+def test_malformed_files_are_scenario_errors(tmp_path):
+    cases = {
+        "utf8.json": b'{"name": "a\xff"}',
+        "overflow.json": b'{"name": "x", "repeat": 1e309}',
+        "dup.json": b'{"name": "x",\n "name": "y"}',
+        "empty.json": b"",
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(sockchaos.ScenarioError) as info:
+            sockchaos.validate(str(tmp_path / name))
+        assert all(i["file"] == str(tmp_path / name) and i["line"] >= 1 for i in info.value.issues)
+    with pytest.raises(sockchaos.ScenarioError) as info:
+        sockchaos.validate(str(tmp_path / "dup.json"))
+    assert 'duplicate key "name" (first at line 1)' in str(info.value)
