@@ -18,6 +18,9 @@ json to_json(const Results& results);
 json to_json(const ScenarioResult& scenario);
 json to_json(const CellResult& cell);
 json to_json(const RunResult& run);
+// A kernel model without a measurement (`sockchaos explain --format json`); results' "model"
+// objects are this plus measured, delta_ms, holds and why.
+json to_json(const Model& model);
 
 // Throws ScenarioError carrying every issue found.
 Results results_from_json(const json& value, const std::string& file, const std::map<std::string, int>& lines = {});
