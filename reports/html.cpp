@@ -1084,8 +1084,10 @@ std::string render_matrix_table(const ScenarioResult& scenario, size_t scenario_
       }
     }
     const harness::ModelResult* cm = cell_model(cells[i], d);
-    out += "</td><td class=\"model-col" + std::string(cm && !cm->check.holds ? " off" : "") + "\"" +
-           (cm ? " title=\"" + esc(cm->check.why) + "\"" : std::string()) + ">" + esc(model_text(cells[i], d)) +
+    // sort key: |measured - model|, cells without a delta last
+    const double model_key = cm && cm->check.delta_ms ? std::fabs(*cm->check.delta_ms) : 1e15;
+    out += "</td><td class=\"model-col" + std::string(cm && !cm->check.holds ? " off" : "") + "\" data-sort=\"" +
+           num(model_key) + "\"" + (cm ? " title=\"" + esc(cm->check.why) + "\"" : std::string()) + ">" + esc(model_text(cells[i], d)) +
            "</td><td>" + esc(d.error.empty() ? "-" : d.error) + "</td><td>" +
            esc(d.mechanism.empty() ? "-" : d.mechanism) + "</td><td data-sort=\"" +
            std::to_string(d.expectations_failed * 1000 + d.expectations_total) + "\">" + expectations_badge(d) +
@@ -1498,8 +1500,9 @@ std::string render_model(const RunResult& run) {
   if (!run.model && run.lifetime_models.empty() && !run.mechanism_basis) return "";
   std::string out = "<div class=\"model\">";
   if (run.mechanism_basis)
-    out += "<p class=\"basis\"><b>mechanism" + std::string(run.mechanism_from_evidence ? " (from evidence)" : " (from the configuration)") +
-           ":</b> " + esc(*run.mechanism_basis) + "</p>";
+    out += "<p class=\"basis\"><span class=\"basis-label\">mechanism" +
+           std::string(run.mechanism_from_evidence ? " (from evidence)" : " (from the configuration)") + ":</span> " +
+           esc(*run.mechanism_basis) + "</p>";
   std::vector<const harness::ModelResult*> models;
   if (run.model) models.push_back(&*run.model);
   for (const auto& m : run.lifetime_models) models.push_back(&m);

@@ -142,6 +142,7 @@ table.models tr.fail td{color:#b71c1c}
 table.models details p{margin:.2em 0;color:var(--muted)}
 ul.model-inputs{margin:.2em 0;padding-left:1.2em}
 p.basis{margin:.3em 0}
+.basis-label{font-weight:600}
 td.model-col.off{color:#b71c1c}
 .card-model,.hm .sub.model{font-size:.78em;opacity:.85;display:block}
 
