@@ -1,6 +1,6 @@
 // tcp_info through inet_diag (netns::Census, what the census samples) against `ss -ti` (the
 // independent oracle users know) for the same socket, in the same namespace, at the same
-// moment: a connection whose server went silent, so RTO, backoff, cwnd, retransmits and unacked
+// moment: a connection whose server went silent, so RTO, backoff, cwnd, retrans and unacked
 // are all away from their defaults. `ss` runs in the client's namespace through nsenter on the
 // namespace fd this process holds (/proc/<pid>/fd/<fd>).
 #include <gtest/gtest.h>
@@ -34,7 +34,7 @@ std::optional<SocketSample> diag_sample(netns::Census& census, uint16_t port) {
 }
 
 bool same(const TcpInfo& a, const TcpInfo& b) {
-  return a.rto_ms == b.rto_ms && a.backoff == b.backoff && a.snd_cwnd == b.snd_cwnd && a.retransmits == b.retransmits &&
+  return a.rto_ms == b.rto_ms && a.backoff == b.backoff && a.snd_cwnd == b.snd_cwnd && a.retrans == b.retrans &&
          a.total_retrans == b.total_retrans && a.unacked == b.unacked && a.lost == b.lost;
 }
 
@@ -89,8 +89,10 @@ TEST(TcpInfoVsSs, SameSocketSameNumbersAsSsTi) {
     EXPECT_EQ(f.count("unacked") ? std::stoll(f["unacked"]) : 0, i.unacked);
     EXPECT_EQ(f.count("lost") ? std::stoll(f["lost"]) : 0, i.lost);
     ASSERT_TRUE(f.count("retrans")) << "the blackhole made retransmissions";
-    const std::string r = f["retrans"];  // tcpi_retransmits / tcpi_total_retrans
-    EXPECT_EQ(std::stoi(r.substr(0, r.find('/'))), i.retransmits);
+    // iproute2 misc/ss.c tcp_stats_print: "retrans:%u/%u", tcpi_retrans (retransmitted segments
+    // still out), tcpi_total_retrans.
+    const std::string r = f["retrans"];
+    EXPECT_EQ(std::stoll(r.substr(0, r.find('/'))), i.retrans);
     EXPECT_EQ(std::stoll(r.substr(r.find('/') + 1)), i.total_retrans);
     // The state the test set up: backed off, several retransmissions, data unacknowledged.
     EXPECT_GE(i.backoff, 1);
