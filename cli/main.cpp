@@ -129,7 +129,7 @@ int cmd_explain(const std::vector<std::string>& paths, const std::string& format
                          {"lifetime_models", lifetimes}});
         continue;
       }
-      std::cout << "\n" << cell.full_id() << (cell.id.empty() ? "(default)" : "") << "\n";
+      std::cout << "\n" << s.name << "/" << (cell.id.empty() ? "default" : cell.id) << "\n";
       const auto lines = harness::explain_cell(cell.scenario, model);
       for (size_t i = 1; i < lines.size(); ++i) std::cout << "  " << lines[i] << "\n";
     }
