@@ -32,6 +32,14 @@ def f2(x):
     return "-" if x is None else f"{x:.2f}"
 
 
+def cost_text(pct):
+    if pct is None:
+        return "-"
+    if pct >= 0:
+        return f"capture costs {pct:.1f} %"
+    return f"no cost measured: with capture {-pct:.1f} % faster (load noise; docs/evidence.md \"Cost\" on why)"
+
+
 def runs(results):
     for s in (results or {}).get("scenarios", []):
         for c in s.get("cells", []):
@@ -92,7 +100,7 @@ def main(work, out_path):
                  f"{f2(med(cell_ms['off']))} ms | {f2(med(cell_ms['on']))} ms | {f2(d_cell)} ms / cell (median of the paired rounds: "
                  f"{', '.join(f2(x) for x in cell_delta)}) | ≤ 2 ms | {verdict(None if d_cell is None else d_cell <= 2)} |")
     lines.append(f"| Flat-out probe rate, linger 0s, {probe_n} probes a round | {f1(med(rate['off']))} /s | "
-                 f"{f1(med(rate['on']))} /s | capture costs {f1(cost_pct)} % (paired ratios on/off: "
+                 f"{f1(med(rate['on']))} /s | {cost_text(cost_pct)} (paired ratios on/off: "
                  f"{', '.join(f2(x) for x in rate_ratio)}) | ≤ 10 % | {verdict(None if cost_pct is None else cost_pct <= 10)} |")
     lines.append(f"| Orchestrator peak RSS, 16 cells of 100 probes at once | {f1(med(rss['off']))} MiB | "
                  f"{f1(med(rss['on']))} MiB | {f2(m_cell)} MiB / cell | bounded: ≤ 2 × 4 MiB cap + buffers | "

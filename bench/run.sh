@@ -164,7 +164,7 @@ EOF
   "matrix": { "/deadline": $(deadlines 16) } }
 EOF
   done
-  "$cli" validate "$cs" >/dev/null
+  "$cli" validate "$cs"/*/ >/dev/null
   log "capture on vs off: trivial cells ($rounds x $trivial_n each), probe rate ($rounds x $probe_n), RSS (16 cells)"
   for ((r = 0; r < rounds; r++)); do
     order="off on"
