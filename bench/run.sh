@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # sockchaos benchmarks against what users would otherwise do, measured side by side in one
 # run, written to bench/RESULTS.md. Root; Debian 12; installs its missing Debian packages.
-#   bench/run.sh [--quick] [--keep]
-#     --quick   fewer iterations (a smoke run; the numbers are noisier)
-#     --keep    keep the raw data directory (printed at the end)
+#   bench/run.sh [--quick] [--keep] [--only capture]
+#     --quick         fewer iterations (a smoke run; the numbers are noisier)
+#     --keep          keep the raw data directory (printed at the end)
+#     --only capture  only section 7 (packet capture on vs off); the rest of RESULTS.md stays
 # Measurements, not tests: nothing here fails on a missed target; RESULTS.md says by how much.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-quick=0 keep=0
-for a in "$@"; do
-  case $a in
+quick=0 keep=0 only=""
+usage() { echo "usage: bench/run.sh [--quick] [--keep] [--only capture]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
     --quick) quick=1 ;;
     --keep) keep=1 ;;
-    *) echo "usage: bench/run.sh [--quick] [--keep]" >&2; exit 2 ;;
+    --only) shift; [ "${1:-}" = capture ] || usage; only=capture ;;
+    *) usage ;;
   esac
+  shift
 done
 if [ "$(id -u)" != 0 ]; then
   echo "bench/run.sh needs root (namespaces, veth, nftables, tracefs): sudo bench/run.sh" >&2
@@ -37,12 +41,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---- build ----------------------------------------------------------------------------------
-build=$root/build-bench
+# SOCKCHAOS_BENCH_BUILD: an existing RelWithDebInfo build folder configured with -DSOCKCHAOS_BENCH=ON
+# (e.g. build/), to save a second full build.
+build=${SOCKCHAOS_BENCH_BUILD:-$root/build-bench}
 log "building sockchaos (RelWithDebInfo) in $build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF \
-  -DSOCKCHAOS_BENCH=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos-netbench sockchaos-bare-probe >/dev/null
+[ -n "${SOCKCHAOS_BENCH_BUILD:-}" ] ||
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF \
+    -DSOCKCHAOS_BENCH=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos-netbench sockchaos-bare-probe \
+  sockchaos-capturebench >/dev/null
 cli=$build/sockchaos
+capturebench=$build/bench/sockchaos-capturebench
 agent=$build/sockchaos-agent
 netbench=$build/bench/sockchaos-netbench
 bare=$build/bench/sockchaos-bare-probe
@@ -99,6 +108,92 @@ fi
   echo "}"
 } >"$work/machine.json"
 
+# Cells of one matrix need distinct ids, nothing else: each cell has its own namespaces, so
+# they all share the port. The axis is `deadline` (N distinct values, "60s", "61s", ...),
+# which only counts after a fault, and these cells have none.
+deadlines() {  # deadlines COUNT -> JSON list
+  local count=$1 out="" i
+  for ((i = 0; i < count; i++)); do out+="${out:+, }\"$((60 + i))s\""; done
+  echo "[$out]"
+}
+
+run_cli() {  # out_dir args... ; wall time in seconds to out_dir/wall
+  local out=$1
+  shift
+  local t0 t1 rc=0
+  t0=$(date +%s%N)
+  "$cli" run -o "$out" "$@" >"$out.stdout" 2>"$out.stderr" || rc=$?
+  t1=$(date +%s%N)
+  echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
+}
+
+# ---- 7. packet capture on vs off (defined here, run at the end or alone with --only capture) ---
+# The same cells with "capture": true and "capture": false, in alternating rounds (the order
+# alternating too), through the CLI a user runs: the per-cell cost of a trivial cell (serial),
+# the flat-out probe rate (one cell, linger 0s: SYN, SYN-ACK, ACK, RST per probe, all captured
+# on both hosts), and the orchestrator's peak RSS with 16 cells capturing at once.
+capture_section() {
+  local cs=$work/capture-scenarios r mode order flag
+  for mode in on off; do
+    flag=true
+    [ "$mode" = off ] && flag=false
+    mkdir -p "$cs/trivial-$mode" "$cs/probe-$mode" "$cs/par-$mode"
+    cat >"$cs/trivial-$mode/trivial.json" <<EOF
+{ "name": "bench-capture-trivial-$mode", "description": "one probe, no fault, capture $mode",
+  "capture": $flag,
+  "server": { "on": "server", "port": 47000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:47000",
+              "workload": { "kind": "probe", "count": 1, "rate": "max" } },
+  "matrix": { "/deadline": $(deadlines "$trivial_n") } }
+EOF
+    cat >"$cs/probe-$mode/probe.json" <<EOF
+{ "name": "bench-capture-probe-$mode", "description": "flat-out probes, RST on close, capture $mode",
+  "capture": $flag,
+  "server": { "on": "server", "port": 49000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:49000",
+              "workload": { "kind": "probe", "count": $probe_n, "rate": "max" },
+              "socket": { "linger": "0s" } },
+  "deadline": "120s" }
+EOF
+    cat >"$cs/par-$mode/par.json" <<EOF
+{ "name": "bench-capture-par-$mode", "description": "16 cells of 100 probes at once, capture $mode",
+  "capture": $flag,
+  "server": { "on": "server", "port": 47000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:47000",
+              "workload": { "kind": "probe", "count": 100, "rate": "max" } },
+  "matrix": { "/deadline": $(deadlines 16) } }
+EOF
+  done
+  "$cli" validate "$cs"/*/ >/dev/null
+  log "capture on vs off: trivial cells ($rounds x $trivial_n each), probe rate ($rounds x $probe_n), RSS (16 cells)"
+  for ((r = 0; r < rounds; r++)); do
+    order="off on"
+    [ $((r % 2)) = 1 ] && order="on off"
+    for mode in $order; do run_cli "$work/cap-trivial-$mode-$r" -j 1 "$cs/trivial-$mode"; done
+    for mode in $order; do run_cli "$work/cap-probe-$mode-$r" -j 1 "$cs/probe-$mode"; done
+    for mode in $order; do
+      /usr/bin/time -f '{"max_rss_kib": %M}' -o "$work/cap-par-$mode-$r.rss.json" \
+        "$cli" run -o "$work/cap-par-$mode-$r" -j 16 "$cs/par-$mode" >/dev/null 2>&1 || true
+    done
+  done
+  if [ -x "$capturebench" ]; then
+    log "capture microbenchmark (bench/capture_bench.cpp)"
+    "$capturebench" --iterations $((quick ? 50 : 200)) --rounds $((quick ? 2 : 4)) >"$work/capturebench.md" \
+      2>"$work/capturebench.err" || log "capturebench failed (see RESULTS.md)"
+  fi
+  echo "{\"trivial_n\": $trivial_n, \"probe_n\": $probe_n, \"rounds\": $rounds, \"quick\": $quick," \
+    "\"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\"," \
+    "\"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\", \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" \
+    >"$work/capture-params.json"
+}
+
+if [ "$only" = capture ]; then
+  capture_section
+  /usr/bin/python3 "$here/capture_report.py" "$work" "$here/RESULTS.md"
+  log "wrote section 7 of $here/RESULTS.md"
+  exit 0
+fi
+
 # ---- 1. topology set-up + tear-down: sockchaos (libnl) vs ip/nft script vs Mininet -------------
 # Interleaved rounds, so a load spike from elsewhere on the machine hits all three alike.
 log "topology set-up + tear-down ($rounds rounds)"
@@ -124,14 +219,6 @@ done
 # ---- scenario files (temporary, never in scenarios/) ------------------------------------------
 sc=$work/scenarios
 mkdir -p "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/waitlong-1s" "$sc/probe" "$sc/probe-plain" "$sc/uto"
-# Cells of one matrix need distinct ids, nothing else: each cell has its own namespaces, so
-# they all share the port. The axis is `deadline` (N distinct values, "60s", "61s", ...),
-# which only counts after a fault, and these cells have none.
-deadlines() {  # deadlines COUNT -> JSON list
-  local count=$1 out="" i
-  for ((i = 0; i < count; i++)); do out+="${out:+, }\"$((60 + i))s\""; done
-  echo "[$out]"
-}
 cat >"$sc/trivial/trivial.json" <<EOF
 { "name": "bench-trivial", "description": "one probe, no fault",
   "server": { "on": "server", "port": 47000, "behavior": "echo" },
@@ -181,15 +268,6 @@ EOF
 done
 "$cli" validate "$sc/trivial" "$sc/wait2" "$sc/waitlong" "$sc/probe" "$sc/probe-plain" "$sc/uto" >/dev/null
 
-run_cli() {  # out_dir args... ; wall time in seconds to out_dir/wall
-  local out=$1
-  shift
-  local t0 t1 rc=0
-  t0=$(date +%s%N)
-  "$cli" run -o "$out" "$@" >"$out.stdout" 2>"$out.stderr" || rc=$?
-  t1=$(date +%s%N)
-  echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
-}
 
 # ---- 2. per-cell overhead of a trivial cell, serial ------------------------------------------------
 log "trivial cells, serial ($rounds × $trivial_n)"
@@ -314,8 +392,11 @@ else
   run_cli "$work/uto" -j 6 "$sc/uto"
 fi
 
+capture_section
+
 echo "{\"load_after\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$work/machine_after.json"
 
 # ---- report ---------------------------------------------------------------------------------
 /usr/bin/python3 "$here/report.py" "$work" "$here/RESULTS.md"
+/usr/bin/python3 "$here/capture_report.py" "$work" "$here/RESULTS.md"
 log "wrote $here/RESULTS.md"

@@ -1,4 +1,4 @@
-// sockchaos: run scenario files, validate them, merge results into reports, check the machine.
+// sockchaos: run scenario files, validate them, explain their kernel model, merge results into reports, check the machine.
 // Exit codes: 0 all expectations held; 1 an expectation failed (or a run errored);
 // 2 invalid input or usage; 3 the environment cannot run it (or a scenario needs more open
 // files or memory than the machine gives); 128+N stopped by signal N (SIGINT 130, SIGTERM 143,
@@ -19,6 +19,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "harness/metrics/kernel_model.hpp"
 #include "harness/world/doctor.hpp"
 #include "harness/world/environment.hpp"
 #include "harness/world/process.hpp"
@@ -30,6 +31,7 @@
 #include "harness/session/session.hpp"
 #include "reports/console.hpp"
 #include "reports/html.hpp"
+#include "netns/netns.hpp"
 #include "reports/junit.hpp"
 
 namespace fs = std::filesystem;
@@ -115,6 +117,62 @@ int cmd_validate(const std::vector<std::string>& paths) {
               << ")\n";
   }
   std::cout << loaded.scenarios.size() << " scenario(s), " << cells << " cell(s), no errors\n";
+  return 0;
+}
+
+// The kernel the model is about: this kernel's defaults as a fresh network namespace reads them
+// (needs the privilege to create one: root, or inside `unshare -Urn`), else Linux 6.18's.
+struct ExplainEnvironment {
+  harness::KernelEnvironment env = harness::KernelEnvironment::linux_defaults();
+  std::string origin;
+};
+ExplainEnvironment explain_environment() {
+  ExplainEnvironment out;
+  const auto fresh = netns::fresh_namespace_sysctls(harness::KernelEnvironment::keys());
+  for (const auto& [k, v] : fresh) out.env.sysctl[k] = v;
+  const auto hz = netns::kernel_hz();
+  out.env.hz = hz.value_or(250);
+  out.origin = fresh.empty() ? "Linux 6.18 defaults (assumed: no network namespace could be created to read this kernel's)"
+                             : "this kernel's defaults, read from a fresh network namespace";
+  out.origin += hz ? ", HZ " + std::to_string(*hz) : ", HZ 250 (assumed)";
+  return out;
+}
+
+int cmd_explain(const std::vector<std::string>& paths, const std::string& format) {
+  auto loaded = load_all(paths);
+  if (!loaded.issues.empty()) {
+    std::cerr << loaded.issues.size() << " error(s)\n";
+    return 2;
+  }
+  const ExplainEnvironment kernel = explain_environment();
+  json out_json = {{"version", harness::tool_version()},
+                   {"kernel", harness::kernel_release()},
+                   {"environment", kernel.origin},
+                   {"hz", kernel.env.hz},
+                   {"scenarios", json::array()}};
+  if (format == "text")
+    std::cout << "kernel " << harness::kernel_release() << ": " << kernel.origin
+              << "\n(predictions without measurements: a run refines them with the measured RTO and capture times)\n";
+  for (const auto& s : loaded.scenarios) {
+    json cells = json::array();
+    for (const auto& cell : harness::expand_cells(s)) {
+      const harness::CellModel model = harness::predict_cell(cell.scenario, kernel.env);
+      if (format == "json") {
+        json lifetimes = json::array();
+        for (const auto& m : model.lifetimes) lifetimes.push_back(harness::to_json(m));
+        cells.push_back({{"id", cell.id},
+                         {"params", cell.params},
+                         {"model", harness::to_json(model.detection)},
+                         {"lifetime_models", lifetimes}});
+        continue;
+      }
+      std::cout << "\n" << s.name << "/" << (cell.id.empty() ? "default" : cell.id) << "\n";
+      const auto lines = harness::explain_cell(cell.scenario, model);
+      for (size_t i = 1; i < lines.size(); ++i) std::cout << "  " << lines[i] << "\n";
+    }
+    if (format == "json") out_json["scenarios"].push_back({{"name", s.name}, {"file", s.file}, {"cells", cells}});
+  }
+  if (format == "json") std::cout << out_json.dump(2) << "\n";
   return 0;
 }
 
@@ -302,6 +360,12 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check files, print every error, run nothing");
   validate->add_option("paths", validate_paths, "scenario files or folders")->required();
 
+  std::vector<std::string> explain_paths;
+  std::string explain_format = "text";
+  auto* explain = app.add_subcommand("explain", "print the kernel's model of every cell (formula, inputs, prediction); run nothing");
+  explain->add_option("paths", explain_paths, "scenario files or folders")->required();
+  explain->add_option("--format", explain_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
   auto* report = app.add_subcommand("report", "merge results (e.g. shards) into one report");
   report->add_option("results", report_inputs, "results.json files")->required();
   report->add_option("-o,--out", report_out, "report file to write");
@@ -317,6 +381,7 @@ int main(int argc, char** argv) {
   try {
     if (*run) return cmd_run(run_paths, jobs, out_dir, junit, filter, shard, require_all);
     if (*validate) return cmd_validate(validate_paths);
+    if (*explain) return cmd_explain(explain_paths, explain_format);
     if (*report) return cmd_report(report_inputs, report_out);
     return cmd_doctor();
   } catch (const harness::ScenarioError& e) {

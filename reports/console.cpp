@@ -79,6 +79,7 @@ std::string format_cell_line(std::string_view scenario_name, const harness::Cell
   if (digest.outcome == "error" && !digest.error_detail.empty()) {
     line += " (" + terminal_safe(digest.error_detail) + ")";
   }
+  if (cell_model(cell, digest)) line += "; model " + model_text(cell, digest);
   if (digest.expectations_total > 0) {
     line += ", expectations " + expectations_text(digest);
     if (digest.expectations_failed > 0) {
@@ -94,7 +95,7 @@ std::string format_cell_line(const harness::ScenarioResult& scenario, const harn
 
 std::string format_summary_table(const harness::Results& results, bool color) {
   struct Row {
-    std::string cell, outcome, detection, error, expectations;
+    std::string cell, outcome, detection, model, error, expectations;
     std::string outcome_kind;
     bool failed = false;
   };
@@ -108,6 +109,7 @@ std::string format_summary_table(const harness::Results& results, bool color) {
       row.outcome = digest.outcome_label;
       row.outcome_kind = digest.outcome;
       row.detection = detection_text(digest);
+      row.model = model_text(cell, digest);
       row.error = digest.error.empty() ? "-" : terminal_safe(digest.error);
       row.expectations = expectations_text(digest);
       row.failed = digest.expectations_failed > 0;
@@ -116,12 +118,12 @@ std::string format_summary_table(const harness::Results& results, bool color) {
     }
   }
 
-  const std::vector<std::string> headers = {"cell", "outcome", "detection", "errno", "expectations"};
+  const std::vector<std::string> headers = {"cell", "outcome", "detection", "model", "errno", "expectations"};
   std::vector<size_t> widths;
   for (const auto& header : headers) widths.push_back(header.size());
   for (const Row& row : rows) {
-    const std::string* fields[] = {&row.cell, &row.outcome, &row.detection, &row.error, &row.expectations};
-    for (size_t i = 0; i < 5; ++i) widths[i] = std::max(widths[i], display_width(*fields[i]));
+    const std::string* fields[] = {&row.cell, &row.outcome, &row.detection, &row.model, &row.error, &row.expectations};
+    for (size_t i = 0; i < 6; ++i) widths[i] = std::max(widths[i], display_width(*fields[i]));
   }
 
   auto paint = [&](const std::string& text, const char* code) {
@@ -137,7 +139,8 @@ std::string format_summary_table(const harness::Results& results, bool color) {
   for (const Row& row : rows) {
     std::string line = pad(row.cell, widths[0]) + "  " +
                        paint(pad(row.outcome, widths[1]), outcome_color(row.outcome_kind)) + "  " +
-                       pad(row.detection, widths[2]) + "  " + pad(row.error, widths[3]) + "  " +
+                       pad(row.detection, widths[2]) + "  " + pad(row.model, widths[3]) + "  " +
+                       pad(row.error, widths[4]) + "  " +
                        paint(row.expectations, row.failed ? kBoldRed : kGreen);
     // trailing blanks of padded columns are harmless but trim them for clean diffs
     while (!line.empty() && line.back() == ' ') line.pop_back();

@@ -11,12 +11,12 @@
 
 namespace sockchaos::reports {
 
-// "half-open/tcp_user_timeout=2s keepalive=off: detected 2208.4 ms ETIMEDOUT, expectations
+// "half-open/tcp_user_timeout=2s keepalive=off: detected 2208.4 ms ETIMEDOUT; model 2200.0 ms ok, expectations
 // 1/1 passed" - plain text, no colour, no newline.
 std::string format_cell_line(std::string_view scenario_name, const harness::CellResult& cell);
 std::string format_cell_line(const harness::ScenarioResult& scenario, const harness::CellResult& cell);
 
-// Aligned table (cell, outcome, detection, errno, expectations) of every cell, then the totals
+// Aligned table (cell, outcome, detection, model, errno, expectations) of every cell, then the totals
 // of results.summary. `color` adds ANSI colours (only when the output is a terminal).
 std::string format_summary_table(const harness::Results& results, bool color);
 

@@ -894,6 +894,7 @@ std::string cell_tooltip(const CellResult& cell, const CellDigest& d, const Sock
   for (const MeasuredMetric& m : sockets.metrics) text += "\n" + m.text;
   if (!d.error.empty()) text += "\nerror: " + d.error;
   if (!d.mechanism.empty()) text += "\nmechanism: " + d.mechanism;
+  if (const harness::ModelResult* m = cell_model(cell, d)) text += "\nmodel: " + model_text(cell, d) + " (" + m->check.why + ")";
   if (d.outcome == "error" && !d.error_detail.empty()) text += "\n" + d.error_detail;
   if (d.expectations_total > 0) {
     text += "\nexpectations: " + std::to_string(d.expectations_passed()) + "/" +
@@ -983,6 +984,8 @@ std::string heatmap_cell(const CellResult& cell, const CellDigest& d, const Sock
     bool is_metric = socket_values && i + 1 < subs.size();
     out += "<span class=\"sub" + std::string(is_metric ? " sock-metric" : "") + "\">" + esc(subs[i]) + "</span>";
   }
+  if (cell_model(cell, d) && d.outcome != "error")
+    out += "<span class=\"sub model\">model " + esc(model_text(cell, d, true)) + "</span>";
   if (failed) out += "<span class=\"mark\" aria-label=\"expectation failed\">&#10007;</span>";
   out += "</a></td>";
   return out;
@@ -1036,7 +1039,7 @@ std::string render_matrix_table(const ScenarioResult& scenario, size_t scenario_
   }
   out += std::string("<th scope=\"col\">outcome</th><th scope=\"col\" class=\"det-col\">") +
          (sockets.active ? "sockets" : "detection") +
-         "</th><th scope=\"col\">errno</th><th scope=\"col\">mechanism</th>"
+         "</th><th scope=\"col\" class=\"model-col\">model</th><th scope=\"col\">errno</th><th scope=\"col\">mechanism</th>"
          "<th scope=\"col\">expectations</th></tr></thead><tbody>";
   for (size_t i = 0; i < cells.size(); ++i) {
     const CellDigest& d = digests[i];
@@ -1080,7 +1083,12 @@ std::string render_matrix_table(const ScenarioResult& scenario, size_t scenario_
                "</span>";
       }
     }
-    out += "</td><td>" + esc(d.error.empty() ? "-" : d.error) + "</td><td>" +
+    const harness::ModelResult* cm = cell_model(cells[i], d);
+    // sort key: |measured - model|, cells without a delta last
+    const double model_key = cm && cm->check.delta_ms ? std::fabs(*cm->check.delta_ms) : 1e15;
+    out += "</td><td class=\"model-col" + std::string(cm && !cm->check.holds ? " off" : "") + "\" data-sort=\"" +
+           num(model_key) + "\"" + (cm ? " title=\"" + esc(cm->check.why) + "\"" : std::string()) + ">" + esc(model_text(cells[i], d)) +
+           "</td><td>" + esc(d.error.empty() ? "-" : d.error) + "</td><td>" +
            esc(d.mechanism.empty() ? "-" : d.mechanism) + "</td><td data-sort=\"" +
            std::to_string(d.expectations_failed * 1000 + d.expectations_total) + "\">" + expectations_badge(d) +
            "</td></tr>";
@@ -1109,6 +1117,7 @@ std::string render_card(const ScenarioResult& scenario, size_t scenario_index, c
       out += "<span class=\"card-big\">" +
              esc(d.detection_ms ? format_ms(d.detection_ms) : (d.outcome == "undetected" ? "never" : "-")) + "</span>";
     }
+    if (cell_model(cells[i], d)) out += "<span class=\"card-model\">model " + esc(model_text(cells[i], d, true)) + "</span>";
     out += "<span class=\"card-err\">" + esc(d.error) + "</span>" + expectations_badge(d) + "</a>";
   }
   out += "</div>";
@@ -1126,6 +1135,7 @@ std::string render_run_facts(const RunResult& run) {
   std::string out = "<dl class=\"facts\">";
   out += "<div><dt>outcome</dt><dd>" + outcome_badge(outcome, outcome) + "</dd></div>";
   out += fact("detection", format_ms(run.detection_ms));
+  if (run.model) out += fact("model", model_text(run));
   if (run.detection_ms && run.detection_origin == harness::DetectionOrigin::start) {
     out += fact("counted from", run.fault_ms ? "the workload's start (before the first fault)" : "the workload's start");
   }
@@ -1299,6 +1309,232 @@ std::string render_events(const RunTimeline& timeline) {
   return out;
 }
 
+// ---- packet ladder -------------------------------------------------------------------------
+
+// The client's classified packets (timeline "packet" events of its capture) as a ladder: time
+// runs down, the client on the left, the server on the right, one arrow a packet, fault windows
+// shaded across both lanes. Only classified packets are events (handshakes, retransmissions,
+// probes, windows, FIN, RST), so plain data never crowds it.
+constexpr size_t kMaxLadderArrows = 400;
+
+std::string packet_class(const std::string& kind) {
+  if (kind.find("retransmission") != std::string::npos) return "pk-retrans";
+  if (kind == "tail_loss_probe" || kind == "keep_alive" || kind == "zero_window_probe") return "pk-probe";
+  if (kind == "rst") return "pk-rst";
+  if (kind == "syn" || kind == "syn_ack" || kind == "fin") return "pk-ctl";
+  return "pk-other";
+}
+
+std::string packet_label(const harness::PacketMark& m) {
+  std::string label = m.kind;
+  std::replace(label.begin(), label.end(), '_', ' ');
+  if (m.ordinal > 0) label += " #" + std::to_string(m.ordinal);
+  return label;
+}
+
+std::string render_packet_ladder(const RunResult& run, const RunTimeline& timeline) {
+  struct Arrow {
+    double t;
+    const harness::PacketMark* mark;
+    const std::string* detail;
+  };
+  std::vector<Arrow> arrows;
+  size_t total = 0;
+  for (const harness::TimelineEntry& e : run.timeline) {
+    if (!e.packet || e.packet->direction == "forwarded") continue;
+    ++total;
+    if (arrows.size() < kMaxLadderArrows) arrows.push_back({e.t_ms, &*e.packet, &e.detail});
+  }
+  if (arrows.empty()) return "";
+  std::stable_sort(arrows.begin(), arrows.end(), [](const Arrow& a, const Arrow& b) { return a.t < b.t; });
+
+  const std::string client = arrows.front().mark->host.empty() ? "client" : arrows.front().mark->host;
+  const double left = 260, right = 740, top = 44;
+  const double height = std::clamp(16.0 * static_cast<double>(arrows.size()), 220.0, 720.0);
+  const double bottom = top + height;
+  double t_lo = arrows.front().t, t_hi = arrows.back().t;
+  for (const FaultWindow& w : timeline.faults) {
+    t_lo = std::min(t_lo, w.start);
+    if (w.healed) t_hi = std::max(t_hi, w.end);
+  }
+  std::optional<double> error_t = detection_time(run);
+  if (error_t) t_hi = std::max(t_hi, *error_t);
+  if (!(t_hi > t_lo)) t_hi = t_lo + 1;
+  Scale y{t_lo, t_hi, top, bottom, ScaleKind::linear};
+
+  std::string out = "<svg class=\"ladder chart\" viewBox=\"0 0 1000 " + px(bottom + 30) +
+                    "\" role=\"img\" aria-label=\"packet ladder\">";
+  for (const FaultWindow& w : timeline.faults) {
+    double y0 = y(std::max(w.start, t_lo)), y1 = std::max(y(std::min(w.end, t_hi)), y0 + 1.5);
+    out += "<g class=\"fault\"><title>" +
+           esc(w.label + ": " + num(w.start) + " ms" + (w.healed ? " to " + num(w.end) + " ms" : ", never healed")) +
+           "</title><rect x=\"" + px(left) + "\" y=\"" + px(y0) + "\" width=\"" + px(right - left) + "\" height=\"" +
+           px(y1 - y0) + "\"/><text x=\"" + px(right + 8) + "\" y=\"" + px(y0 + 11) + "\">" +
+           esc(w.label.size() > 30 ? w.label.substr(0, 27) + "..." : w.label) + "</text></g>";
+  }
+  out += "<g class=\"lanes\"><text x=\"" + px(left) + "\" y=\"" + px(top - 18) + "\" text-anchor=\"middle\">" +
+         esc(client) + "</text><text x=\"" + px(right) + "\" y=\"" + px(top - 18) +
+         "\" text-anchor=\"middle\">server</text><line x1=\"" + px(left) + "\" x2=\"" + px(left) + "\" y1=\"" +
+         px(top - 8) + "\" y2=\"" + px(bottom) + "\"/><line x1=\"" + px(right) + "\" x2=\"" + px(right) + "\" y1=\"" +
+         px(top - 8) + "\" y2=\"" + px(bottom) + "\"/></g>";
+  if (error_t) {
+    double ye = y(*error_t);
+    out += "<g class=\"client-error\"><line class=\"error-line\" x1=\"" + px(left - 60) + "\" x2=\"" + px(left) +
+           "\" y1=\"" + px(ye) + "\" y2=\"" + px(ye) + "\"/><text class=\"error-label\" x=\"" + px(left - 64) +
+           "\" y=\"" + px(ye + 4) + "\" text-anchor=\"end\">" + esc(run.error.value_or("error")) + "</text></g>";
+  }
+  out += "<g class=\"packets\">";
+  double last_label_y = -100;
+  const double slant = 10;
+  for (const Arrow& a : arrows) {
+    const harness::PacketMark& m = *a.mark;
+    const bool to_server = m.direction == "sent";
+    double y0 = y(a.t), y1 = y0 + slant;
+    double x0 = to_server ? left : right, x1 = to_server ? right : left;
+    double head = to_server ? -7 : 7;
+    out += "<g class=\"pk " + packet_class(m.kind) + "\"><title>" + esc(num(a.t) + " ms: " + *a.detail) +
+           "</title><path d=\"M" + px(x0) + " " + px(y0) + "L" + px(x1) + " " + px(y1) + "M" + px(x1 + head) + " " +
+           px(y1 - 4) + "L" + px(x1) + " " + px(y1) + "L" + px(x1 + head) + " " + px(y1 + 4) + "\"/>";
+    if (y0 - last_label_y >= 11) {
+      out += "<text class=\"pk-t\" x=\"" + px(left - 8) + "\" y=\"" + px(y0 + 4) + "\" text-anchor=\"end\">" +
+             esc(num(a.t) + " ms") + "</text><text x=\"" + px((left + right) / 2) + "\" y=\"" + px((y0 + y1) / 2 - 3) +
+             "\" text-anchor=\"middle\">" + esc(packet_label(m)) + "</text>";
+      last_label_y = y0;
+    }
+    out += "</g>";
+  }
+  out += "</g></svg>";
+  out += "<p class=\"note\">" + std::to_string(total) + " classified packet" + (total == 1 ? "" : "s") + " of " +
+         esc(client) + "'s capture (workload connection)";
+  if (total > arrows.size()) out += ", the first " + std::to_string(arrows.size()) + " drawn";
+  out += "; red: retransmissions, orange: probes (tail loss, keepalive, zero window), purple: RST. The full list is in "
+         "the events below; the pcap is in <code>captures/</code>.</p>";
+  return out;
+}
+
+// ---- tcp_info chart ------------------------------------------------------------------------
+
+// The workload connection's tcp_info over time (census samples, kept when something the
+// kernel's timers act on changed): RTO on the left axis, backoff / retransmits / probes on the
+// right one.
+std::string render_tcp_info_chart(const RunResult& run, const RunTimeline& timeline) {
+  if (run.tcp_info.empty()) return "";
+  std::string host = run.workload_flow ? run.workload_flow->host : run.tcp_info.front().host;
+  std::map<std::string, size_t> per_socket;
+  for (const harness::TcpInfoSample& smp : run.tcp_info)
+    if (smp.host == host) ++per_socket[smp.local + " " + smp.remote];
+  if (per_socket.empty()) return "";
+  std::string key = std::max_element(per_socket.begin(), per_socket.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; })
+                        ->first;
+  if (run.workload_flow && per_socket.count(run.workload_flow->local + " " + run.workload_flow->remote))
+    key = run.workload_flow->local + " " + run.workload_flow->remote;
+  std::vector<const harness::TcpInfoSample*> samples;
+  for (const harness::TcpInfoSample& smp : run.tcp_info)
+    if (smp.host == host && smp.local + " " + smp.remote == key) samples.push_back(&smp);
+  std::stable_sort(samples.begin(), samples.end(), [](auto* a, auto* b) { return a->t_ms < b->t_ms; });
+
+  double rto_max = 0, count_max = 0, t_lo = timeline.t_min, t_hi = timeline.t_max;
+  for (auto* smp : samples) {
+    rto_max = std::max(rto_max, smp->info.rto_ms);
+    count_max = std::max({count_max, double(smp->info.backoff), double(smp->info.retransmits), double(smp->info.probes)});
+    t_lo = std::min(t_lo, smp->t_ms);
+    t_hi = std::max(t_hi, smp->t_ms);
+  }
+  if (!(t_hi > t_lo)) t_hi = t_lo + 1;
+  Frame f;
+  Scale x{t_lo, t_hi, f.left, f.right, ScaleKind::linear};
+  Scale y{0, std::max(200.0, svg::nice_ceiling(rto_max)), f.bottom, f.top, ScaleKind::linear};
+  Scale yc{0, std::max(2.0, svg::nice_ceiling(count_max)), f.bottom, f.top, ScaleKind::linear};
+
+  std::string out = "<svg class=\"tcpinfo chart\" viewBox=\"0 0 " + px(f.width) + " " + px(f.height) +
+                    "\" role=\"img\" aria-label=\"tcp_info over time\">";
+  draw_axes(out, f, x, y, "RTO (ms)", false);
+  out += "<g class=\"axis-right\">";
+  for (double tick : svg::ticks(yc, 5)) {
+    if (tick != std::floor(tick)) continue;
+    out += "<text x=\"" + px(f.right + 6) + "\" y=\"" + px(yc(tick) + 4) + "\">" + num(tick, 0) + "</text>";
+  }
+  out += "</g>";
+  draw_fault_windows(out, f, x, timeline.faults, false);
+  struct Line {
+    const char* name;
+    const char* color;
+    const char* dash;
+    std::function<double(const TcpInfo&)> value;
+    const Scale* scale;
+  };
+  const std::vector<Line> lines = {
+      {"rto (ms, left)", "#1f77b4", "", [](const TcpInfo& i) { return i.rto_ms; }, &y},
+      {"backoff (right)", "#d62728", "", [](const TcpInfo& i) { return double(i.backoff); }, &yc},
+      {"retransmits (right)", "#ff7f0e", "5 3", [](const TcpInfo& i) { return double(i.retransmits); }, &yc},
+      {"probes (right)", "#9467bd", "2 2", [](const TcpInfo& i) { return double(i.probes); }, &yc},
+  };
+  std::vector<LegendEntry> legend;
+  out += "<g class=\"series\">";
+  for (const Line& line : lines) {
+    std::vector<double> xs, ys;
+    double peak = 0;
+    for (auto* smp : samples) {
+      xs.push_back(x(smp->t_ms));
+      ys.push_back((*line.scale)(line.value(smp->info)));
+      peak = std::max(peak, line.value(smp->info));
+    }
+    if (line.scale != &y && peak == 0) continue;  // a count that never moved
+    out += "<path d=\"" + svg::step_path(xs, ys) + "\" stroke=\"" + line.color + "\"" +
+           (*line.dash ? std::string(" stroke-dasharray=\"") + line.dash + "\"" : "") + "><title>" +
+           esc(std::string(line.name) + ", max " + num(peak)) + "</title></path>";
+    legend.push_back({std::string(line.name) + " max " + num(peak), line.color, line.dash});
+  }
+  out += "</g>";
+  if (!timeline.faults.empty()) legend.push_back({"fault active", "", "", LegendEntry::area});
+  draw_legend(out, f.right + 34, f.top + 6, legend);
+  out += "</svg><p class=\"note\">tcp_info of " + esc(host) + " " + esc(key) + ": " + std::to_string(samples.size()) +
+         " sample" + (samples.size() == 1 ? "" : "s") + " (kept when state, RTO, backoff, retransmits, probes or unacked changed).</p>";
+  return out;
+}
+
+// ---- the kernel's model beside the measurement -----------------------------------------------
+
+std::string render_model(const RunResult& run) {
+  if (!run.model && run.lifetime_models.empty() && !run.mechanism_basis) return "";
+  std::string out = "<div class=\"model\">";
+  if (run.mechanism_basis)
+    out += "<p class=\"basis\"><span class=\"basis-label\">mechanism" +
+           std::string(run.mechanism_from_evidence ? " (from evidence)" : " (from the configuration)") + ":</span> " +
+           esc(*run.mechanism_basis) + "</p>";
+  std::vector<const harness::ModelResult*> models;
+  if (run.model) models.push_back(&*run.model);
+  for (const auto& m : run.lifetime_models) models.push_back(&m);
+  if (!models.empty()) {
+    out += "<table class=\"models\"><thead><tr><th>quantity</th><th>model</th><th>measured</th><th>measured &#8722; "
+           "model</th><th>holds</th><th>formula</th></tr></thead><tbody>";
+    for (const harness::ModelResult* r : models) {
+      const harness::Model& m = r->model;
+      std::string predicted = m.count ? num(*m.count) : m.ms ? format_ms(*m.ms) : m.mechanism == "unmodelled" ? "not modelled" : "never";
+      std::string measured = r->measured ? (m.count ? num(*r->measured) : format_ms(*r->measured)) : "never";
+      out += "<tr class=\"" + std::string(r->check.holds ? "pass" : "fail") + "\"><td>" +
+             esc(m.quantity + (m.host.empty() ? "" : " on " + m.host)) + "</td><td>" + esc(predicted) +
+             (m.mechanism.empty() ? "" : " <span class=\"muted\">" + esc(m.mechanism) + "</span>") + "</td><td>" +
+             esc(measured) + "</td><td>" + esc(r->check.delta_ms ? num(*r->check.delta_ms) : "-") + "</td><td title=\"" +
+             esc(r->check.why) + "\">" + (r->check.holds ? "&#10003;" : "&#10007;") + "</td><td><details><summary>" +
+             esc(m.formula.size() > 90 ? m.formula.substr(0, 87) + "..." : m.formula) + "</summary>";
+      out += "<ul class=\"model-inputs\">";
+      for (const auto& [name, in] : m.inputs)
+        out += "<li><code>" + esc(name) + "</code> = " + esc(num(in.value, 3) + (in.unit.empty() ? "" : " " + in.unit)) +
+               " <span class=\"muted\">" + esc(in.origin + (in.detail.empty() ? "" : ": " + in.detail)) + "</span></li>";
+      out += "</ul>";
+      if (!m.window.empty()) out += "<p>window [" + esc(num(m.lo_ms) + ", " + num(m.hi_ms)) + "]: " + esc(m.window) + "</p>";
+      if (!m.source.empty()) out += "<p>source: " + esc(m.source) + "</p>";
+      if (!r->check.why.empty()) out += "<p>" + esc(r->check.why) + "</p>";
+      out += "</details></td></tr>";
+    }
+    out += "</tbody></table>";
+  }
+  out += "</div>";
+  return out;
+}
+
 std::string render_run(const RunResult& run, size_t max_points) {
   RunTimeline timeline = read_timeline(run);
   std::string out = render_run_facts(run);
@@ -1308,6 +1544,12 @@ std::string render_run(const RunResult& run, size_t max_points) {
   } else {
     out += "<h5>socket states</h5>" + render_timeline_chart(run, timeline, max_points);
   }
+  std::string model = render_model(run);
+  if (!model.empty()) out += "<h5>kernel model</h5>" + model;
+  std::string ladder = render_packet_ladder(run, timeline);
+  if (!ladder.empty()) out += "<h5>packets</h5>" + ladder;
+  std::string tcp_info = render_tcp_info_chart(run, timeline);
+  if (!tcp_info.empty()) out += "<h5>tcp_info</h5>" + tcp_info;
   if (run.probes.attempted > 0 || (run.probes.series && !run.probes.series->empty())) {
     out += "<h5>probes</h5>" + render_probe_summary(run.probes) + render_probe_charts(run, timeline, max_points);
   }
@@ -1352,14 +1594,14 @@ std::string render_cell(const CellResult& cell, const CellDigest& d, const Socke
   const auto& runs = cell.runs;
   if (runs.size() > 1) {
     out += "<table class=\"runs sortable\"><caption>runs</caption><thead><tr><th>#</th><th>outcome</th>"
-           "<th>detection</th><th>error</th><th>mechanism</th><th>duration</th></tr></thead><tbody>";
+           "<th>detection</th><th>model</th><th>error</th><th>mechanism</th><th>duration</th></tr></thead><tbody>";
     for (size_t i = 0; i < runs.size(); ++i) {
       const RunResult& run = runs[i];
       std::string outcome = harness::name_string(run.outcome);
       out += "<tr" + std::string(i == d.representative_run ? " class=\"shown\"" : "") + "><td data-sort=\"" +
              std::to_string(i + 1) + "\">" + std::to_string(i + 1) + "</td><td>" + outcome_badge(outcome, outcome) +
              "</td><td data-sort=\"" + num(run.detection_ms.value_or(1e15)) + "\">" + esc(format_ms(run.detection_ms)) +
-             "</td><td>" + esc(run.error.value_or("-")) + "</td><td>" +
+             "</td><td>" + esc(model_text(run)) + "</td><td>" + esc(run.error.value_or("-")) + "</td><td>" +
              esc(run.mechanism ? harness::name_string(*run.mechanism) : "-") + "</td><td>" +
              esc(format_ms(run.duration_ms)) + "</td></tr>";
     }

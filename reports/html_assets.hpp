@@ -122,6 +122,29 @@ svg .tw-line{fill:none;stroke:#ff7f0e;stroke-width:1.8;stroke-dasharray:5 3}
 svg .p50-line{fill:none;stroke:#1f77b4;stroke-width:1.8}
 svg .p99-line{fill:none;stroke:#d62728;stroke-width:1.8}
 svg .tick.tw,svg .axis-label.tw{fill:#c25e00}
+svg.ladder{max-width:900px}
+svg .lanes line{stroke:#3a4550;stroke-width:2}
+svg .lanes text{font-size:12px;font-weight:700;fill:#3a4550}
+svg .pk path{fill:none;stroke-width:1.4;stroke:#78909c}
+svg .pk text{font-size:10.5px;fill:#3a4550}
+svg .pk text.pk-t{fill:#8a949e;font-variant-numeric:tabular-nums}
+svg .pk-retrans path{stroke:#d62728;stroke-width:2}
+svg .pk-retrans text{fill:#b71c1c}
+svg .pk-probe path{stroke:#ff7f0e;stroke-width:2}
+svg .pk-probe text{fill:#c25e00}
+svg .pk-rst path{stroke:#6a1b9a;stroke-width:2}
+svg .pk-rst text{fill:#6a1b9a}
+svg .pk-ctl path{stroke:#1f77b4}
+svg .axis-right text{font-size:11px;fill:#5a6570}
+table.models{border-collapse:collapse;font-size:.88em;margin:.3em 0 .8em}
+table.models th,table.models td{padding:.2em .6em;border-bottom:1px solid #edf0f3;text-align:left;vertical-align:top}
+table.models tr.fail td{color:#b71c1c}
+table.models details p{margin:.2em 0;color:var(--muted)}
+ul.model-inputs{margin:.2em 0;padding-left:1.2em}
+p.basis{margin:.3em 0}
+.basis-label{font-weight:600}
+td.model-col.off{color:#b71c1c}
+.card-model,.hm .sub.model{font-size:.78em;opacity:.85;display:block}
 
 .probe-charts{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
 .probe-charts svg.probe-chart{flex:1 1 100%}.probe-charts svg.probe-scatter{flex:0 1 460px;max-width:480px}

@@ -287,4 +287,34 @@ std::vector<std::string> scenario_axes(const harness::ScenarioResult& scenario) 
   return axes;
 }
 
+const harness::ModelResult* cell_model(const harness::CellResult& cell, const CellDigest& digest) {
+  if (digest.representative_run >= cell.runs.size()) return nullptr;
+  const auto& model = cell.runs[digest.representative_run].model;
+  return model ? &*model : nullptr;
+}
+
+namespace {
+std::string model_text_of(const harness::ModelResult& r, bool compact) {
+  const harness::Model& m = r.model;
+  std::string value;
+  if (m.count) value = format_number(*m.count, 1);
+  else if (m.ms) value = compact ? format_ms_compact(*m.ms) : format_ms(*m.ms);
+  else if (m.mechanism == "unmodelled") return "not modelled";
+  else value = "never";
+  if (r.check.holds) return value + " ok";
+  std::string out = value + " off";
+  if (r.check.delta_ms) out += std::string(" ") + (*r.check.delta_ms >= 0 ? "+" : "") + format_number(*r.check.delta_ms, 1);
+  return out;
+}
+}  // namespace
+
+std::string model_text(const harness::RunResult& run, bool compact) {
+  return run.model ? model_text_of(*run.model, compact) : "-";
+}
+
+std::string model_text(const harness::CellResult& cell, const CellDigest& digest, bool compact) {
+  const harness::ModelResult* m = cell_model(cell, digest);
+  return m ? model_text_of(*m, compact) : "-";
+}
+
 }  // namespace sockchaos::reports

@@ -64,6 +64,16 @@ struct CellDigest {
 };
 CellDigest digest_cell(const harness::CellResult& cell);
 
+// The kernel's model of a run beside its measurement, for tables: "2200.0 ms ok" (the
+// measurement is inside the model's window), "2200.0 ms off +48.2" (measured - model, outside),
+// "never ok" (undetected, as predicted), "not modelled", or "-" (the run carries no model).
+// `compact` uses format_ms_compact.
+std::string model_text(const harness::RunResult& run, bool compact = false);
+// The same for a cell: its representative run's model.
+std::string model_text(const harness::CellResult& cell, const CellDigest& digest, bool compact = false);
+// The representative run's model, if any.
+const harness::ModelResult* cell_model(const harness::CellResult& cell, const CellDigest& digest);
+
 // The cell's display id: its id, or "default" for a scenario without a matrix.
 std::string cell_display_id(const harness::CellResult& cell);
 

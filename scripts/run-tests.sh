@@ -52,6 +52,12 @@ if [ "$(id -u)" = 0 ]; then
     else
       failed=$((failed + 1)); status=1
     fi
+    echo "== evidence: every run carries model, mechanism_basis, tcp_info and a tshark-readable capture" >&2
+    if /usr/bin/python3 tests/check_evidence.py "$log/scenarios/results.json" >&2; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1)); status=1
+    fi
     echo "== findings (scripts/findings.py)" >&2
     /usr/bin/python3 scripts/findings.py "$log/scenarios/results.json" >&2 || true
   else

@@ -286,3 +286,43 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
 }
 
 }  // namespace sockchaos::harness
+
+namespace sockchaos::harness {
+
+std::string undetected_basis(const Model& model, const ObservedEvidence& ev, double deadline_ms) {
+  std::string basis = "no call failed within the deadline (" + fmt_ms(deadline_ms) + ")";
+  std::vector<std::string> seen;
+  if (ev.keepalive_probes_sent && *ev.keepalive_probes_sent > 0)
+    seen.push_back(plural(*ev.keepalive_probes_sent, "keepalive probe", "keepalive probes") + " sent, " +
+                   std::to_string(ev.keepalive_probes_answered.value_or(0)) + " answered");
+  if (!ev.data_retransmissions_ms.empty())
+    seen.push_back(plural(static_cast<int>(ev.data_retransmissions_ms.size()), "retransmission of the head",
+                          "retransmissions of the head"));
+  if (ev.zero_window_probes && *ev.zero_window_probes > 0)
+    seen.push_back(plural(*ev.zero_window_probes, "zero-window probe", "zero-window probes") + ", " +
+                   std::to_string(ev.zero_window_probes_answered.value_or(0)) + " answered");
+  if (ev.syn_retransmissions && *ev.syn_retransmissions > 0)
+    seen.push_back(plural(*ev.syn_retransmissions, "SYN retransmission", "SYN retransmissions"));
+  if (ev.rst_received_ms) seen.push_back("a RST arrived at +" + fmt_ms(*ev.rst_received_ms));
+  if (ev.fin_received_ms) seen.push_back("a FIN arrived at +" + fmt_ms(*ev.fin_received_ms));
+  if (ev.tcp_info.backoff && *ev.tcp_info.backoff > 0)
+    seen.push_back("tcp_info backoff " + std::to_string(*ev.tcp_info.backoff));
+  if (seen.empty()) {
+    basis += ev.any() ? "; nothing the kernel's timers act on was observed (no retransmission, probe, RST or FIN)"
+                      : "; no packet or tcp_info evidence";
+  } else {
+    basis += "; observed: ";
+    for (size_t i = 0; i < seen.size(); ++i) basis += (i ? ", " : "") + seen[i];
+  }
+  if (model.mechanism == "unmodelled")
+    basis += "; not modelled";
+  else if (model.detected())
+    basis += "; the model expected " + model.mechanism + " at " + fmt_ms(model.ms.value_or(0));
+  else if (model.would_fire_ms)
+    basis += "; the model agrees: " + model.would_be_mechanism + " would fire only at " + fmt_ms(*model.would_fire_ms);
+  else
+    basis += "; the model agrees: nothing would ever fire";
+  return basis;
+}
+
+}  // namespace sockchaos::harness

@@ -63,6 +63,10 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
                                           std::optional<double> detection_ms, const Model& model,
                                           const ObservedEvidence& evidence);
 
+// The basis of a run where no call failed: what was observed and what the model says would
+// (or would never) have fired.
+std::string undetected_basis(const Model& model, const ObservedEvidence& evidence, double deadline_ms);
+
 // The mechanism an errno alone implies (no options, no evidence).
 std::string mechanism_from_errno(const std::string& error, const std::string& syscall);
 

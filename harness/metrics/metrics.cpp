@@ -455,6 +455,8 @@ RunResult measure_run(const RunRecord& r, const Scenario& s) {
     if (auto m = parse_name<Mechanism>(me.mechanism)) run.mechanism = *m;
     run.mechanism_basis = me.basis;
     run.mechanism_from_evidence = me.evidence_available;
+  } else if (!r.failure && run.outcome == Outcome::undetected) {
+    run.mechanism_basis = undetected_basis(model.detection, ev.observed, run.deadline_ms);
   }
   for (const auto& l : r.links) run.links.push_back({l.a, l.b, l.backend, l.seed, l.a_to_b, l.b_to_a, l.stats});
   run.capture.enabled = r.capture_enabled;

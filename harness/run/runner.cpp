@@ -126,6 +126,7 @@ class CellRun {
   int64_t sample_interval_ = 0, next_sample_ = 0, observe_end_ = -1;
   size_t activity_seen_ = 0;  // events + probes + requests at the last look
   std::vector<uint16_t> workload_ports_;  // sockets whose tcp_info each census records
+  size_t tcp_info_max_sockets_ = 16;       // per host and census pass
 };
 
 std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
@@ -179,12 +180,13 @@ bool CellRun::build() {
     }
     census_.emplace(h.name, std::move(c.value()));
   }
-  // tcp_info for the workload's few long-lived connections (not for probe loops' thousands).
+  // tcp_info of the workload's sockets with each census: every one of a workload's few
+  // long-lived connections; of a probe loop's thousands, the few alive at each pass (TIME_WAIT
+  // sockets carry no tcp_info, so a pass costs what it did).
   const Workload& w = s_.client.workload;
-  if (w.kind != WorkloadKind::probe || w.count <= 10) {
-    workload_ports_ = {static_cast<uint16_t>(s_.client.connect_port), static_cast<uint16_t>(s_.server.port)};
-    if (s_.upstream_server) workload_ports_.push_back(static_cast<uint16_t>(s_.upstream_server->port));
-  }
+  tcp_info_max_sockets_ = w.kind == WorkloadKind::probe && w.count > 10 ? 4 : 16;
+  workload_ports_ = {static_cast<uint16_t>(s_.client.connect_port), static_cast<uint16_t>(s_.server.port)};
+  if (s_.upstream_server) workload_ports_.push_back(static_cast<uint16_t>(s_.upstream_server->port));
   for (size_t i = 0; i < s_.faults.size(); ++i) {
     ActiveFault f;
     f.fault = s_.faults[i];
@@ -413,7 +415,7 @@ void CellRun::sample(int64_t now) {
   smp.t = now;
   for (const auto& host : r_.hosts) {
     std::vector<SocketSample> sockets;
-    auto c = workload_ports_.empty() ? census_.at(host).count() : census_.at(host).count(workload_ports_, sockets);
+    auto c = workload_ports_.empty() ? census_.at(host).count() : census_.at(host).count(workload_ports_, sockets, tcp_info_max_sockets_);
     if (!c.ok()) {
       r_.census_failures.push_back({now, host, c.error().str()});
       continue;

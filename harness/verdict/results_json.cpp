@@ -105,25 +105,7 @@ json timeline_json(const std::vector<TimelineEntry>& timeline) {
 }
 
 json model_json(const ModelResult& r) {
-  const Model& m = r.model;
-  json inputs = json::object();
-  for (const auto& [name, in] : m.inputs)
-    inputs[name] = {{"value", in.value}, {"unit", in.unit}, {"origin", in.origin}, {"detail", in.detail}};
-  json out = {{"quantity", m.quantity}};
-  if (!m.host.empty()) out["host"] = m.host;
-  out["ms"] = opt(m.ms);
-  if (m.count) out["count"] = *m.count;
-  out["mechanism"] = m.mechanism;
-  out["error"] = m.error;
-  out["formula"] = m.formula;
-  out["inputs"] = inputs;
-  out["lo_ms"] = m.lo_ms;
-  out["hi_ms"] = m.hi_ms;
-  out["window"] = m.window;
-  out["source"] = m.source;
-  out["would_fire_ms"] = opt(m.would_fire_ms);
-  if (!m.would_be_mechanism.empty()) out["would_be_mechanism"] = m.would_be_mechanism;
-  out["notes"] = m.notes;
+  json out = to_json(r.model);
   out["measured"] = opt(r.measured);
   out["delta_ms"] = opt(r.check.delta_ms);
   out["holds"] = r.check.holds;
@@ -721,6 +703,28 @@ Results results_from_json(const json& value, const std::string& file, const std:
 Results load_results_file(const std::string& path) {
   Document doc = load_document_file(path, kResultsLimits);
   return results_from_json(doc.value, path, doc.lines);
+}
+
+json to_json(const Model& m) {
+  json inputs = json::object();
+  for (const auto& [name, in] : m.inputs)
+    inputs[name] = {{"value", in.value}, {"unit", in.unit}, {"origin", in.origin}, {"detail", in.detail}};
+  json out = {{"quantity", m.quantity}};
+  if (!m.host.empty()) out["host"] = m.host;
+  out["ms"] = m.ms ? json(*m.ms) : json(nullptr);
+  if (m.count) out["count"] = *m.count;
+  out["mechanism"] = m.mechanism;
+  out["error"] = m.error;
+  out["formula"] = m.formula;
+  out["inputs"] = inputs;
+  out["lo_ms"] = m.lo_ms;
+  out["hi_ms"] = m.hi_ms;
+  out["window"] = m.window;
+  out["source"] = m.source;
+  out["would_fire_ms"] = m.would_fire_ms ? json(*m.would_fire_ms) : json(nullptr);
+  if (!m.would_be_mechanism.empty()) out["would_be_mechanism"] = m.would_be_mechanism;
+  out["notes"] = m.notes;
+  return out;
 }
 
 }  // namespace sockchaos::harness

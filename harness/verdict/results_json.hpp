@@ -19,6 +19,9 @@ json to_json(const Results& results);
 json to_json(const ScenarioResult& scenario);
 json to_json(const CellResult& cell);
 json to_json(const RunResult& run);
+// A kernel model without a measurement (`sockchaos explain --format json`); results' "model"
+// objects are this plus measured, delta_ms, holds and why.
+json to_json(const Model& model);
 
 // A results.json may be large (every run's timeline and evidence), but not unbounded.
 inline constexpr DocumentLimits kResultsLimits{size_t(256) << 20, "a sockchaos results.json"};

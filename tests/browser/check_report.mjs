@@ -160,6 +160,12 @@ try {
       cells: q('details.cell').length,
       probeCharts: q('svg.probe-chart').length,
       probeScatter: q('svg.probe-scatter').length,
+      ladders: q('svg.ladder').length,
+      ladderArrows: q('svg.ladder g.pk').length,
+      tcpInfoCharts: q('svg.tcpinfo').length,
+      modelTables: q('table.models').length,
+      modelColumns: q('table.matrix th.model-col').length,
+      matrixTables: q('table.matrix').length,
       phaseRows: q('table.phases tbody tr').length,
       headings,
       images: document.images.length,
@@ -191,6 +197,18 @@ try {
     check(facts.heatmapTitles, 'every heatmap cell has a hover title');
     checkSocketViews(results, facts.views);
     check(facts.probeCharts >= probeCells, `probe charts for probe cells (${facts.probeCharts} for ${probeCells})`);
+    // Evidence (issue 11): the kernel's model, the packet ladder and the tcp_info chart.
+    const allRuns = cells.flatMap((c) => c.runs || []);
+    const modelled = allRuns.some((r) => r.model);
+    check(!modelled || facts.modelTables > 0, `model tables for modelled runs (got ${facts.modelTables})`);
+    check(facts.modelColumns === facts.matrixTables, `a model column in every matrix table (${facts.modelColumns} of ${facts.matrixTables})`);
+  check(facts.ladders === 1 && facts.ladderArrows === 6, `one packet ladder of 6 arrows (got ${facts.ladders}, ${facts.ladderArrows})`);
+  check(facts.tcpInfoCharts === 1, `one tcp_info chart (got ${facts.tcpInfoCharts})`);
+  check(facts.modelTables === 1, `one model table (got ${facts.modelTables})`);
+    const withPackets = allRuns.some((r) => (r.timeline || []).some((e) => e.event === 'packet'));
+    check(!withPackets || (facts.ladders > 0 && facts.ladderArrows > 0), `packet ladders (got ${facts.ladders}, ${facts.ladderArrows} arrows)`);
+    const withTcpInfo = allRuns.some((r) => (r.tcp_info || []).length > 0);
+    check(!withTcpInfo || facts.tcpInfoCharts > 0, `tcp_info charts (got ${facts.tcpInfoCharts})`);
     check(facts.images === 0 && facts.handlers === 0, 'no injected images or handlers');
     check(facts.scripts === 2, `only the report's own 2 scripts (got ${facts.scripts})`);
     const failed = results.summary?.expectations_failed ?? 0;
@@ -214,6 +232,10 @@ try {
   check(facts.errorLabel.some((t) => t === 'ETIMEDOUT after 2208.4 ms'), 'client error annotated "ETIMEDOUT after 2208.4 ms"');
   check(facts.probeCharts === 2 && facts.probeScatter >= 1, `probe charts (got ${facts.probeCharts} + ${facts.probeScatter} scatter)`);
   check(facts.phaseRows === 3, `request phases table has before/during/after (got ${facts.phaseRows})`);
+  check(facts.modelColumns === facts.matrixTables, `a model column in every matrix table (${facts.modelColumns} of ${facts.matrixTables})`);
+  check(facts.ladders === 1 && facts.ladderArrows === 6, `one packet ladder of 6 arrows (got ${facts.ladders}, ${facts.ladderArrows})`);
+  check(facts.tcpInfoCharts === 1, `one tcp_info chart (got ${facts.tcpInfoCharts})`);
+  check(facts.modelTables === 1, `one model table (got ${facts.modelTables})`);
   // The socket scenarios of the fixture: the fin-timeout heatmap and the probe table.
   check(JSON.stringify(facts.socketHeatmapValues.slice().sort()) ===
         JSON.stringify(['TIME_WAIT peak 0', 'TIME_WAIT peak 0', 'TIME_WAIT peak 10', 'TIME_WAIT peak 10']),
@@ -235,7 +257,7 @@ try {
   // Interactions: sorting, heatmap link opens the cell.
   const sortState = await page.evaluate(() => {
     const table = document.querySelector('table.matrix.sortable');
-    const header = table.tHead.rows[0].cells[table.tHead.rows[0].cells.length - 4];
+    const header = table.tHead.querySelector('th.det-col');
     header.click();
     const first = table.tBodies[0].rows[0].cells[0].textContent;
     header.click();

@@ -57,6 +57,44 @@ def half_open_cell(uto, ka):
         "timeline": with_events(samples(end, 100, sockets), events),
         "faults": [{"label": "blackhole on server (both)", "installed_ms": fault, "healed_ms": None}],
     }
+    if uto == "2s" and ka == "off":  # the evidence of issue 11: model, packets, tcp_info
+        rto = 208.0
+        packets = [(-0.4, "syn", "sent", 0), (-0.3, "syn_ack", "received", 0),
+                   (fault + 22.0, "tail_loss_probe", "sent", 0)]
+        packets += [(fault + 22.0 + rto * ((1 << i) - 1) + rto, "retransmission", "sent", i) for i in range(1, 4)]
+        for t, kind, direction, ordinal in packets:
+            mark = {"host": "client", "kind": kind, "direction": direction, "flow": 1, "seq": 1, "ack": 1,
+                    "len": 0 if kind.startswith("syn") else 1448, "window": 502}
+            if ordinal:
+                mark["ordinal"] = ordinal
+            run["timeline"].append({"t_ms": round(t, 1), "event": "packet",
+                                    "detail": f"{direction} {kind}" + (f" #{ordinal}" if ordinal else ""),
+                                    "packet": mark})
+        run["timeline"].sort(key=lambda x: x["t_ms"])
+        info = {"state": "ESTABLISHED", "ca_state": 0, "retransmits": 0, "probes": 0, "backoff": 0, "rto_ms": rto,
+                "ato_ms": 40.0, "snd_mss": 1448, "rcv_mss": 536, "unacked": 0, "sacked": 0, "lost": 0, "retrans": 0,
+                "last_data_sent_ms": 0.0, "last_data_recv_ms": 0.0, "last_ack_recv_ms": 0.0, "rtt_ms": 0.05,
+                "rttvar_ms": 0.03, "snd_cwnd": 10, "total_retrans": 0}
+        run["tcp_info"] = []
+        for i in range(5):
+            sample = dict(info, t_ms=round(fault + 600.0 * i, 1), host="client", local="198.18.0.1:40312",
+                          remote="198.18.0.2:7000", retransmits=i, backoff=i, rto_ms=rto * (1 << i),
+                          ca_state=4 if i else 0, unacked=12 if i else 0, total_retrans=i)
+            run["tcp_info"].append(sample)
+        run["mechanism_basis"] = ("3 retransmissions of the head after a tail loss probe, backoff up to 3; "
+                                  "TCP_USER_TIMEOUT 2000 ms since the first retransmission ended it")
+        run["mechanism_from_evidence"] = True
+        run["model"] = {"quantity": "detection", "ms": 2230.0, "mechanism": "tcp_user_timeout", "error": "ETIMEDOUT",
+                        "formula": "tail loss probe 22 ms + RTO 208 ms + TCP_USER_TIMEOUT 2000 ms",
+                        "inputs": {"base_rto": {"value": rto, "unit": "ms", "origin": "measured",
+                                                "detail": "tcp_info.tcpi_rto before the fault"},
+                                   "user_timeout": {"value": 2000, "unit": "ms", "origin": "socket",
+                                                    "detail": "TCP_USER_TIMEOUT"}},
+                        "lo_ms": 2220.0, "hi_ms": 2330.0, "window": "timer wheel: each RTO up to 32 ms late",
+                        "source": "net/ipv4/tcp_timer.c: tcp_retransmit_timer, retransmits_timed_out",
+                        "would_fire_ms": None, "notes": [], "measured": detection,
+                        "delta_ms": round(detection - 2230.0, 1), "holds": False,
+                        "why": f"{2220.0 - detection:.1f} ms earlier than the model allows (2220 ms)"}
     expectations = []
     if uto == "2s":
         ok = detection <= 3000

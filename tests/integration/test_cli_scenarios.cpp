@@ -167,6 +167,32 @@ const char* kIpv6Probes = R"({
   "matrix": { "/client/connect": ["[server]:8080", "server:8080"] }
 })";
 
+// A probe whose SYNs are blackholed from the start, TCP_SYNCNT 1 (issue 11: detection is the
+// failing connect's return, not the probe's start).
+const char* kSynProbe = R"({
+  "name": "syn-probe",
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000",
+              "workload": { "kind": "probe", "count": 1, "rate": "max" },
+              "socket": { "syn_count": 1 } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "0s", "direction": "in",
+                "match": { "tcp_flags": "syn" } } ],
+  "deadline": "8s"
+})";
+
+// Keepalive 1 s / 1 s / 2 on an idle socket with TCP_USER_TIMEOUT 4 s > idle + intvl * cnt = 3 s:
+// tcp_keepalive_timer ignores TCP_KEEPCNT once a user timeout is set and sends probes until
+// the user timeout has passed since the last packet received.
+const char* kKeepaliveUserTimeout = R"({
+  "name": "keepalive-user-timeout",
+  "server": { "on": "server", "port": 7000, "behavior": "echo" },
+  "client": { "on": "client", "connect": "server:7000", "workload": { "kind": "idle" },
+              "socket": { "keepalive": { "idle": "1s", "interval": "1s", "count": 2 },
+                          "tcp_user_timeout": "4s" } },
+  "faults": [ { "kind": "blackhole", "on": "server", "at": "300ms" } ],
+  "deadline": "10s"
+})";
+
 class CliScenarios : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -188,6 +214,8 @@ class CliScenarios : public ::testing::Test {
     write_text(sc / "ipv6.json", kIpv6);
     write_text(sc / "ipv6-reject.json", kIpv6Reject);
     write_text(sc / "ipv6-probes.json", kIpv6Probes);
+    write_text(sc / "syn-probe.json", kSynProbe);
+    write_text(sc / "keepalive-user-timeout.json", kKeepaliveUserTimeout);
     before_ = sockchaos::testing::HostNetworkSnapshot::take();
     // Started with a soft limit of 1024 open files where the hard limit allows more.
     std::string cmd = "[ \"$(ulimit -Hn)\" = unlimited ] || [ \"$(ulimit -Hn)\" -gt 4096 ] && ulimit -Sn 1024; " +
@@ -225,7 +253,7 @@ TEST_F(CliScenarios, RunSucceedsAndWritesResultsReportAndJUnit) {
   EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stderr.txt");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "report.html"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "junit.xml"));
-  EXPECT_EQ(results_["summary"]["cells"], 17);
+  EXPECT_EQ(results_["summary"]["cells"], 19);
   EXPECT_EQ(results_["summary"]["errors"], 0);
   EXPECT_NE(results_["kernel"].get<std::string>(), "");
 }
@@ -311,6 +339,80 @@ TEST_F(CliScenarios, Ipv6ProbesLeaveIpv6TimeWaitInTheCensusAndDualPicksByConnect
     const std::string flow = run["workload_flow"].dump();
     EXPECT_EQ(flow.find("2001:2:") != std::string::npos, v6) << flow;
   }
+TEST_F(CliScenarios, TheModelOfUserTimeout2sOnABusySenderSaysAbout2200msAndHolds) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("busy-sender");
+  ASSERT_TRUE(run["model"].is_object()) << run.dump();
+  const json& m = run["model"];
+  EXPECT_EQ(m["mechanism"], "tcp_user_timeout");
+  EXPECT_EQ(m["error"], "ETIMEDOUT");
+  // The user timeout counts from the first retransmission, which comes one (measured) RTO of
+  // >= 200 ms (TCP_RTO_MIN) after the first unanswered segment: 2 s + ~200 ms.
+  EXPECT_GE(m["ms"].get<double>(), 2200.0) << m["formula"];
+  EXPECT_LE(m["ms"].get<double>(), 2300.0) << m["formula"];
+  EXPECT_EQ(m["holds"], true) << m["why"] << " measured " << run["detection_ms"];
+  EXPECT_NEAR(m["delta_ms"].get<double>(), run["detection_ms"].get<double>() - m["ms"].get<double>(), 0.11);
+  ASSERT_TRUE(run["mechanism_basis"].is_string());
+  EXPECT_NE(run["mechanism_basis"].get<std::string>().find("retransmission"), std::string::npos) << run["mechanism_basis"];
+}
+
+TEST_F(CliScenarios, SynBlackholedProbeWithSyncnt1FailsAfterAbout3s) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("syn-probe");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "ETIMEDOUT");
+  EXPECT_EQ(run["syscall"], "connect");
+  EXPECT_EQ(run["mechanism"], "syn_retries");
+  // TCP_SYNCNT 1 with this kernel's net.ipv4.tcp_syn_linear_timeouts (4, the default since
+  // 6.7): tcp_write_timeout gives up at the first expiry where icsk_retransmits >= syncnt +
+  // linear_timeouts (5) or retransmits_timed_out(syncnt 1) says tcp_model_timeout(1, 1 s) = 3 s
+  // have passed since the first SYN. The linear RTO stays 1 s, so SYNs go out at 0, 1 and 2 s
+  // (two retransmissions, not one) and connect() fails at the 3 s expiry (net/ipv4/tcp_timer.c).
+  // Three 1 s timers at HZ=250 land in wheel level 1 (8 jiffies = 32 ms granularity): each
+  // up to 32 ms late, never early. detection_ms counts from the fault, which a fault "at 0s" puts
+  // in before the client starts: the connect's first SYN (the capture's) comes that much later.
+  std::optional<double> first_syn;
+  for (const auto& e : run["timeline"])
+    if (e.value("event", "") == "packet" && e["packet"]["kind"] == "syn" && !first_syn) first_syn = e["t_ms"].get<double>();
+  ASSERT_TRUE(first_syn) << "the capture saw the first SYN";
+  const double start_gap = *first_syn - run["fault_ms"].get<double>();
+  ASSERT_GE(start_gap, 0.0);
+  double ms = run["detection_ms"].get<double>();
+  EXPECT_GE(ms - start_gap, 3000.0 - 1.0);
+  EXPECT_LE(ms - start_gap, 3000.0 + 3 * 32.0 + 30.0);
+  EXPECT_LE(ms, 3000.0 + 3 * 32.0 + 30.0 + 500.0) << "the client starts within 0.5 s of the fault";
+  ASSERT_TRUE(run["model"].is_object());
+  EXPECT_EQ(run["model"]["mechanism"], "syn_retries");
+  EXPECT_NEAR(run["model"]["ms"].get<double>(), 3000.0, 1.0) << run["model"]["formula"];
+  ASSERT_TRUE(run["workload_flow"].is_object()) << "the capture saw the probe's SYNs";
+  const int linear = std::stoi(sh("cat /proc/sys/net/ipv4/tcp_syn_linear_timeouts 2>/dev/null || echo 0"));
+  EXPECT_EQ(run["workload_flow"]["sent"]["syn_retransmissions"], linear >= 1 ? 2 : 1);
+}
+
+TEST_F(CliScenarios, KeepaliveWithALongerUserTimeoutEndsByTheUserTimeoutAfterMoreProbesThanKeepcnt) {
+  SKIP_UNLESS_ABLE();
+  json run = run_of("keepalive-user-timeout");
+  EXPECT_EQ(run["outcome"], "detected");
+  EXPECT_EQ(run["error"], "ETIMEDOUT");
+  EXPECT_EQ(run["mechanism"], "tcp_user_timeout");
+  EXPECT_EQ(run["mechanism_from_evidence"], true);
+  ASSERT_TRUE(run["workload_flow"].is_object());
+  // Probes at 1, 2, 3 s after the last packet received; the timer at 4 s finds the user
+  // timeout passed with probes out: more probes than TCP_KEEPCNT 2.
+  const int probes = run["workload_flow"]["sent"]["keep_alives"].get<int>();
+  EXPECT_GT(probes, 2);
+  const std::string basis = run["mechanism_basis"].get<std::string>();
+  EXPECT_NE(basis.find(std::to_string(probes) + " keepalive probes sent"), std::string::npos) << basis;
+  EXPECT_NE(basis.find("TCP_USER_TIMEOUT"), std::string::npos) << basis;
+  EXPECT_NE(basis.find("TCP_KEEPCNT 2 ignored"), std::string::npos) << basis;
+  // 4 s after the last packet received (the handshake, before the fault at 300 ms): every 1 s
+  // keepalive timer up to 32 ms late (HZ=250, wheel level 1), four of them.
+  double ms = run["detection_ms"].get<double>();
+  EXPECT_GE(ms, 4000.0 - 300.0 - 50.0);
+  EXPECT_LE(ms, 4000.0 + 4 * 32.0 + 50.0);
+  ASSERT_TRUE(run["model"].is_object());
+  EXPECT_EQ(run["model"]["mechanism"], "tcp_user_timeout");
+  EXPECT_EQ(run["model"]["holds"], true) << run["model"]["why"];
 }
 
 TEST_F(CliScenarios, IdleKeepalive113TimesOutAbout4sAfterTheLastPacket) {
@@ -533,6 +635,41 @@ TEST(CliExitCodes, InvalidInputIsExit2NamingFileAndPointer) {
   EXPECT_EQ(status, 2);
   sh(std::string(SOCKCHAOS_CLI) + " run --shard 3/2 " + (dir / "bad.json").string() + " 2>/dev/null", &status);
   EXPECT_EQ(status, 2);
+}
+
+TEST(CliExplain, PrintsTheModelOfEveryCellWithoutRunningAndExits2OnBadInput) {
+  auto dir = sockchaos::testing::make_temp_dir("explain");
+  write_text(dir / "busy.json", kBusySender);
+  write_text(dir / "probes.json", kProbes);
+  write_text(dir / "bad.json", R"({ "name": "bad", "client": { "on": "client", "connect": "server:7000",
+    "workload": { "kind": "idle" }, "socket": { "keepalive": { "idle": 5, "interval": "1s", "count": 3 } } } })");
+  const std::string cli = SOCKCHAOS_CLI;
+  int status = -1;
+  std::string text = sh(cli + " explain " + (dir / "busy.json").string() + " " + (dir / "probes.json").string(), &status);
+  EXPECT_EQ(status, 0) << text;
+  EXPECT_NE(text.find("\nbusy-sender/default\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("probes/linger=off"), std::string::npos) << text;
+  EXPECT_NE(text.find("probes/linger=0s"), std::string::npos) << text;
+  EXPECT_NE(text.find("via tcp_user_timeout"), std::string::npos) << text;
+  EXPECT_NE(text.find("  formula: "), std::string::npos) << text;
+  EXPECT_NE(text.find("  input "), std::string::npos) << text;
+  std::string js = sh(cli + " explain --format json " + (dir / "busy.json").string() + " " + (dir / "probes.json").string(), &status);
+  EXPECT_EQ(status, 0);
+  json j = json::parse(js, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << js;
+  ASSERT_EQ(j["scenarios"].size(), 2u);
+  const json& busy = j["scenarios"][0]["cells"][0]["model"];
+  EXPECT_EQ(busy["mechanism"], "tcp_user_timeout");
+  EXPECT_GE(busy["ms"].get<double>(), 2000.0);
+  EXPECT_FALSE(busy["formula"].get<std::string>().empty());
+  EXPECT_TRUE(busy["inputs"].is_object() && !busy["inputs"].empty());
+  EXPECT_EQ(j["scenarios"][1]["cells"].size(), 2u);
+  std::string err = sh(cli + " explain " + (dir / "bad.json").string() + " 2>&1", &status);
+  EXPECT_EQ(status, 2) << err;
+  EXPECT_NE(err.find("bad.json"), std::string::npos) << err;
+  sh(cli + " explain --format yaml " + (dir / "busy.json").string() + " 2>/dev/null", &status);
+  EXPECT_EQ(status, 2);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CliExitCodes, DoctorPassesAsRoot) {

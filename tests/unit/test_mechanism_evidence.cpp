@@ -174,5 +174,26 @@ TEST(MechanismEvidence, SynRetransmissionsAndIcmp) {
   EXPECT_EQ(mechanism_from_evidence("EOF", "recv", 1, Model{}, ObservedEvidence{}).mechanism, "fin");
 }
 
+TEST(MechanismEvidence, UndetectedRunsSayWhatWasSeenAndWhatWouldHaveFired) {
+  // Keepalive off on an idle socket: nothing would ever fire.
+  const Model never = model_of(R"({"name": "idle", "server": {"behavior": "echo"},
+    "client": {"workload": {"kind": "idle"}},
+    "faults": [{"kind": "blackhole", "on": "server", "at": "1s"}], "deadline": "8s"})");
+  ASSERT_FALSE(never.detected());
+  EXPECT_EQ(undetected_basis(never, ObservedEvidence{}, 8000),
+            "no call failed within the deadline (8 s); no packet or tcp_info evidence; "
+            "the model agrees: nothing would ever fire");
+  // The kernel's default keepalive (7200 s) would fire long after the deadline.
+  const Model later = idle_keepalive_model(R"(, "keepalive": {"idle": "7200s", "interval": "75s", "count": 9})");
+  ObservedEvidence ev;
+  ev.keepalive_probes_sent = 0;
+  ev.last_answered_ms = -900;
+  const std::string b = undetected_basis(later, ev, 30000);
+  EXPECT_EQ(b.rfind("no call failed within the deadline (30 s); nothing the kernel's timers act on was observed", 0), 0u) << b;
+  if (later.would_fire_ms) EXPECT_NE(b.find("would fire only at"), std::string::npos) << b;
+  ev.data_retransmissions_ms = {10, 30, 70};
+  EXPECT_NE(undetected_basis(later, ev, 30000).find("observed: 3 retransmissions of the head"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sockchaos::harness

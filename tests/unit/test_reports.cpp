@@ -588,6 +588,111 @@ TEST(Console, ProgressDisplay) {
   EXPECT_NE(bar.find("[###############...............]"), std::string::npos);
 }
 
+// ---- evidence: the kernel's model, the packet ladder, tcp_info (issue 11) --------------------
+
+// A busy-sender run with its evidence, typed, then written and read back as results.json.
+Results evidence_results(bool holds) {
+  Results results = typed_scenarios(Json::array({{{"name", "busy"},
+                                                  {"matrix_axes", Json::array({"/client/socket/tcp_user_timeout"})},
+                                                  {"cells", Json::array({make_cell("tcp_user_timeout=2s",
+                                                                                   {{"/client/socket/tcp_user_timeout", "2s"}},
+                                                                                   make_run("detected", 2250.0))})}}}));
+  harness::RunResult& run = results.scenarios[0].cells[0].runs[0];
+  harness::ModelResult m;
+  m.model.mechanism = "tcp_user_timeout";
+  m.model.error = "ETIMEDOUT";
+  m.model.ms = 2208.0;
+  m.model.formula = "first retransmission (one RTO 208 ms) + TCP_USER_TIMEOUT 2000 ms";
+  m.model.inputs["base_rto"] = {208, "ms", "measured", "tcp_info.tcpi_rto before the fault"};
+  m.model.lo_ms = 2200;
+  m.model.hi_ms = holds ? 2300 : 2240;
+  m.model.window = "timer wheel slack";
+  m.model.source = "net/ipv4/tcp_timer.c: tcp_retransmit_timer";
+  m.measured = 2250.0;
+  m.check = harness::check(m.model, 2250.0);
+  run.model = m;
+  run.mechanism_basis = "7 retransmissions, backoff up to 3; TCP_USER_TIMEOUT 2000 ms since the first ended it";
+  run.mechanism_from_evidence = true;
+  auto packet = [&](double t, const char* kind, const char* direction, uint32_t ordinal) {
+    harness::TimelineEntry e;
+    e.t_ms = t;
+    e.event = "packet";
+    e.detail = std::string(direction) + " " + kind;
+    e.packet = harness::PacketMark{"client", kind, direction, 1, 1, 1, 100, 502, ordinal, std::nullopt};
+    run.timeline.push_back(e);
+  };
+  packet(-200, "syn", "sent", 0);
+  packet(-199.9, "syn_ack", "received", 0);
+  packet(520, "tail_loss_probe", "sent", 0);
+  for (uint32_t i = 1; i <= 4; ++i) packet(500 + 208.0 * ((1 << i) - 1), "retransmission", "sent", i);
+  for (int i = 0; i < 5; ++i) {
+    harness::TcpInfoSample s;
+    s.t_ms = i * 600.0;
+    s.host = "client";
+    s.local = "198.18.0.1:40000";
+    s.remote = "198.18.0.2:7000";
+    s.state = "ESTABLISHED";
+    s.info.rto_ms = 208.0 * (1 << i);
+    s.info.backoff = i;
+    s.info.retransmits = i;
+    run.tcp_info.push_back(s);
+  }
+  return typed(harness::to_json(results));
+}
+
+TEST(Evidence, ConsoleShowsTheModelBesideTheMeasurement) {
+  Results ok = evidence_results(true), off = evidence_results(false);
+  EXPECT_EQ(format_cell_line(ok.scenarios[0], ok.scenarios[0].cells[0]),
+            "busy/tcp_user_timeout=2s: detected 2250.0 ms ETIMEDOUT; model 2208.0 ms ok, expectations 1/1 passed");
+  EXPECT_EQ(format_cell_line(off.scenarios[0], off.scenarios[0].cells[0]),
+            "busy/tcp_user_timeout=2s: detected 2250.0 ms ETIMEDOUT; model 2208.0 ms off +42, expectations 1/1 passed");
+  std::string table = format_summary_table(ok, false);
+  std::istringstream lines(table);
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  ASSERT_NE(header.find("model"), std::string::npos) << table;
+  EXPECT_EQ(row.find("2208.0 ms ok"), header.find("model")) << table;
+  // Without a model: "-".
+  Results none = typed_scenarios(Json::array({two_axis_scenario()}));
+  std::string plain = format_summary_table(none, false);
+  std::istringstream l2(plain);
+  std::getline(l2, header);
+  std::getline(l2, row);
+  EXPECT_EQ(row.substr(header.find("model"), 2), "- ") << plain;
+}
+
+TEST(Evidence, ReportDrawsTheLadderTheTcpInfoChartAndTheModelInEveryTable) {
+  std::string html = render_html_report(evidence_results(false));
+  // Packet ladder: one arrow per packet, retransmissions and probes marked, the fault shaded.
+  ASSERT_EQ(count_of(html, "<svg class=\"ladder chart\""), 1u);
+  const size_t ladder = html.find("<svg class=\"ladder chart\"");
+  const std::string svg = html.substr(ladder, html.find("</svg>", ladder) - ladder);
+  EXPECT_EQ(count_of(svg, "<g class=\"pk "), 7u);
+  EXPECT_EQ(count_of(svg, "<g class=\"pk pk-retrans\""), 4u);
+  EXPECT_EQ(count_of(svg, "<g class=\"pk pk-probe\""), 1u);
+  EXPECT_NE(svg.find("retransmission #4"), std::string::npos);
+  EXPECT_NE(svg.find("<g class=\"fault\">"), std::string::npos);
+  // tcp_info chart: rto, backoff, retransmits (probes never moved: not drawn).
+  const size_t chart = html.find("<svg class=\"tcpinfo chart\"");
+  ASSERT_NE(chart, std::string::npos);
+  const std::string tsvg = html.substr(chart, html.find("</svg>", chart) - chart);
+  EXPECT_NE(tsvg.find("rto (ms, left), max 3328"), std::string::npos) << tsvg.substr(0, 400);
+  EXPECT_NE(tsvg.find("backoff (right), max 4"), std::string::npos);
+  EXPECT_NE(tsvg.find("retransmits (right), max 4"), std::string::npos);
+  EXPECT_EQ(tsvg.find("probes (right)"), std::string::npos);
+  // The model: a table per run, a column in the matrix table, the basis.
+  EXPECT_NE(html.find("<table class=\"models\">"), std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"col\" class=\"model-col\">model</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"model-col off\""), std::string::npos);
+  EXPECT_NE(html.find("2208.0 ms off +42"), std::string::npos);
+  EXPECT_NE(html.find("mechanism (from evidence):"), std::string::npos);
+  EXPECT_NE(html.find("tcp_info.tcpi_rto before the fault"), std::string::npos);
+  // Self-contained: no external reference appeared.
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+}
+
 // ---- merge (harness::merge_results, what `sockchaos report` renders) ---------------------------
 
 TEST(Merge, ShardsConcatenateDedupeAndRecomputeSummary) {
