@@ -205,7 +205,9 @@ json build_mode_scenario(const ModeScenarioInput& in, const std::string& name) {
   json s;
   s["name"] = name;
   s["description"] = "sockchaos advise/audit: " + mode_description(mode) + (in.link.label() == "veth" ? "" : " (" + in.link.label() + ")");
-  s["capture"] = false;
+  // The advisor's cells need only the detection; an audit's evidence (what the kernel sent for
+  // the user's program) comes from the capture.
+  s["capture"] = user_client;
   json server = {{"on", "server"}, {"port", in.port}};
   json client = {{"on", "client"}, {"connect", "server:" + std::to_string(in.port)}};
   json fault = {{"on", "server"}};
@@ -364,10 +366,12 @@ class Searcher {
 std::vector<double> user_timeout_grid(const AdviseRequest& r) {
   if (r.pins.user_timeout_ms) return {*r.pins.user_timeout_ms};
   std::vector<double> out = {0};
-  // Steps of 250 ms (a multiple of the 4 ms jiffy) up to the bound, at most ~48 values.
+  // Steps of 250 ms (a multiple of the 4 ms jiffy) up to the bound, at most ~48 values; at least
+  // up to 4 s so that an impossible bound still finds the best achievable.
+  const double upto = std::max(r.within_ms, 4000.0);
   double step = 250;
-  while (r.within_ms / step > 48) step *= 2;
-  for (double t = step; t <= r.within_ms + 1e-9; t += step) out.push_back(t);
+  while (upto / step > 48) step *= 2;
+  for (double t = step; t <= upto + 1e-9; t += step) out.push_back(t);
   return out;
 }
 
@@ -411,9 +415,13 @@ Advice advise(const AdviseRequest& r, const KernelEnvironment& env) {
             o.count = *r.pins.count;
           } else {
             // Article 004's rule: TCP_USER_TIMEOUT ~ KEEPIDLE + KEEPINTVL * KEEPCNT, so that a
-            // stack without a user timeout ends near the same time: count = the probes that fit.
-            const double budget = ut > 0 ? ut : r.within_ms;
-            o.count = std::clamp(static_cast<int>(std::floor((budget - idle * 1000.0) / (intvl * 1000.0))), 1, 9);
+            // stack without a user timeout ends at the same keepalive timer the user timeout ends
+            // it (tcp_keepalive_timer: the first firing with elapsed >= it): count = the probes
+            // sent until then. Without a user timeout, the probes that fit in the bound.
+            if (ut > 0)
+              o.count = std::clamp(static_cast<int>(std::ceil((ut - idle * 1000.0) / (intvl * 1000.0) - 1e-9)), 1, 9);
+            else
+              o.count = std::clamp(static_cast<int>(std::floor((r.within_ms - idle * 1000.0) / (intvl * 1000.0))), 1, 9);
           }
           with_ka.push_back(o);
         }
@@ -452,7 +460,7 @@ Advice advise(const AdviseRequest& r, const KernelEnvironment& env) {
     OptionSet o;
     std::vector<ModePlan> plan;
     bool meets = false;
-    double margin = 0, worst_over = 0, worst = 0;
+    double margin = 0, margin_sum = 0, worst_over = 0, worst = 0;
   };
   std::optional<Scored> best;
   auto better = [&](const Scored& x, const Scored& y) {
@@ -464,6 +472,7 @@ Advice advise(const AdviseRequest& r, const KernelEnvironment& env) {
     const bool xw = x.margin >= wanted, yw = y.margin >= wanted;
     if (xw != yw) return xw;
     if (!xw && std::abs(x.margin - y.margin) > 1e-6) return x.margin > y.margin;
+    if (!xw && std::abs(x.margin_sum - y.margin_sum) > 1e-6) return x.margin_sum > y.margin_sum;
     // Both survive the wanted burst: the fewest probes (largest idle), the fewest options, then
     // the most margin, then the fastest.
     if (x.o.idle_s != y.o.idle_s) return x.o.idle_s > y.o.idle_s;
@@ -499,6 +508,7 @@ Advice advise(const AdviseRequest& r, const KernelEnvironment& env) {
         if (p.worst_ms && (!bm.model_ms || *p.worst_ms < *bm.model_ms)) bm = mp;
       }
       sc.margin = std::min(sc.margin, mp.burst_tolerance_ms);
+      sc.margin_sum += mp.burst_tolerance_ms;
       sc.plan.push_back(mp);
     }
     if (!best || better(sc, *best)) best = sc;
@@ -571,6 +581,10 @@ std::vector<Verified> compare_verification(const Advice& advice, const Results& 
         } else if (v.model_ms && !v.detection_ms) {
           v.disagreement = "the model predicted " + ms_text(*v.model_ms) + " but the run did not detect: the run wins";
         }
+        if (run.model && !run.model->check.holds && run.model->model.mechanism != "unmodelled" &&
+            !run.model->check.why.empty())
+          v.disagreement += std::string(v.disagreement.empty() ? "" : "; ") +
+                            "the kernel model of this run does not hold (" + run.model->check.why + "): the run wins";
         for (const auto& p : advice.plan)
           if (p.mode == mode && !p.mechanism.empty() && !v.mechanism.empty() && v.mechanism != "undetected" &&
               p.mechanism != v.mechanism) {

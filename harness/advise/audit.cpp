@@ -72,7 +72,7 @@ std::vector<AuditRow> audit_rows(const std::vector<std::string>& modes, const Re
       row.status = row.noticed ? "exit " + std::to_string(c.exit) : "still running at the deadline (killed)";
       if (row.noticed && !c.stderr_text.empty()) {
         std::string first = c.stderr_text.substr(0, c.stderr_text.find('\n'));
-        if (first.size() > 60) first = first.substr(0, 57) + "...";
+        if (first.size() > 48) first = first.substr(0, 45) + "...";
         row.status += ": " + first;
       }
     } else {
@@ -103,13 +103,13 @@ std::string audit_text(const std::vector<AuditRow>& rows, double within_ms) {
   std::ostringstream o;
   o << "sockchaos audit: how long the program takes to notice each failure (bound " << ms_text(within_ms) << ")\n\n";
   auto pad = [](const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); };
-  o << pad("mode", 16) << pad("noticed after", 15) << pad("status", 44) << "kernel evidence\n";
+  o << pad("mode", 16) << pad("noticed after", 15) << pad("status", 58) << "kernel evidence\n";
   for (const auto& r : rows) {
     if (!r.ran) {
-      o << pad(r.mode, 16) << pad("-", 15) << pad("not run", 44) << r.skipped << "\n";
+      o << pad(r.mode, 16) << pad("-", 15) << pad("not run", 58) << r.skipped << "\n";
       continue;
     }
-    o << pad(r.mode, 16) << pad(r.noticed ? ms_text(*r.detection_ms) : "never", 15) << pad(r.status, 44) << r.evidence
+    o << pad(r.mode, 16) << pad(r.noticed ? ms_text(*r.detection_ms) : "never", 15) << pad(r.status, 58) << r.evidence
       << "\n";
   }
   bool any = false;

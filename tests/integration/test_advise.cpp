@@ -282,3 +282,82 @@ TEST(AuditCli, CurlWithoutTimeoutsMissesTheIdlePeerAndGetsASuggestion) {
   EXPECT_NE(text.find("tcp_user_timeout"), std::string::npos) << text;  // the advisor's suggestion
   EXPECT_NE(text.find("port-exhaustion"), std::string::npos) << text;
 }
+
+namespace {
+
+const char* kGoMain = R"(
+func main() {
+	if len(os.Args) != 4 {
+		os.Exit(2)
+	}
+	conn, err := sockchaosDialer.Dial("tcp", net.JoinHostPort(os.Args[1], os.Args[2]))
+	exit := func(err error) {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			os.Exit(int(errno))
+		}
+		os.Exit(3)
+	}
+	if err != nil {
+		exit(err)
+	}
+	buf := make([]byte, 4096)
+	if os.Args[3] == "idle" {
+		for i := 0; i < 1000000; i++ {
+			n, err := conn.Read(buf)
+			if err != nil {
+				exit(err)
+			}
+			if n == 0 {
+				os.Exit(4)
+			}
+		}
+		os.Exit(5)
+	}
+	for i := 0; i < 6000; i++ { // at most 60 s at 400 KiB/s
+		if _, err := conn.Write(buf); err != nil {
+			exit(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	os.Exit(5)
+}
+)";
+
+}  // namespace
+
+// Go only where a Go toolchain is installed (Debian golang-go); a stdlib-only program, built offline.
+TEST(AdviseSnippets, GoSnippetDetectsWithinTheBound) {
+  SKIP_UNLESS_ABLE();
+  if (sh("command -v go").empty()) GTEST_SKIP() << "no Go toolchain (Debian package golang-go)";
+  const auto r = cli("advise --within 3s --modes idle,busy --no-verify --format json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const json j = parse(r.out);
+  ASSERT_FALSE(j.is_discarded());
+  TempDir dir;
+  write_text(dir.path / "main.go", "package main\n\nimport (\n\t\"errors\"\n\t\"net\"\n\t\"os\"\n\t\"syscall\"\n\t\"time\"\n)\n\n" +
+                                       j["snippets"]["go"].get<std::string>() + kGoMain);
+  int status = -1;
+  const std::string build = sh("cd " + dir.path.string() + " && GOCACHE=" + (dir.path / "gocache").string() +
+                                   " GOFLAGS=-mod=mod GO111MODULE=off GOPATH=" + (dir.path / "gopath").string() +
+                                   " go build -o client main.go 2>&1",
+                               &status);
+  ASSERT_EQ(status, 0) << build;
+  const std::string bin = (dir.path / "client").string();
+  int port = 7500;
+  for (const std::string mode : {"idle", "busy"})
+    write_text(dir.path / ("go-" + mode + ".json"), program_scenario("snippet-go-" + mode, {bin}, mode, port++).dump(2));
+  const std::string out = sh(std::string(SOCKCHAOS_CLI) + " run " + dir.path.string() + " -o " +
+                                 (dir.path / "out").string() + " 2>&1",
+                             &status);
+  EXPECT_EQ(status, 0) << out;
+  const json results = parse(read_text(dir.path / "out" / "results.json"));
+  ASSERT_FALSE(results.is_discarded()) << out;
+  for (const auto& s : results["scenarios"])
+    for (const auto& c : s["cells"])
+      for (const auto& run : c["runs"]) {
+        ASSERT_TRUE(run["detection_ms"].is_number()) << s["name"] << run.dump().substr(0, 600);
+        EXPECT_LE(run["detection_ms"].get<double>(), 3000) << s["name"];
+        EXPECT_EQ(run["error"], "exit:110") << s["name"];
+      }
+}
