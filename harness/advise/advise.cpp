@@ -332,7 +332,12 @@ class Searcher {
     in.options = o;
     in.within_ms = r_.within_ms;
     const json doc = build_mode_scenario(in, "advise-" + mode);
-    const std::string key = mode + doc["client"].dump() + (doc.contains("hosts") ? doc["hosts"].dump() : "");
+    // Keepalive does not run while data is in flight (tcp_keepalive_timer skips a socket with
+    // packets out or a send head) nor before the connection is established: the predictions of
+    // busy, zero-window and syn-sent do not depend on it, so they are shared across keepalive times.
+    json client_key = doc["client"];
+    if (!is_idle_kind(mode) && client_key.contains("socket")) client_key["socket"].erase("keepalive");
+    const std::string key = mode + client_key.dump() + (doc.contains("hosts") ? doc["hosts"].dump() : "");
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     ++evaluated_;
     Prediction p;
