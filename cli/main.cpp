@@ -1,8 +1,12 @@
-// sockchaos: run scenario files, validate them, explain their kernel model, merge results into reports, check the machine.
-// Exit codes: 0 all expectations held; 1 an expectation failed (or a run errored);
+// sockchaos: run scenario files, validate them, explain their kernel model, merge results into
+// reports, check the machine; advise options for a detection bound; audit a user's program
+// across failure modes.
+// Exit codes: 0 all expectations held; 1 an expectation failed (or a run errored; advise: the
+// verification missed the bound; audit: a mode was not noticed within the bound);
 // 2 invalid input or usage; 3 the environment cannot run it (or a scenario needs more open
-// files or memory than the machine gives); 128+N stopped by signal N (SIGINT 130, SIGTERM 143,
-// SIGHUP 129) with partial results written: the cells that finished, the others "interrupted".
+// files or memory than the machine gives); 4 advise: the bound cannot be met in some mode (the
+// best achievable is printed); 128+N stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129)
+// with partial results written: the cells that finished, the others "interrupted".
 // Skipped cells (a program the scenario "requires" is missing) are not judged: the run still
 // exits 0 when everything that ran held, but the last line says "N cell(s) SKIPPED" with the
 // packages to install, JUnit marks them <skipped/>, and --require-all makes them exit 1.
@@ -18,8 +22,13 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <algorithm>
 
 #include "harness/metrics/kernel_model.hpp"
+#include "common/duration.hpp"
+#include "netns/netns.hpp"
+
+#include "harness/advise/advise.hpp"
 #include "harness/world/doctor.hpp"
 #include "harness/world/environment.hpp"
 #include "harness/world/process.hpp"
@@ -335,6 +344,207 @@ int cmd_report(const std::vector<std::string>& inputs, const std::string& output
   return merged.passed() ? 0 : 1;
 }
 
+
+// The kernel's defaults as a fresh namespace reads them; the model's 6.18 values when no
+// namespace can be made here.
+harness::KernelEnvironment kernel_environment() {
+  harness::KernelEnvironment env = harness::KernelEnvironment::linux_defaults();
+  try {
+    for (auto& [k, v] : netns::fresh_namespace_sysctls(harness::KernelEnvironment::keys())) env.sysctl[k] = v;
+  } catch (const std::exception&) {
+  }
+  return env;
+}
+
+std::optional<double> parse_ms(const std::string& text, const std::string& flag, std::string& err) {
+  std::string why;
+  auto d = parse_duration(text, &why);
+  if (!d) {
+    err = flag + ": " + why;
+    return std::nullopt;
+  }
+  return static_cast<double>(d->count()) / 1e6;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep))
+    if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+struct LinkArgs {
+  std::string profile, rtt, loss;
+};
+
+bool parse_link(const LinkArgs& args, harness::LinkChoice& link, std::string& err) {
+  link.profile = args.profile;
+  if (!args.rtt.empty()) {
+    auto v = parse_ms(args.rtt, "--rtt", err);
+    if (!v) return false;
+    link.rtt_ms = *v;
+  }
+  if (!args.loss.empty()) {
+    char* end = nullptr;
+    std::string l = args.loss;
+    bool pct = !l.empty() && l.back() == '%';
+    if (pct) l.pop_back();
+    double v = std::strtod(l.c_str(), &end);
+    if (l.empty() || *end != '\0') {
+      err = "--loss: expected a probability (0.01) or a percentage (1%), got \"" + args.loss + "\"";
+      return false;
+    }
+    link.loss = pct ? v / 100 : v;
+  }
+  if (!link.profile.empty() && (link.rtt_ms || link.loss)) {
+    err = "--link and --rtt/--loss exclude each other";
+    return false;
+  }
+  return true;
+}
+
+// Runs generated scenario documents as one session, cells in parallel.
+harness::Results run_documents(const std::vector<json>& docs, int jobs, const std::string& out_dir) {
+  std::vector<harness::Scenario> scenarios;
+  for (const auto& d : docs) scenarios.push_back(harness::load_scenario_json(d, d["name"].get<std::string>()));
+  harness::SessionOptions opts;
+  opts.jobs = jobs > 0 ? jobs : static_cast<int>(docs.size());
+  opts.results_dir = out_dir;
+  opts.on_cell_done = [](const harness::Scenario& s, const harness::CellResult& cell, const harness::Progress&) {
+    std::cerr << reports::format_cell_line(s.name, cell) << "\n";
+  };
+  harness::Results results = harness::run_session(scenarios, opts);
+  if (!out_dir.empty()) write_outputs(results, out_dir, "");
+  return results;
+}
+
+int cmd_advise(const std::string& within, const std::string& modes, const LinkArgs& link_args,
+               const std::vector<std::string>& keeps, const std::string& format, bool allow_sysctl, bool no_verify,
+               const std::string& burst, int jobs, const std::string& out_dir) {
+  std::string err;
+  harness::AdviseRequest req;
+  auto w = parse_ms(within, "--within", err);
+  if (!w) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
+  req.within_ms = *w;
+  req.modes = split(modes, ',');
+  if (!parse_link(link_args, req.link, err)) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
+  for (const auto& k : keeps)
+    if (auto e = harness::add_pin(req.pins, k); !e.empty()) {
+      std::cerr << "error: " << e << "\n";
+      return 2;
+    }
+  if (!burst.empty()) {
+    auto b = parse_ms(burst, "--burst", err);
+    if (!b) {
+      std::cerr << "error: " << err << "\n";
+      return 2;
+    }
+    req.wanted_burst_ms = *b;
+  }
+  req.allow_sysctl = allow_sysctl;
+  if (format != "text" && format != "json" && format != "html") {
+    std::cerr << "error: --format: text, json or html, got \"" << format << "\"\n";
+    return 2;
+  }
+  if (auto e = harness::validate_request(req); !e.empty()) {
+    std::cerr << "error: " << e << "\n";
+    return 2;
+  }
+  const auto env = kernel_environment();
+  const harness::Advice advice = harness::advise(req, env);
+  std::vector<harness::Verified> verified;
+  if (!no_verify) {
+    std::vector<json> docs;
+    for (const auto& mode : req.modes) {
+      harness::ModeScenarioInput in;
+      in.mode = mode;
+      in.link = req.link;
+      in.options = advice.options;
+      in.within_ms = req.within_ms;
+      docs.push_back(harness::build_mode_scenario(in, "advise-" + mode));
+    }
+    const harness::Results results = run_documents(docs, jobs, out_dir);
+    verified = harness::compare_verification(advice, results);
+  }
+  const harness::Snippets snippets = harness::make_snippets(advice);
+  if (format == "json") std::cout << harness::advice_json(advice, verified, snippets).dump(2) << "\n";
+  else if (format == "html") std::cout << harness::advice_html(advice, verified, snippets);
+  else std::cout << harness::advice_text(advice, verified, snippets) << "\n";
+  if (!advice.achievable) return 4;
+  for (const auto& v : verified)
+    if (!v.within) return 1;
+  return 0;
+}
+
+int cmd_audit(const std::vector<std::string>& command, const std::string& server, const std::string& within,
+              const std::string& modes, const LinkArgs& link_args, int port, const std::string& format, int jobs,
+              const std::string& out_dir) {
+  std::string err;
+  auto w = parse_ms(within, "--within", err);
+  if (!w) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
+  harness::LinkChoice link;
+  if (!parse_link(link_args, link, err)) {
+    std::cerr << "error: " << err << "\n";
+    return 2;
+  }
+  if (command.empty()) {
+    std::cerr << "error: audit needs the client command after --, e.g. sockchaos audit -- curl -sS "
+                 "http://{server}:{port}/\n";
+    return 2;
+  }
+  if (format != "text" && format != "json") {
+    std::cerr << "error: --format: text or json, got \"" << format << "\"\n";
+    return 2;
+  }
+  std::vector<std::string> mode_list = split(modes, ',');
+  const auto& known = harness::mode_names();
+  const auto& extra = harness::audit_only_mode_names();
+  for (const auto& m : mode_list)
+    if (std::find(known.begin(), known.end(), m) == known.end() && std::find(extra.begin(), extra.end(), m) == extra.end()) {
+      std::string all;
+      for (const auto& n : known) all += (all.empty() ? "" : ", ") + n;
+      for (const auto& n : extra) all += ", " + n;
+      std::cerr << "error: unknown mode \"" << m << "\" (known: " << all << ")\n";
+      return 2;
+    }
+  std::vector<json> docs;
+  for (const auto& mode : mode_list) {
+    if (std::find(extra.begin(), extra.end(), mode) != extra.end()) continue;
+    harness::ModeScenarioInput in;
+    in.mode = mode;
+    in.link = link;
+    in.within_ms = *w;
+    in.client_command = command;
+    in.server_command = split(server, ' ');
+    in.port = port;
+    in.deadline_ms = *w + 5000;
+    docs.push_back(harness::build_mode_scenario(in, "audit-" + mode));
+  }
+  harness::Results results;
+  if (!docs.empty()) results = run_documents(docs, jobs, out_dir);
+  auto rows = harness::audit_rows(mode_list, results, *w, kernel_environment(), link);
+  for (auto& r : rows)
+    if (r.mode == "port-exhaustion")
+      r.skipped = "not run: exhausting ports needs a program that opens connections in a loop; see "
+                  "scenarios/port-exhaustion-tw-reuse.json for the probe shape";
+  if (format == "json") std::cout << harness::audit_json(rows, *w).dump(2) << "\n";
+  else std::cout << harness::audit_text(rows, *w);
+  for (const auto& r : rows)
+    if (r.ran && !r.within) return 1;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -372,6 +582,44 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("doctor", "check privileges and kernel features; say how to fix what lacks");
 
+  std::string adv_within, adv_modes = "idle,busy,zero-window", adv_format = "text", adv_burst;
+  std::vector<std::string> adv_keep;
+  LinkArgs adv_link;
+  bool adv_sysctl = false, adv_no_verify = false;
+  std::string adv_out;
+  auto* advise = app.add_subcommand("advise", "options that notice a dead peer within a bound, verified by running");
+  advise->add_option("--within", adv_within, "the detection bound, e.g. 8s")->required();
+  advise->add_option("--modes", adv_modes, "comma-separated: idle,busy,zero-window,syn-sent,crash,reboot,rst");
+  advise->add_option("--link", adv_link.profile, "a link profile (lan, wan-20ms, wan-80ms, lossy-wifi, ...)");
+  advise->add_option("--rtt", adv_link.rtt, "the link's round-trip time, e.g. 40ms");
+  advise->add_option("--loss", adv_link.loss, "the link's loss, 0.01 or 1%");
+  advise->add_option("--keep", adv_keep, "pin KEY=VALUE (keepalive.idle, keepalive.interval, keepalive.count, "
+                                         "tcp_user_timeout, syn_count, app_timeout, keepalive=off)");
+  advise->add_option("--format", adv_format, "text, json or html");
+  advise->add_flag("--allow-sysctl", adv_sysctl, "also set per-namespace sysctls (keepalive defaults, syn retries)");
+  advise->add_option("--burst", adv_burst, "the loss burst a healthy connection must survive (default 1s)");
+  advise->add_flag("--no-verify", adv_no_verify, "the model's answer only: do not run the verification cells");
+  advise->add_option("-j,--jobs", jobs, "cells in parallel (default: all)")->check(CLI::Range(1, 1024));
+  advise->add_option("-o,--out", adv_out, "also write the verification's results.json/report.html here");
+
+  std::vector<std::string> aud_command;
+  std::string aud_server, aud_within = "10s", aud_modes = "idle,busy,zero-window,syn-sent,rst,crash,reboot,port-exhaustion",
+                          aud_format = "text", aud_out;
+  LinkArgs aud_link;
+  int aud_port = 8080;
+  auto* audit = app.add_subcommand("audit", "run YOUR client command against every failure mode: sockchaos audit -- CMD...");
+  audit->add_option("command", aud_command, "the client command (after --); {server} {port} {dir} expand");
+  audit->add_option("--server", aud_server, "your server command instead of the agent (words split on spaces)");
+  audit->add_option("--within", aud_within, "the bound a mode must be noticed in (default 10s)");
+  audit->add_option("--modes", aud_modes, "comma-separated modes");
+  audit->add_option("--link", aud_link.profile, "a link profile");
+  audit->add_option("--rtt", aud_link.rtt, "the link's round-trip time");
+  audit->add_option("--loss", aud_link.loss, "the link's loss");
+  audit->add_option("--port", aud_port, "the server's port (default 8080)")->check(CLI::Range(1, 65535));
+  audit->add_option("--format", aud_format, "text or json");
+  audit->add_option("-j,--jobs", jobs, "cells in parallel (default: all)")->check(CLI::Range(1, 1024));
+  audit->add_option("-o,--out", aud_out, "also write results.json/report.html here");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -383,6 +631,10 @@ int main(int argc, char** argv) {
     if (*validate) return cmd_validate(validate_paths);
     if (*explain) return cmd_explain(explain_paths, explain_format);
     if (*report) return cmd_report(report_inputs, report_out);
+    if (*advise)
+      return cmd_advise(adv_within, adv_modes, adv_link, adv_keep, adv_format, adv_sysctl, adv_no_verify, adv_burst,
+                        jobs, adv_out);
+    if (*audit) return cmd_audit(aud_command, aud_server, aud_within, aud_modes, aud_link, aud_port, aud_format, jobs, aud_out);
     return cmd_doctor();
   } catch (const harness::ScenarioError& e) {
     print_issues(e);
