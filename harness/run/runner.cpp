@@ -140,7 +140,7 @@ std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
 }
 
 bool CellRun::build() {
-  auto topo = Topology::build(s_);
+  auto topo = Topology::build(s_, opt_.phases);
   if (!topo.ok()) {
     if (is_privilege_error(topo.error()))
       throw EnvironmentError("cannot build the scenario's network: " + topo.error().str(), kPrivilegeAdvice);
@@ -159,6 +159,7 @@ bool CellRun::build() {
     if (::mkdtemp(tmpl.data())) scratch_dir_ = tmpl;
   }
   env_.agent_path = opt_.agent_path;
+  env_.phases = opt_.phases;
   env_.placeholders.server =
       topo_->has_host(s_.client.connect_host) ? topo_->address_for(s_.client.connect_host, s_.client.on) : "";
   env_.placeholders.port = std::to_string(s_.client.connect_port);
@@ -175,6 +176,7 @@ bool CellRun::build() {
     }
     census_.emplace(h.name, std::move(c.value()));
   }
+  mark(opt_.phases, "census sockets");
   // tcp_info for the workload's few long-lived connections (not for probe loops' thousands).
   const Workload& w = s_.client.workload;
   if (w.kind != WorkloadKind::probe || w.count <= 10) {
@@ -189,7 +191,9 @@ bool CellRun::build() {
   }
   r_.kernel_sysctl = netns::fresh_namespace_sysctls(KernelEnvironment::keys());
   r_.kernel_hz = netns::kernel_hz().value_or(250);
+  mark(opt_.phases, "cell plan");
   start_capture();
+  mark(opt_.phases, "capture start");
   return true;
 }
 
@@ -310,6 +314,7 @@ Status CellRun::launch_client() {
   const std::string address = topo_->address_for(s_.client.connect_host, s_.client.on);
   auto child = start_client(topo_->host(s_.client.on), s_.client, address, env_);
   if (!child.ok()) return child.error();
+  mark(opt_.phases, "client agent fork+exec");
   client_ = Participant{};
   client_.command = s_.client.workload.kind == WorkloadKind::command;
   client_.proc.emplace(std::move(child.value()));
@@ -477,6 +482,7 @@ void CellRun::on_client_line(const std::string& line) {
   AgentEvent& ev = parsed.value();
   switch (ev.kind) {
     case AgentEventKind::start: {
+      mark_at(opt_.phases, "client agent ld.so+init", ev.t);
       event(ev.t, "client-start");
       // Probes and commands have no "ready": their start is the workload's base, and so is it
       // when a fault must be in before the first connect.
@@ -504,6 +510,7 @@ void CellRun::on_client_line(const std::string& line) {
       r_.requests.insert(r_.requests.end(), ev.items.begin(), ev.items.end());
       break;
     case AgentEventKind::done:
+      mark_at(opt_.phases, "workload", ev.t);
       client_done_ = true;
       event(ev.t, "workload-done");
       if (r_.workload_end < 0) r_.workload_end = ev.t;
@@ -574,7 +581,9 @@ void CellRun::end_workload() {
     client_.proc->kill_and_reap();
     client_.exited = true;
   }
+  mark(opt_.phases, "end sample + client reap");
   settle();
+  mark(opt_.phases, "settle");
   observe_end_ = std::max(r_.workload_end + s_.observe.count(), monotonic_ns());
   if (s_.observe.count() > 0) event(r_.workload_end, "observe", "sampling for " + format_duration(s_.observe));
 }
@@ -661,6 +670,7 @@ void CellRun::finish() {
       auto c = netns::tcp_counters(h.ns);
       if (c.ok()) r_.counters[h.name] = std::move(c.value());
     }
+  mark(opt_.phases, "TCP counters");
   for (Participant* p : {&client_, &server_, &upstream_})
     if (p->proc) {
       if (p->alive()) {
@@ -678,8 +688,11 @@ void CellRun::finish() {
     r_.server_command->out = server_.out;
     r_.server_command->err = server_.err;
   }
+  mark(opt_.phases, "agents reaped");
   if (!census_.empty()) sample(monotonic_ns());
+  mark(opt_.phases, "final census");
   stop_capture();
+  mark(opt_.phases, "capture stop + pcap");
   if (topo_)
     for (size_t i = 0; i < topo_->links().size(); ++i) {
       const auto& state = topo_->links()[i];
@@ -696,6 +709,7 @@ void CellRun::finish() {
     r_.faults.push_back(std::move(w));
   }
   r_.t_end = monotonic_ns();
+  mark(opt_.phases, "records");
 }
 
 RunRecord CellRun::run() {

@@ -5,6 +5,7 @@
 // is ready when its port listens in the host's census. Both waits are bounded; an early exit
 // names the exit status and the last lines of stderr.
 #pragma once
+#include "common/phases.hpp"
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -28,6 +29,7 @@ inline constexpr int64_t kCommandListenTimeout = 10 * kSecond;
 struct LaunchEnv {
   std::string agent_path;
   Placeholders placeholders;
+  PhaseLog* phases = nullptr;  // benchmarks only (see RunOptions::phases)
 };
 
 // A started server: its process, and for the user's own programs their captured output.
