@@ -28,11 +28,12 @@ CellNeeds cell_needs(const Cell& cell) {
     if (!f.impair.empty()) emulated += static_cast<int64_t>(f.impair.size());
   const int64_t agents = s.upstream_server ? 3 : 2;
   CellNeeds n;
-  // Per host: its namespace fd and an inet_diag socket; per interface a packet socket (when
-  // capturing); per agent stdout, stderr and a pidfd; one spawn's 6 transient pipe ends; an
-  // nftables context per host faults touch; an emulated link's TAP fds, wire namespace and
+  // Per host: its namespace fd and an inet_diag socket, and while the network is built its
+  // route socket and that socket's link-notification socket; per interface a packet socket
+  // (when capturing); per agent stdout, stderr and a pidfd; one spawn's 6 transient pipe ends;
+  // an nftables context per host faults touch; an emulated link's TAP fds, wire namespace and
   // its thread's eventfd (8, generous).
-  n.fds = static_cast<int>(hosts * 2 + (s.capture.enabled ? interfaces : 0) + agents * 3 + 6 +
+  n.fds = static_cast<int>(hosts * 4 + (s.capture.enabled ? interfaces : 0) + agents * 3 + 6 +
                            (s.faults.empty() ? 0 : hosts) + emulated * 8);
   constexpr int64_t kMiB = 1 << 20;
   // An agent locks its pages (mlockall): ~3 MiB resident each; the kernel's namespace, veth
