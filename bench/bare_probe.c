@@ -1,6 +1,7 @@
 /* bare_probe: the baseline a user would write by hand. COUNT times: socket, SO_LINGER {1, 0},
  * blocking connect, close (RST). No request, no bookkeeping beyond counting.
- *   bare_probe ADDRESS PORT COUNT
+ *   bare_probe ADDRESS PORT COUNT [close]
+ * With "close": no SO_LINGER, an orderly close (FIN; the socket ends in TIME_WAIT).
  * Prints one JSON line: {"attempted":N,"succeeded":N,"failed":N,"seconds":S,"per_second":R}
  * The rate is (attempted - 1) / (time from the first probe's start to the last probe's
  * start), the same definition as the sockchaos probe workload's "per_second". */
@@ -19,8 +20,8 @@ static double now_s(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: bare_probe ADDRESS PORT COUNT\n");
+  if (argc != 4 && !(argc == 5 && argv[4][0] == 'c')) {
+    fprintf(stderr, "usage: bare_probe ADDRESS PORT COUNT [close]\n");
     return 2;
   }
   struct sockaddr_in addr = {0};
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   long count = atol(argv[3]);
+  const int orderly = argc == 5;
   long ok = 0, failed = 0;
   const struct linger lg = {1, 0};
   double first = 0, last = 0;
@@ -43,7 +45,7 @@ int main(int argc, char** argv) {
       ++failed;
       continue;
     }
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    if (!orderly) setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     if (connect(fd, (const struct sockaddr*)&addr, sizeof addr) == 0)
       ++ok;
     else

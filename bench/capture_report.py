@@ -9,7 +9,7 @@ import os
 import statistics
 import sys
 
-BEGIN, END = "<!-- section 7: capture (bench/capture_report.py) -->", "<!-- end of section 7 -->"
+BEGIN, END = "<!-- section 8: capture (bench/capture_report.py) -->", "<!-- end of section 8 -->"
 
 
 def load(work, name):
@@ -89,7 +89,7 @@ def main(work, out_path):
     def verdict(ok):
         return "-" if ok is None else ("met" if ok else "missed")
 
-    lines = [BEGIN, "## 7. Packet capture: on vs off", ""]
+    lines = [BEGIN, "## 8. Packet capture: on vs off", ""]
     lines.append(f"Run {params.get('date', '?')} at {params.get('commit', '?')}"
                  f"{' (--quick)' if params.get('quick') else ''}; load average at the end {params.get('load', '?')}. "
                  "The same cells with `\"capture\": true` (the default: every interface of both hosts, "

@@ -320,6 +320,139 @@ summary.append(("Timing: latency the harness itself adds to a detection (its two
                 f"median {f3(med(own))} ms, max {f3(max_own)} ms", f"{len(own)} traced cells", "—", "< 1 ms",
                 "met" if own and max_own < 1 else ("missed" if own else "not measured")))
 
+# ---- 7. performance (issue 13) --------------------------------------------------------------------
+perf = []  # lines of §7, written after §6
+pw = perf.append
+phase_rows = [r for r in jsonl("phases.jsonl") if r.get("kind") == "cell"]
+floor = [r["ms"] for r in jsonl("phases.jsonl") if r.get("kind") == "floor"]
+phase_names, phase_ms = [], {}
+for r in phase_rows:
+    for name, ms in r["phases"]:
+        if name not in phase_ms:
+            phase_names.append(name)
+            phase_ms[name] = []
+        phase_ms[name].append(ms)
+runner_total = [r["total_ms"] for r in phase_rows]
+floor_med = med(floor)
+ratio_runner = med(runner_total) / floor_med if runner_total and floor else float("nan")
+ratio_cli = med(per_cell) / floor_med if per_cell and floor else float("nan")
+if phase_rows:
+    summary.append(("Trivial cell vs the raw libnl floor (2 bare namespaces, veth, addresses, links up), same run",
+                    f"runner {f2(med(runner_total))} ms; whole CLI {f1(med(per_cell))} ms / cell",
+                    f"floor {f2(floor_med)} ms", f"runner {f1(ratio_runner)}×; CLI {f1(ratio_cli)}×",
+                    "≤ 3× the floor", "met" if ratio_cli <= 3 else
+                    ("met for the runner; missed for the CLI" if ratio_runner <= 3 else
+                     f"missed: {f1(ratio_cli)}× (see §7a)")))
+order_rows = jsonl("order.jsonl")
+variants = []
+for r in order_rows:
+    if r["variant"] not in variants:
+        variants.append(r["variant"])
+vstats = {}
+for v in variants:
+    rows = [r for r in order_rows if r["variant"] == v]
+    vstats[v] = {"rst": med([r["rst_per_second"] for r in rows]), "close": med([r["close_per_second"] for r in rows]),
+                 "tw_min": min(r["time_wait"] for r in rows), "count": rows[0]["count"],
+                 "rst_max": max(r["server_rsts"] for r in rows), "rounds": len(rows),
+                 "failed": sum(r["failed"] for r in rows),
+                 "in_order": all(r["time_wait"] == r["count"] and r["server_rsts"] == 0 for r in rows)}
+plain_bare = vstats.get("plain", {}).get("rst", float("nan"))
+if sc_rates and order_rows:
+    ratio_plain = med(sc_rates) / plain_bare
+    summary.append(("Flat-out probe loop (linger 0) vs the bare loop on plain veths, same run",
+                    f"{med(sc_rates):.0f} /s", f"bare loop, plain veth {plain_bare:.0f} /s", f"{ratio_plain:.2f}×",
+                    "≥ 0.95× with every flow in order",
+                    "met" if ratio_plain >= 0.95 else f"missed: {ratio_plain:.2f}×"))
+for tag, n in (("wait256", 256), ("wait1024", 1024)):
+    wall, durs, outs, errs = matrix_figures(tag)
+    tck, rows = sampler(tag)
+    if not durs:
+        if rows:  # the run was stopped (or failed) before it wrote results: what the sampler saw
+            vstats[tag] = {"wall": load(f"{tag}.wall.json", {}).get("wall_s", float("nan")), "longest": float("nan"),
+                           "hwm": max(r["hwm_kb"] for r in rows) / 1024, "fds": max(r.get("fds", 0) for r in rows),
+                           "children": max(r["children"] for r in rows), "outs": "incomplete (no results)",
+                           "errs": {}, "n": 0, "rc": load(f"{tag}.wall.json", {}).get("rc")}
+            summary.append((f"{n} cells × 2 s, default flags", f"stopped after {f1(vstats[tag]['wall'])} s, peak RSS "
+                            f"{f1(vstats[tag]['hwm'])} MiB, {vstats[tag]['fds']} fds at most", "—", "—",
+                            "all complete, RSS < 200 MiB, no fd exhaustion", "missed: did not complete (see §7c)"))
+        continue
+    lng = max(durs) / 1e3
+    hwm = max((r["hwm_kb"] for r in rows), default=0) / 1024
+    fds = max((r.get("fds", 0) for r in rows), default=0)
+    kids = max((r["children"] for r in rows), default=0)
+    vstats[tag] = {"wall": wall, "longest": lng, "hwm": hwm, "fds": fds, "children": kids, "outs": outs,
+                   "errs": errs, "n": len(durs), "rc": load(f"{tag}.wall.json", {}).get("rc")}
+    if n == 256:
+        summary.append((f"Matrix wall time: 256 cells × 2 s, default flags", f"{f2(wall)} s", f"longest cell {f2(lng)} s",
+                        f"{f2(wall / lng)}× the longest cell", "≤ 1.5× the longest cell",
+                        "met" if wall <= 1.5 * lng else f"missed: {f2(wall / lng)}× (see §7c)"))
+    else:
+        ok = len(durs) == n and hwm < 200
+        summary.append((f"1024 cells × 2 s, default flags", f"{f2(wall)} s, peak RSS {f1(hwm)} MiB, {fds} fds at most",
+                        f"{len(durs)} of {n} cells ran; outcomes {outs}", "—", "all complete, RSS < 200 MiB, no fd exhaustion",
+                        "met" if ok else "missed"))
+
+pw("## 7. Performance (issue 13)")
+pw("")
+pw("### 7a. Where a trivial cell's time goes")
+pw("")
+pw("`netbench phases`: the trivial cell of §2 (one probe, no fault, capture on as by default) run through")
+pw("the runner exactly as `sockchaos run -j 1` runs it, with a mark at the end of each phase")
+pw("(`RunOptions::phases`; the product passes none), then judged as the CLI does. After each cell the raw")
+pw("libnl floor: two bare namespaces (`NetNs::create_bare`), one veth pair, an address and link-up on each")
+pw("end, torn down — what no harness can avoid. Interleaved, so both see the same load.")
+pw("")
+pw("| phase | median ms | p90 ms | share |")
+pw("|---|---|---|---|")
+tot = med(runner_total)
+for name in phase_names:
+    xs = phase_ms[name]
+    pw(f"| {name} | {f3(med(xs))} | {f3(pct(xs, 90))} | {med(xs) / tot * 100:.0f} % |")
+pw(f"| **runner total** | **{f3(tot)}** | {f3(pct(runner_total, 90))} | |")
+pw(f"| raw libnl floor | {f3(floor_med)} | {f3(pct(floor, 90))} | |")
+pw("")
+pw(f"- cells: {len(phase_rows)}; runner / floor {f1(ratio_runner)}×; the whole CLI (§2, process start and result "
+   f"files included) {f1(med(per_cell))} ms / cell = {f1(ratio_cli)}× the floor.")
+pw("")
+pw("### 7b. Flow order and rate per receive path")
+pw("")
+pw("`netbench order`: the bare C loop of §4 in a fresh two-host topology per loop, under each variant:")
+pw("**plain** (`rps_default_mask` 0), **rps** (the mask of every CPU: receive packet steering by flow hash),")
+pw("**rps-one** (steering to CPU 0 only), **gro** (plain, GRO on both veth ends), **gro-notso** (GRO on and")
+pw("TSO off: veth_xmit takes its NAPI ring only for skbs `veth_skb_is_eligible_for_gro()` accepts, which with")
+pw("TSO on excludes TCP), **pin** (plain, the loop and the server agent pinned to CPU 0).")
+pw("Rate: COUNT probes with linger 0. Order: COUNT")
+pw("orderly closes, then the client's TIME_WAIT count (every probe should leave one) and the RSTs the server")
+pw("sent (`Tcp.OutRsts`: a reordered ACK at a TIME_WAIT socket draws one).")
+pw("")
+pw("| variant | rounds | rate, linger 0 /s | rate, orderly close /s | TIME_WAIT kept (worst round) | server RSTs (worst) | in order |")
+pw("|---|---|---|---|---|---|---|")
+for v in variants:
+    s_ = vstats[v]
+    pw(f"| {v} | {s_['rounds']} | {s_['rst']:.0f} | {s_['close']:.0f} | {s_['tw_min']} of {s_['count']} | {s_['rst_max']} | "
+       f"{'yes' if s_['in_order'] else 'no'} |")
+pw("")
+pw("XPS is not a candidate: it chooses among a device's transmit queues, and a veth pair has one. Which variant")
+pw("sockchaos uses and why: docs/performance.md.")
+pw("")
+pw("### 7c. Many cells, default flags")
+pw("")
+pw("The machine was shared: other developers' builds ran throughout (see the load averages above), and the")
+pw("unit-test build of this branch ran during §7b-§7c, so these runs were CPU-starved; a stopped run was ended")
+pw("with SIGTERM by hand when it could not finish in the time available.")
+pw("")
+pw("Cells of §3 (`SO_RCVTIMEO` 2 s), `sockchaos run` without `-j`: the default is chosen from the open-file")
+pw("limit and available memory (docs/performance.md). Sampled as in §5, plus the orchestrator's open fds.")
+pw("")
+pw("| cells | wall s | longest cell s | wall / longest | peak RSS MiB | most fds | most agents alive | outcomes | exit |")
+pw("|---|---|---|---|---|---|---|---|---|")
+for tag in ("wait256", "wait1024"):
+    s_ = vstats.get(tag)
+    if s_:
+        pw(f"| {s_['n'] or tag[4:] + ' (stopped)'} | {f2(s_['wall'])} | {f2(s_['longest'])} | {f2(s_['wall'] / s_['longest'])} | {f1(s_['hwm'])} | "
+           f"{s_['fds']} | {s_['children']} | {s_['outs']} | {s_['rc']} |")
+pw("")
+
 # ---- write ---------------------------------------------------------------------------------------
 w("# sockchaos benchmarks")
 w("")
@@ -526,6 +659,7 @@ if os.path.exists(path("uto.trace.skipped")):
     w("- tracefs was not available: the harness's added latency was not measured.")
 w("")
 
+lines.extend(perf)
 w("## Where a target is missed")
 w("")
 missed = [r for r in summary if r[5].startswith("missed")]
@@ -555,12 +689,24 @@ w("")
 w("```")
 w("sudo bench/run.sh     # builds build-bench/ if needed, then ~1-2 minutes; --quick: smoke run; --keep: keep raw data")
 w("```")
-# Sections other benchmarks own (bench/results_section.sh: fuzzing, kill trials, soak) are kept.
-kept = []
-if os.path.exists(out_path):
+# RESULTS.md is shared: this is its "core" section; other benches' sections are kept
+# (bench/sections.py), and so are the blocks of bench/results_section.sh (fuzzing, kill trials,
+# soak) and the capture section bench/capture_report.py writes inside the core one.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sections  # noqa: E402
+
+try:
     with open(out_path) as f:
-        kept = re.findall(r"<!-- section:[\w-]+ begin -->.*?<!-- section:[\w-]+ end -->", f.read(), re.S)
-for block in kept:
-    lines += ["", block]
+        old = f.read()
+except FileNotFoundError:
+    old = ""
+capture = re.search(r"<!-- section 8: capture.*?<!-- end of section 8 -->", old, re.S)
+if capture:
+    at = next((i for i, l in enumerate(lines) if l.startswith("## Where a target is missed")), len(lines))
+    lines[at:at] = [capture.group(0), ""]
+if not sections.names(old):
+    # a file from before sections: all of it was this report's, but for the marked blocks
+    kept = re.findall(r"<!-- section:[\w-]+ begin -->.*?<!-- section:[\w-]+ end -->", old, re.S)
+    old = "\n\n".join(kept)
 with open(out_path, "w") as f:
-    f.write("\n".join(lines) + "\n")
+    f.write(sections.merge(old, "core", "\n".join(lines)))

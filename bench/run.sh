@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # sockchaos benchmarks against what users would otherwise do, measured side by side in one
 # run, written to bench/RESULTS.md. Root; Debian 12; installs its missing Debian packages.
-#   bench/run.sh [--quick] [--keep] [--only capture]
+#   bench/run.sh [--quick] [--keep] [--only capture] [--build DIR]
 #     --quick         fewer iterations (a smoke run; the numbers are noisier)
 #     --keep          keep the raw data directory (printed at the end)
-#     --only capture  only section 7 (packet capture on vs off); the rest of RESULTS.md stays
+#     --only capture  only section 8 (packet capture on vs off); the rest of RESULTS.md stays
+#     --build DIR     use (and update) this CMake build directory instead of build-bench/; it is
+#                     configured with SOCKCHAOS_BENCH=ON and keeps its other settings
+#                     (SOCKCHAOS_BENCH_BUILD=DIR does the same)
 # Measurements, not tests: nothing here fails on a missed target; RESULTS.md says by how much.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-quick=0 keep=0 only=""
-usage() { echo "usage: bench/run.sh [--quick] [--keep] [--only capture]" >&2; exit 2; }
+quick=0 keep=0 only="" build="${SOCKCHAOS_BENCH_BUILD:-}"
+usage() { echo "usage: bench/run.sh [--quick] [--keep] [--only capture] [--build DIR]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
     --keep) keep=1 ;;
     --only) shift; [ "${1:-}" = capture ] || usage; only=capture ;;
+    --build) build=$(cd "${2:?--build needs a directory}" && pwd); shift ;;
     *) usage ;;
   esac
   shift
@@ -41,13 +45,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---- build ----------------------------------------------------------------------------------
-# SOCKCHAOS_BENCH_BUILD: an existing RelWithDebInfo build folder configured with -DSOCKCHAOS_BENCH=ON
-# (e.g. build/), to save a second full build.
-build=${SOCKCHAOS_BENCH_BUILD:-$root/build-bench}
-log "building sockchaos (RelWithDebInfo) in $build"
-[ -n "${SOCKCHAOS_BENCH_BUILD:-}" ] ||
+if [ -n "$build" ]; then
+  log "building the bench targets in $build"
+  cmake -S "$root" -B "$build" -DSOCKCHAOS_BENCH=ON >/dev/null
+else
+  build=$root/build-bench
+  log "building sockchaos (RelWithDebInfo) in $build"
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF \
     -DSOCKCHAOS_BENCH=ON >/dev/null
+fi
 cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos-netbench sockchaos-bare-probe \
   sockchaos-capturebench >/dev/null
 cli=$build/sockchaos
@@ -85,9 +91,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$quick" = 1 ]; then
-  rounds=2 setup_n=10 script_n=4 mn_n=2 trivial_n=10 probe_n=3000 uto_reps=1 wait_long=4s
+  rounds=2 setup_n=10 script_n=4 mn_n=2 trivial_n=10 probe_n=3000 uto_reps=1 wait_long=4s phase_n=10 order_n=15000
 else
-  rounds=3 setup_n=20 script_n=8 mn_n=4 trivial_n=30 probe_n=10000 uto_reps=3 wait_long=8s
+  rounds=3 setup_n=20 script_n=8 mn_n=4 trivial_n=30 probe_n=10000 uto_reps=3 wait_long=8s phase_n=40 order_n=15000
 fi
 
 # ---- machine --------------------------------------------------------------------------------
@@ -127,7 +133,7 @@ run_cli() {  # out_dir args... ; wall time in seconds to out_dir/wall
   echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
 }
 
-# ---- 7. packet capture on vs off (defined here, run at the end or alone with --only capture) ---
+# ---- 8. packet capture on vs off (defined here, run at the end or alone with --only capture) ---
 # The same cells with "capture": true and "capture": false, in alternating rounds (the order
 # alternating too), through the CLI a user runs: the per-cell cost of a trivial cell (serial),
 # the flat-out probe rate (one cell, linger 0s: SYN, SYN-ACK, ACK, RST per probe, all captured
@@ -190,7 +196,7 @@ EOF
 if [ "$only" = capture ]; then
   capture_section
   /usr/bin/python3 "$here/capture_report.py" "$work" "$here/RESULTS.md"
-  log "wrote section 7 of $here/RESULTS.md"
+  log "wrote section 8 of $here/RESULTS.md"
   exit 0
 fi
 
@@ -281,7 +287,8 @@ sampled_run() {  # name dir [prefix command...]
   local out=$work/$1 dir=$2 t0 t1 rc=0
   shift 2
   t0=$(date +%s%N)
-  "$@" "$cli" run -o "$out" -j 64 "$dir" >"$out.stdout" 2>"$out.stderr" &
+  # shellcheck disable=SC2086
+  "$@" "$cli" run -o "$out" ${jobs_flag--j 64} "$dir" >"$out.stdout" 2>"$out.stderr" &
   local pid=$!
   cli_pid=$pid
   /usr/bin/python3 "$here/sample_proc.py" "$pid" 0.05 >"$out.samples.jsonl" &
@@ -393,6 +400,30 @@ else
 fi
 
 capture_section
+# ---- 7. performance (issue 13) -----------------------------------------------------------------
+# 7a. Where a trivial cell's time goes: the runner's own phase marks (netbench phases), each
+#     cell followed by the raw libnl floor (two bare namespaces, a veth, addresses, links up).
+log "trivial cell phases vs the raw libnl floor ($phase_n cells)"
+"$netbench" phases "$agent" "$phase_n" >"$work/phases.jsonl"
+# 7b. Flow order and rate of the bare loop per receive-path variant, interleaved rounds.
+log "flow order: bare loop × {plain, rps, rps-one, gro, gro-notso, pin} × $rounds, $order_n probes"
+for ((r = 0; r < rounds; r++)); do
+  for v in plain rps rps-one gro gro-notso pin; do
+    "$netbench" order "$agent" "$bare" "$v" "$order_n" >>"$work/order.jsonl" || log "order $v failed"
+  done
+done
+# 7c. Many cells with default flags: 256 × 2 s and 1024 × 2 s (orchestrator RSS, fds).
+sed 's/"name": "bench-wait-2s"/"name": "bench-wait-256"/; s/64 cells/256 cells/' "$sc/wait2/wait.json" |
+  /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); d["matrix"]["/deadline"]=[f"{60+i}s" for i in range(256)]; print(json.dumps(d))'   >"$work/wait256.json"
+mkdir -p "$sc/wait256" "$sc/wait1024"
+mv "$work/wait256.json" "$sc/wait256/wait.json"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["name"]="bench-wait-1024"; d["matrix"]["/deadline"]=[f"{60+i}s" for i in range(1024)]; print(json.dumps(d))'   "$sc/wait256/wait.json" >"$sc/wait1024/wait.json"
+log "256 cells × 2 s, default -j"
+settle
+jobs_flag="" sampled_run wait256 "$sc/wait256"
+log "1024 cells × 2 s, default -j"
+settle
+jobs_flag="" sampled_run wait1024 "$sc/wait1024"
 
 echo "{\"load_after\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$work/machine_after.json"
 

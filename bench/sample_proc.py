@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Samples one process until it exits: CPU (utime and stime of all its threads, clock ticks,
-from /proc/PID/stat), VmHWM / VmRSS (kB, /proc/PID/status) and how many children it has
+from /proc/PID/stat), VmHWM / VmRSS (kB, /proc/PID/status) and how many fds it holds and how many children it has
 (the agents: one client and one server per running cell).
     sample_proc.py PID INTERVAL_S > samples.jsonl
-Each line: {"t": monotonic s, "cpu_ticks": .., "hwm_kb": .., "rss_kb": .., "children": ..}
+Each line: {"t": monotonic s, "cpu_ticks": .., "hwm_kb": .., "rss_kb": .., "children": .., "fds": ..}
 """
 import json
 import os
@@ -22,6 +22,10 @@ def sample(pid):
                 hwm = int(line.split()[1])
             elif line.startswith("VmRSS:"):
                 rss = int(line.split()[1])
+    try:
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        fds = 0
     children = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -29,7 +33,7 @@ def sample(pid):
                 children += len(f.read().split())
         except OSError:
             pass
-    return {"t": time.monotonic(), "cpu_ticks": utime + stime, "utime": utime, "stime": stime, "hwm_kb": hwm, "rss_kb": rss, "children": children}
+    return {"t": time.monotonic(), "cpu_ticks": utime + stime, "utime": utime, "stime": stime, "hwm_kb": hwm, "rss_kb": rss, "children": children, "fds": fds}
 
 
 def main():

@@ -2,7 +2,15 @@
 
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <map>
+
+#include "common/clock.hpp"
 
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -46,6 +54,10 @@ Result<NlAddrPtr> parse_addr(const std::string& text) {
 
 struct RouteSocket::Impl {
   std::unique_ptr<nl_sock, SockDel> sock;
+  // A second netlink socket in the same namespace, member of RTNLGRP_LINK: the kernel's link
+  // notifications (RTM_NEWLINK on every flag or operstate change) wake wait_operational().
+  Fd links;
+  std::map<std::string, int> ifindex;  // names this socket has resolved (a veth keeps its index)
 };
 
 RouteSocket::RouteSocket(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -61,6 +73,13 @@ Result<RouteSocket> RouteSocket::open(const NetNs& ns) {
   if (!impl->sock) return Error::plain("nl_socket_alloc failed");
   int rc = nl_connect(impl->sock.get(), NETLINK_ROUTE);
   if (rc < 0) return nl_error("netlink connect", rc);
+  impl->links = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+  if (impl->links.get() < 0) return Error::system("netlink socket (link notifications)");
+  sockaddr_nl local{};
+  local.nl_family = AF_NETLINK;
+  local.nl_groups = RTMGRP_LINK;
+  if (::bind(impl->links.get(), reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0)
+    return Error::system("bind netlink RTMGRP_LINK");
   return RouteSocket(std::move(impl));
 }
 
@@ -96,39 +115,59 @@ Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd, cons
 }
 
 Result<int> RouteSocket::ifindex(const std::string& ifname) {
+  if (auto it = impl_->ifindex.find(ifname); it != impl_->ifindex.end()) return it->second;
   rtnl_link* raw = nullptr;
   int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
   if (rc < 0) return nl_error("look up link " + ifname, rc);
   LinkPtr link(raw);
-  return rtnl_link_get_ifindex(link.get());
+  const int index = rtnl_link_get_ifindex(link.get());
+  impl_->ifindex[ifname] = index;
+  return index;
 }
 
 Status RouteSocket::set_up(const std::string& ifname, bool up) {
-  rtnl_link* raw = nullptr;
-  int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
-  if (rc < 0) return nl_error("look up link " + ifname, rc);
-  LinkPtr link(raw);
+  auto index = ifindex(ifname);
+  if (!index.ok()) return index.error();
+  // The request needs only the link's index (RTM_NEWLINK with ifi_index and the flag change).
+  LinkPtr link(rtnl_link_alloc());
+  rtnl_link_set_ifindex(link.get(), *index);
   LinkPtr change(rtnl_link_alloc());
   if (up)
     rtnl_link_set_flags(change.get(), IFF_UP);
   else
     rtnl_link_unset_flags(change.get(), IFF_UP);
-  rc = rtnl_link_change(impl_->sock.get(), link.get(), change.get(), 0);
+  const int rc = rtnl_link_change(impl_->sock.get(), link.get(), change.get(), 0);
   if (rc < 0) return nl_error(std::string("set ") + ifname + (up ? " up" : " down"), rc);
   return {};
 }
 
 Status RouteSocket::wait_operational(const std::string& ifname, int timeout_ms) {
-  for (int waited = 0;; ++waited) {
+  // Look, then sleep until the kernel announces a link change (linkwatch sends RTM_NEWLINK
+  // when it sets the operstate, net/core/link_watch.c -> netdev_state_change), and look again.
+  // The notification socket was subscribed when this socket was opened, so a change between
+  // a look and the sleep is never missed.
+  const int64_t until = monotonic_ns() + static_cast<int64_t>(timeout_ms) * kMillisecond;
+  for (;;) {
     rtnl_link* raw = nullptr;
     int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
     if (rc < 0) return nl_error("look up link " + ifname, rc);
     LinkPtr link(raw);
     unsigned flags = rtnl_link_get_flags(link.get());
     if ((flags & IFF_RUNNING) && rtnl_link_get_operstate(link.get()) == IF_OPER_UP) return {};
-    if (waited >= timeout_ms) return Error::plain("link " + ifname + " did not become operational within " +
-                                                  std::to_string(timeout_ms) + " ms");
-    ::usleep(1000);
+    const int64_t now = monotonic_ns();
+    if (now >= until)
+      return Error::plain("link " + ifname + " did not become operational within " + std::to_string(timeout_ms) +
+                          " ms");
+    pollfd p{impl_->links.get(), POLLIN, 0};
+    const timespec ts = to_timespec(until - now);
+    if (::ppoll(&p, 1, &ts, nullptr) < 0 && errno != EINTR) return Error::system("ppoll (link notifications)");
+    char buf[8192];
+    for (;;) {  // drain: every notification so far is covered by the next look
+      const ssize_t n = ::recv(impl_->links.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) continue;
+      if (n < 0 && errno == ENOBUFS) continue;  // overrun: the look below covers it
+      break;
+    }
   }
 }
 

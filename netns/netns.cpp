@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,12 +66,54 @@ int parent_netns_fd() {
 }
 }  // namespace
 
+namespace {
+// The values of the namespace we run in that every cell namespace inherits (see create()).
+const std::vector<std::pair<std::string, std::string>>& inherited_tcp_limits() {
+  static const auto inherited = [] {
+    std::vector<std::pair<std::string, std::string>> v;
+    for (const char* key : {"net/ipv4/tcp_max_tw_buckets", "net/ipv4/tcp_max_syn_backlog"}) {
+      int fd = ::open((std::string("/proc/sys/") + key).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char buf[64];
+      ssize_t n = ::read(fd, buf, sizeof buf - 1);
+      ::close(fd);
+      if (n > 0) {
+        std::string text(buf, static_cast<size_t>(n));
+        v.emplace_back(std::string("/proc/sys/") + key, text.substr(0, text.find('\n')) + "\n");
+      }
+    }
+    return v;
+  }();
+  return inherited;
+}
+
+// Best effort, from a thread inside the namespace: /proc/sys/net resolves to the namespace of
+// the thread that opens it.
+void write_own_sysctl(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
+}  // namespace
+
 Result<NetNs> NetNs::create() {
   // unshare() in a short-lived thread: the new namespace is reachable only through the fd
-  // the thread opens, and the caller's thread is never moved.
+  // the thread opens, and the caller's thread is never moved. The thread configures the
+  // namespace from inside before it ends (no setns round trips):
+  //  - The kernel derives two per-namespace defaults from the size of the namespace's own TCP
+  //    hash (tcp_max_tw_buckets = buckets / 2, tcp_max_syn_backlog = buckets / 128). With the
+  //    small private hash they would be far below the host's, and a run past 16,384 TIME_WAIT
+  //    would see them destroyed at once: give every cell the values of the namespace we run in
+  //    (read only; scenario sysctls still override them).
+  //  - Receive packet steering for every device made in the namespace from now on (the veths):
+  //    see flow_steering_mask(). A kernel without the per-namespace key keeps veth's default.
+  //  - lo up (SIOCSIFFLAGS: dev_change_flags, as an RTM_NEWLINK flag change does).
   Result<Fd> made = Error::plain("not run");
   const int parent = parent_netns_fd();
-  std::thread worker([&made, parent] {
+  const auto& inherited = inherited_tcp_limits();
+  const std::string mask = flow_steering_mask() + "\n";
+  std::thread worker([&made, parent, &inherited, &mask] {
     if (parent >= 0 && ::setns(parent, CLONE_NEWNET) != 0) {
       made = Error::system("setns(parent namespace)");
       return;
@@ -77,42 +122,30 @@ Result<NetNs> NetNs::create() {
       made = Error::system("unshare(CLONE_NEWNET)");
       return;
     }
+    if (parent >= 0)
+      for (const auto& [path, text] : inherited) write_own_sysctl(path, text);
+    write_own_sysctl("/proc/sys/net/core/rps_default_mask", mask);
+    Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (sock.get() < 0) {
+      made = Error::system("bring lo up: socket");
+      return;
+    }
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) != 0) {
+      made = Error::system("bring lo up: SIOCGIFFLAGS");
+      return;
+    }
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) != 0) {
+      made = Error::system("bring lo up: SIOCSIFFLAGS");
+      return;
+    }
     made = open_thread_netns();
   });
   worker.join();
   if (!made.ok()) return made.error();
-  NetNs ns(std::move(made.value()));
-  // The kernel derives two per-namespace defaults from the size of the namespace's own TCP
-  // hash (tcp_max_tw_buckets = buckets / 2, tcp_max_syn_backlog = buckets / 128). With the
-  // small private hash they would be far below the host's, and a run past 16,384 TIME_WAIT
-  // would see them destroyed at once: give every cell the values of the namespace we run in
-  // (read only; scenario sysctls still override them).
-  if (parent >= 0) {
-    static const auto inherited = [] {
-      std::vector<std::pair<std::string, std::string>> v;
-      for (const char* key : {"net/ipv4/tcp_max_tw_buckets", "net/ipv4/tcp_max_syn_backlog"}) {
-        int fd = ::open((std::string("/proc/sys/") + key).c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        char buf[64];
-        ssize_t n = ::read(fd, buf, sizeof buf - 1);
-        ::close(fd);
-        if (n > 0) {
-          std::string dotted = key;
-          for (auto& c : dotted)
-            if (c == '/') c = '.';
-          v.emplace_back(dotted, std::string(buf, static_cast<size_t>(n)));
-        }
-      }
-      return v;
-    }();
-    for (const auto& [key, value] : inherited) (void)set_sysctl(ns, key, value.substr(0, value.find('\n')));
-  }
-  // Receive packet steering for every device made in the namespace from now on (the veths):
-  // see flow_steering_mask(). A kernel without the per-namespace key keeps veth's default.
-  (void)set_sysctl(ns, "net.core.rps_default_mask", flow_steering_mask());
-  auto up = set_link_up(ns, "lo", true);
-  if (!up.ok()) return Error{"bring lo up: " + up.error().message, up.error().err};
-  return ns;
+  return NetNs(std::move(made.value()));
 }
 
 std::string flow_steering_mask() {

@@ -138,7 +138,7 @@ std::vector<ChildProcess*> CellRun::processes_on(const std::string& host) {
 }
 
 bool CellRun::build() {
-  auto topo = Topology::build(s_);
+  auto topo = Topology::build(s_, opt_.phases);
   if (!topo.ok()) {
     if (is_privilege_error(topo.error()))
       throw EnvironmentError("cannot build the scenario's network: " + topo.error().str(), kPrivilegeAdvice);
@@ -164,6 +164,7 @@ bool CellRun::build() {
   }
   env_.agent_path = opt_.agent_path;
   env_.topology = &*topo_;
+  env_.phases = opt_.phases;
   env_.placeholders.server =
       topo_->has_host(s_.client.connect_host)
           ? topo_->address_for(s_.client.connect_host, s_.client.on, s_.client.connect_ipv6)
@@ -180,6 +181,7 @@ bool CellRun::build() {
     }
     census_.emplace(h.name, std::move(c.value()));
   }
+  mark(opt_.phases, "census sockets");
   // tcp_info of the workload's sockets with each census: every one of a workload's few
   // long-lived connections; of a probe loop's thousands, the few alive at each pass (TIME_WAIT
   // sockets carry no tcp_info, so a pass costs what it did).
@@ -195,7 +197,9 @@ bool CellRun::build() {
   }
   r_.kernel_sysctl = netns::fresh_namespace_sysctls(KernelEnvironment::keys());
   r_.kernel_hz = netns::kernel_hz().value_or(250);
+  mark(opt_.phases, "cell plan");
   start_capture();
+  mark(opt_.phases, "capture start");
   return true;
 }
 
@@ -320,6 +324,7 @@ Status CellRun::launch_client() {
   const std::string address = topo_->address_for(s_.client.connect_host, s_.client.on, s_.client.connect_ipv6);
   auto child = start_client(topo_->host(s_.client.on), s_.client, address, env_);
   if (!child.ok()) return child.error();
+  mark(opt_.phases, "client agent fork+exec");
   client_ = Participant{};
   client_.command = s_.client.workload.kind == WorkloadKind::command;
   client_.proc.emplace(std::move(child.value()));
@@ -515,6 +520,7 @@ void CellRun::on_client_line(const std::string& line) {
   AgentEvent& ev = parsed.value();
   switch (ev.kind) {
     case AgentEventKind::start: {
+      mark_at(opt_.phases, "client agent ld.so+init", ev.t);
       event(ev.t, "client-start");
       // Probes and commands have no "ready": their start is the workload's base, and so is it
       // when a fault must be in before the first connect.
@@ -542,6 +548,7 @@ void CellRun::on_client_line(const std::string& line) {
       r_.requests.insert(r_.requests.end(), ev.items.begin(), ev.items.end());
       break;
     case AgentEventKind::done:
+      mark_at(opt_.phases, "workload", ev.t);
       client_done_ = true;
       event(ev.t, "workload-done");
       if (r_.workload_end < 0) r_.workload_end = ev.t;
@@ -612,7 +619,9 @@ void CellRun::end_workload() {
     client_.proc->kill_and_reap();
     client_.exited = true;
   }
+  mark(opt_.phases, "end sample + client reap");
   settle();
+  mark(opt_.phases, "settle");
   observe_end_ = std::max(r_.workload_end + s_.observe.count(), monotonic_ns());
   if (s_.observe.count() > 0) event(r_.workload_end, "observe", "sampling for " + format_duration(s_.observe));
 }
@@ -699,6 +708,7 @@ void CellRun::finish() {
       auto c = netns::tcp_counters(h.ns);
       if (c.ok()) r_.counters[h.name] = std::move(c.value());
     }
+  mark(opt_.phases, "TCP counters");
   for (Participant* p : {&client_, &server_, &upstream_})
     if (p->proc) {
       if (p->alive()) {
@@ -716,8 +726,11 @@ void CellRun::finish() {
     r_.server_command->out = server_.out;
     r_.server_command->err = server_.err;
   }
+  mark(opt_.phases, "agents reaped");
   if (!census_.empty()) sample(monotonic_ns());
+  mark(opt_.phases, "final census");
   stop_capture();
+  mark(opt_.phases, "capture stop + pcap");
   if (topo_)
     for (size_t i = 0; i < topo_->links().size(); ++i) {
       const auto& state = topo_->links()[i];
@@ -734,6 +747,7 @@ void CellRun::finish() {
     r_.faults.push_back(std::move(w));
   }
   r_.t_end = monotonic_ns();
+  mark(opt_.phases, "records");
 }
 
 RunRecord CellRun::run() {

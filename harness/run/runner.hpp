@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/phases.hpp"
 #include "harness/metrics/record.hpp"
 #include "harness/metrics/run_result.hpp"
 #include "harness/model/types.hpp"
@@ -27,6 +28,9 @@ struct RunOptions {
   // Where the results go: packet captures are written under <results_dir>/captures/ and
   // named in the results relative to it. "" = captures are classified but not written.
   std::string results_dir;
+  // Benchmarks only: marks at the end of each phase of the run (topology steps, agents'
+  // start-up, workload, settle, capture...). nullptr in the product.
+  PhaseLog* phases = nullptr;
 };
 
 // One run. Throws EnvironmentError when the machine cannot run cells at all (no privilege).

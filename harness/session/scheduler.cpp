@@ -10,14 +10,74 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <fstream>
+#include <string>
+#include <sys/resource.h>
 #include <mutex>
 #include <thread>
 
 namespace sockchaos::harness {
 
-int default_jobs(size_t cells) {
-  // Cells wait on kernel timers far more than they compute: overlap up to 64 of them.
-  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(cells, 64)));
+CellNeeds cell_needs(const Cell& cell) {
+  const Scenario& s = cell.scenario;
+  const int64_t hosts = static_cast<int64_t>(std::max<size_t>(2, s.hosts.size()));
+  int64_t interfaces = 0, emulated = 0;
+  for (const auto& l : s.links) {
+    interfaces += 2;
+    if (l.emulated()) ++emulated;
+  }
+  for (const auto& f : s.faults)
+    if (!f.impair.empty()) emulated += static_cast<int64_t>(f.impair.size());
+  const int64_t agents = s.upstream_server ? 3 : 2;
+  CellNeeds n;
+  // Per host: its namespace fd and an inet_diag socket, and while the network is built its
+  // route socket and that socket's link-notification socket; per interface a packet socket
+  // (when capturing); per agent stdout, stderr and a pidfd; one spawn's 6 transient pipe ends;
+  // an nftables context per host faults touch; an emulated link's TAP fds, wire namespace and
+  // its thread's eventfd (8, generous).
+  n.fds = static_cast<int>(hosts * 4 + (s.capture.enabled ? interfaces : 0) + agents * 3 + 6 +
+                           (s.faults.empty() ? 0 : hosts) + emulated * 8);
+  constexpr int64_t kMiB = 1 << 20;
+  // An agent locks its pages (mlockall): ~3 MiB resident each; the kernel's namespace, veth
+  // and 32768-bucket TCP hash ~1 MiB a host; a capture keeps up to max_bytes a host.
+  n.memory = agents * 3 * kMiB + hosts * kMiB + (s.capture.enabled ? hosts * s.capture.max_bytes : 0);
+  return n;
+}
+
+MachineBudget machine_budget() {
+  MachineBudget b;
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+    b.open_files = nofile.rlim_cur == RLIM_INFINITY ? INT64_MAX / 2 : static_cast<int64_t>(nofile.rlim_cur);
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  std::string unit;
+  while (meminfo >> key >> kb >> unit)
+    if (key == "MemAvailable:") {
+      b.memory_available = kb * 1024;
+      break;
+    }
+  rlimit nproc{};
+  if (::getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY)
+    b.threads = static_cast<int64_t>(nproc.rlim_cur);
+  return b;
+}
+
+int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget) {
+  CellNeeds most;
+  for (const auto& c : cells) {
+    const CellNeeds n = cell_needs(c.cell);
+    most.fds = std::max(most.fds, n.fds);
+    most.memory = std::max(most.memory, n.memory);
+  }
+  int64_t jobs = std::min<int64_t>(static_cast<int64_t>(cells.size()), kMaxDefaultJobs);
+  if (most.fds > 0) jobs = std::min<int64_t>(jobs, (budget.open_files - budget.open_files / 4) / most.fds);
+  if (budget.memory_available > 0 && most.memory > 0)
+    jobs = std::min<int64_t>(jobs, budget.memory_available / 2 / most.memory);
+  // A worker thread and a cell's agents each count against RLIMIT_NPROC.
+  if (budget.threads > 0) jobs = std::min<int64_t>(jobs, budget.threads / 8);
+  return static_cast<int>(std::max<int64_t>(1, jobs));
 }
 
 bool is_cpu_bound(const Cell& cell) {
@@ -34,7 +94,7 @@ bool is_cpu_bound(const Cell& cell) {
 
 std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options) {
   std::vector<CellResult> results(cells.size());
-  int jobs = options.jobs > 0 ? options.jobs : default_jobs(cells.size());
+  int jobs = options.jobs > 0 ? options.jobs : default_jobs(cells, machine_budget());
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
   std::vector<size_t> light, heavy;

@@ -35,7 +35,29 @@ struct ScheduleOptions {
   std::function<void(const Progress&)> on_progress;
 };
 
-int default_jobs(size_t cells);
+// What one cell holds while it runs, at most (estimates from what the runner opens; the
+// bench's many-cells run checks them against the orchestrator's measured fd count and RSS).
+struct CellNeeds {
+  int fds = 0;            // in the orchestrator: namespace fds, census and capture sockets,
+                          // agents' pipes and pidfds, a spawn's transient pipes, nft contexts
+  int64_t memory = 0;     // bytes: its agents (resident, mlockall'ed) + the capture it may keep
+                          // + the kernel's per-namespace state
+};
+CellNeeds cell_needs(const Cell& cell);
+
+// What the machine lets this process use.
+struct MachineBudget {
+  int64_t open_files = 1024;     // RLIMIT_NOFILE soft limit (after raise_open_file_limit())
+  int64_t memory_available = 0;  // bytes, /proc/meminfo MemAvailable (0 = unknown)
+  int64_t threads = 0;           // RLIMIT_NPROC-style bound on threads + agents (0 = none)
+};
+MachineBudget machine_budget();
+
+// The default -j: every cell at once (cells wait on kernel timers, so overlap is what makes a
+// matrix fast), bounded by the open-file limit (a quarter kept back for the process itself),
+// half the available memory and kMaxDefaultJobs, each divided by the largest need of any cell.
+constexpr int kMaxDefaultJobs = 1024;
+int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget);
 
 // Results in the order of `cells`. Throws EnvironmentError (after stopping the rest) if a
 // cell finds that the environment cannot run cells at all.

@@ -33,6 +33,7 @@ Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spe
   json agent_spec = make_server_agent_spec(spec, host.address6().empty() ? "0.0.0.0" : "::", upstream_address);
   auto child = ChildProcess::spawn(host.ns, {env.agent_path, agent_spec.dump()});
   if (!child.ok()) return Error{"start the " + role + " agent: " + child.error().message, child.error().err};
+  mark(env.phases, "server agent fork+exec");
   StartedServer out{std::move(child.value()), false, 0, {}, {}, {}};
   ChildProcess& proc = out.process;
   const int64_t until = monotonic_ns() + kAgentListenTimeout;
@@ -46,7 +47,11 @@ Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spe
       if (event->kind == AgentEventKind::listening) out.listening_at = event->t;
       out.early_events.push_back(std::move(event.value()));
     }
-    if (out.listening_at > 0) return out;
+    if (out.listening_at > 0) {
+      mark_at(env.phases, "server agent ld.so+init+listen", out.listening_at);
+      mark(env.phases, "listening line read");
+      return out;
+    }
     if (!proc.running())
       return Error::plain(role + " agent exited before listening (" + exit_text(proc, proc.drain_stderr()) + ")");
     const int64_t now = monotonic_ns();

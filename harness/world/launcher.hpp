@@ -5,6 +5,7 @@
 // is ready when its port listens in the host's census. Both waits are bounded; an early exit
 // names the exit status and the last lines of stderr.
 #pragma once
+#include "common/phases.hpp"
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -29,6 +30,7 @@ struct LaunchEnv {
   std::string agent_path;
   Placeholders placeholders;  // server, port, dir, tmp; the addresses are filled per host
   const Topology* topology = nullptr;
+  PhaseLog* phases = nullptr;  // benchmarks only (see RunOptions::phases)
 };
 
 // The last `lines` lines of a command's stderr, for messages.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <future>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -101,17 +102,28 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
   return plan;
 }
 
-Result<Topology> Topology::build(const Scenario& scenario) {
+Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
   auto plan = plan_topology(scenario);
   if (!plan.ok()) return plan.error();
   Topology topo;
   topo.plan_ = std::move(plan.value());
   topo.family_ = scenario.family;
-  for (const auto& hp : topo.plan_.hosts) {
-    auto ns = netns::NetNs::create();
-    if (!ns.ok()) return Error{"create namespace for host " + hp.name + ": " + ns.error().message, ns.error().err};
-    topo.hosts_.push_back(Host{hp.name, std::move(ns.value()), hp.interfaces});
+  // The namespaces are made side by side (the kernel runs each one's pernet set-up under a
+  // shared lock, net/core/net_namespace.c copy_net_ns: down_read(pernet_ops_rwsem)), the
+  // first on this thread.
+  std::vector<std::future<Result<netns::NetNs>>> others;
+  for (size_t i = 1; i < topo.plan_.hosts.size(); ++i)
+    others.push_back(std::async(std::launch::async, [] { return netns::NetNs::create(); }));
+  std::vector<Result<netns::NetNs>> made;
+  made.push_back(netns::NetNs::create());
+  for (auto& f : others) made.push_back(f.get());
+  for (size_t i = 0; i < made.size(); ++i) {
+    const auto& hp = topo.plan_.hosts[i];
+    if (!made[i].ok())
+      return Error{"create namespace for host " + hp.name + ": " + made[i].error().message, made[i].error().err};
+    topo.hosts_.push_back(Host{hp.name, std::move(made[i].value()), hp.interfaces});
   }
+  mark(phases, "namespaces");
   // The steering mask is read when a device is made: a scenario's own value must be in place
   // before the veths (every other sysctl is written once the links are up).
   for (const auto& hs : scenario.hosts) {
@@ -127,6 +139,7 @@ Result<Topology> Topology::build(const Scenario& scenario) {
     if (!s.ok()) return s.error();
     socks.push_back(std::move(s.value()));
   }
+  mark(phases, "route sockets");
   auto idx = [&](const std::string& name) {
     for (size_t i = 0; i < topo.hosts_.size(); ++i)
       if (topo.hosts_[i].name == name) return i;
@@ -177,6 +190,7 @@ Result<Topology> Topology::build(const Scenario& scenario) {
     }
     topo.links_.push_back(std::move(state));
   }
+  mark(phases, "veth pairs");
   for (size_t i = 0; i < topo.hosts_.size(); ++i) {
     auto& h = topo.hosts_[i];
     const auto& hp = topo.plan_.hosts[i];
@@ -196,9 +210,11 @@ Result<Topology> Topology::build(const Scenario& scenario) {
         if (auto st = netns::set_sysctl(h.ns, "net.ipv6.conf.all.forwarding", "1"); !st.ok()) return st.error();
     }
   }
+  mark(phases, "addresses + up");
   for (size_t i = 0; i < topo.hosts_.size(); ++i)
     for (const auto& itf : topo.hosts_[i].interfaces)
       if (auto st = socks[i].wait_operational(itf.name, 3000); !st.ok()) return st.error();
+  mark(phases, "operational wait");
   for (size_t i = 0; i < topo.hosts_.size(); ++i) {
     for (const auto& [dst, gw] : topo.plan_.hosts[i].routes)
       if (auto st = socks[i].add_route(dst, gw); !st.ok()) return st.error();
@@ -210,6 +226,7 @@ Result<Topology> Topology::build(const Scenario& scenario) {
       if (!st.ok()) return Error{"host " + hs.name + ": " + st.error().message, st.error().err};
     }
   }
+  mark(phases, "routes + sysctls");
   return topo;
 }
 

@@ -3,6 +3,7 @@
 // links, then the scenario's sysctls. Everything lives in namespaces this object holds by fd;
 // destroying it (or the process dying) removes all of it.
 #pragma once
+#include "common/phases.hpp"
 #include <map>
 #include <string>
 #include <vector>
@@ -48,7 +49,8 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario);
 
 class Topology {
  public:
-  static Result<Topology> build(const Scenario& scenario);
+  // `phases` (benchmarks only) gets a mark at the end of each step of the build.
+  static Result<Topology> build(const Scenario& scenario, PhaseLog* phases = nullptr);
   Topology(Topology&&) noexcept = default;
   Topology& operator=(Topology&&) noexcept = default;
 
