@@ -18,7 +18,7 @@
 
 namespace sockchaos::harness {
 
-CellNeeds cell_needs(const Cell& cell) {
+CellCost cell_cost(const Cell& cell) {
   const Scenario& s = cell.scenario;
   const int64_t hosts = static_cast<int64_t>(std::max<size_t>(2, s.hosts.size()));
   int64_t interfaces = 0, emulated = 0;
@@ -29,7 +29,7 @@ CellNeeds cell_needs(const Cell& cell) {
   for (const auto& f : s.faults)
     if (!f.impair.empty()) emulated += static_cast<int64_t>(f.impair.size());
   const int64_t agents = s.upstream_server ? 3 : 2;
-  CellNeeds n;
+  CellCost n;
   // Per host: its namespace fd and an inet_diag socket, and while the network is built its
   // route socket and that socket's link-notification socket; per interface a packet socket
   // (when capturing); per agent stdout, stderr and a pidfd; one spawn's 6 transient pipe ends;
@@ -65,9 +65,9 @@ MachineBudget machine_budget() {
 }
 
 int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget) {
-  CellNeeds most;
+  CellCost most;
   for (const auto& c : cells) {
-    const CellNeeds n = cell_needs(c.cell);
+    const CellCost n = cell_cost(c.cell);
     most.fds = std::max(most.fds, n.fds);
     most.memory = std::max(most.memory, n.memory);
   }

@@ -37,13 +37,13 @@ struct ScheduleOptions {
 
 // What one cell holds while it runs, at most (estimates from what the runner opens; the
 // bench's many-cells run checks them against the orchestrator's measured fd count and RSS).
-struct CellNeeds {
+struct CellCost {
   int fds = 0;            // in the orchestrator: namespace fds, census and capture sockets,
                           // agents' pipes and pidfds, a spawn's transient pipes, nft contexts
   int64_t memory = 0;     // bytes: its agents (resident, mlockall'ed) + the capture it may keep
                           // + the kernel's per-namespace state
 };
-CellNeeds cell_needs(const Cell& cell);
+CellCost cell_cost(const Cell& cell);
 
 // What the machine lets this process use.
 struct MachineBudget {

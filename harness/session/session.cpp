@@ -36,7 +36,7 @@ Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions
   if (cells.empty()) throw std::invalid_argument("no cell to run (check the filter / shard)");
 
   // Refused up front when a cell cannot fit at all; parallel cells limited to what fits.
-  const ResourcePlan plan = plan_resources(cells, options.jobs > 0 ? options.jobs : default_jobs(cells.size()),
+  const ResourcePlan plan = plan_resources(cells, options.jobs > 0 ? options.jobs : default_jobs(cells, machine_budget()),
                                            MachineLimits::current());
   if (!plan.problems.empty()) {
     std::string what = std::to_string(plan.problems.size()) + " cell(s) need more than this machine gives; nothing was run:";

@@ -339,6 +339,8 @@ TEST_F(CliScenarios, Ipv6ProbesLeaveIpv6TimeWaitInTheCensusAndDualPicksByConnect
     const std::string flow = run["workload_flow"].dump();
     EXPECT_EQ(flow.find("2001:2:") != std::string::npos, v6) << flow;
   }
+}
+
 TEST_F(CliScenarios, TheModelOfUserTimeout2sOnABusySenderSaysAbout2200msAndHolds) {
   SKIP_UNLESS_ABLE();
   json run = run_of("busy-sender");

@@ -39,7 +39,7 @@ TEST(DefaultJobs, NeverMoreThanTheCap) {
 
 TEST(DefaultJobs, BoundedByTheOpenFileLimit) {
   const auto cells = trivial_cells(512);
-  const int need = cell_needs(cells[0].cell).fds;
+  const int need = cell_cost(cells[0].cell).fds;
   ASSERT_GT(need, 0);
   const MachineBudget files{1024, 16 * kGiB, 0};
   // Three quarters of 1024 descriptors for cells, the rest kept for the process.
@@ -49,7 +49,7 @@ TEST(DefaultJobs, BoundedByTheOpenFileLimit) {
 
 TEST(DefaultJobs, BoundedByHalfTheAvailableMemory) {
   const auto cells = trivial_cells(512);
-  const int64_t need = cell_needs(cells[0].cell).memory;
+  const int64_t need = cell_cost(cells[0].cell).memory;
   const MachineBudget memory{524288, 64 * need, 0};
   EXPECT_EQ(default_jobs(cells, memory), 32);
 }
@@ -60,12 +60,12 @@ TEST(DefaultJobs, AtLeastOneWhateverTheBudget) {
 }
 
 TEST(DefaultJobs, FaultsAndCaptureAddToACellsNeeds) {
-  const auto plain = cell_needs(trivial_cells(1)[0].cell);
-  const auto faulted = cell_needs(trivial_cells(1, true)[0].cell);
+  const auto plain = cell_cost(trivial_cells(1)[0].cell);
+  const auto faulted = cell_cost(trivial_cells(1, true)[0].cell);
   EXPECT_GT(faulted.fds, plain.fds);  // an nftables context per host
   auto cells = trivial_cells(1);
   cells[0].cell.scenario.capture.enabled = false;
-  const auto uncaptured = cell_needs(cells[0].cell);
+  const auto uncaptured = cell_cost(cells[0].cell);
   EXPECT_LT(uncaptured.fds, plain.fds);
   EXPECT_LT(uncaptured.memory, plain.memory);
 }
