@@ -1,5 +1,7 @@
 #include "harness/session/scheduler.hpp"
 
+#include <sys/select.h>
+
 #include "harness/metrics/metrics.hpp"
 #include "harness/world/environment.hpp"
 
@@ -64,6 +66,17 @@ MachineBudget machine_budget() {
   return b;
 }
 
+// libnftables waits for netlink replies with select() (mnl_batch_talk), and glibc aborts on an
+// fd_set bit at or above FD_SETSIZE (1024): every fd the orchestrator holds must stay below it
+// while a fault's rules are installed. So parallel cells are capped by FD_SETSIZE, less a
+// reserve for the process's own, over the most fds any one cell holds — also with -j.
+int fd_set_jobs_cap(const std::vector<PlannedCell>& cells) {
+  int most = 0;
+  for (const auto& c : cells) most = std::max(most, cell_cost(c.cell).fds);
+  constexpr int kReserve = 128;
+  return most > 0 ? std::max(1, (FD_SETSIZE - kReserve) / most) : static_cast<int>(cells.size());
+}
+
 int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget) {
   CellCost most;
   for (const auto& c : cells) {
@@ -77,6 +90,7 @@ int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& bud
     jobs = std::min<int64_t>(jobs, budget.memory_available / 2 / most.memory);
   // A worker thread and a cell's agents each count against RLIMIT_NPROC.
   if (budget.threads > 0) jobs = std::min<int64_t>(jobs, budget.threads / 8);
+  jobs = std::min<int64_t>(jobs, fd_set_jobs_cap(cells));
   return static_cast<int>(std::max<int64_t>(1, jobs));
 }
 
@@ -94,7 +108,7 @@ bool is_cpu_bound(const Cell& cell) {
 
 std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const ScheduleOptions& options) {
   std::vector<CellResult> results(cells.size());
-  int jobs = options.jobs > 0 ? options.jobs : default_jobs(cells, machine_budget());
+  int jobs = options.jobs > 0 ? std::min(options.jobs, fd_set_jobs_cap(cells)) : default_jobs(cells, machine_budget());
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
   std::vector<size_t> light, heavy;

@@ -58,6 +58,9 @@ MachineBudget machine_budget();
 // half the available memory and kMaxDefaultJobs, each divided by the largest need of any cell.
 constexpr int kMaxDefaultJobs = 1024;
 int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget);
+// The most cells that may run at once whatever -j says: the orchestrator's fds must stay below
+// FD_SETSIZE (libnftables select()s on its netlink socket).
+int fd_set_jobs_cap(const std::vector<PlannedCell>& cells);
 
 // Results in the order of `cells`. Throws EnvironmentError (after stopping the rest) if a
 // cell finds that the environment cannot run cells at all.

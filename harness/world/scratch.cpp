@@ -97,6 +97,10 @@ struct Root {
                                                ".XXXXXX"))
                            .string();
     if (!::mkdtemp(tmpl.data())) return Error::system("mkdtemp " + tmpl);
+    // 0711: other users may pass through to a folder a command opened for them (a server that
+    // drops to its own user, e.g. PostgreSQL's initdb as postgres writing into {tmp}); the
+    // root itself stays unreadable to them, and each folder is made 0700.
+    ::chmod(tmpl.c_str(), 0711);
     path = tmpl;
     owner = self;
     spawn_reaper();
@@ -195,7 +199,7 @@ Result<std::string> make_scratch_path(const std::string& tag) {
     if (::mkdtemp(tmpl.data())) return tmpl;
     if (errno != ENOENT) return Error::system("mkdtemp " + tmpl);
     // The root was removed under us (by hand): made again where the reaper expects it.
-    if (::mkdir(r.path.c_str(), 0700) != 0 && errno != EEXIST) return Error::system("mkdir " + r.path);
+    if (::mkdir(r.path.c_str(), 0711) != 0 && errno != EEXIST) return Error::system("mkdir " + r.path);
   }
   return Error::plain("cannot make a scratch folder under " + tmp_dir());
 }

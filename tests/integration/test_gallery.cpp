@@ -116,7 +116,9 @@ TEST_F(Gallery, HaproxyNolingerTradesTimeWaitForResets) {
   RUN_OF(nolinger, "haproxy-nolinger", "haproxy.cfg={dir}/haproxy-nolinger.cfg.in");
   for (const json* r : {&plain, &nolinger}) {
     EXPECT_EQ((*r)["probes"]["succeeded"], 200) << r->dump();
-    EXPECT_EQ(peak(*r, "server", "TIME_WAIT"), 0);
+    // Almost none on the origin: HAProxy resets its server connections (a race with the
+    // origin's own close after its response leaves an occasional one).
+    EXPECT_LE(peak(*r, "server", "TIME_WAIT"), 5);
     EXPECT_LE(peak(*r, "proxy", "TIME_WAIT"), 400);  // at most one per connection, both sides
   }
   EXPECT_GT(peak(plain, "proxy", "TIME_WAIT"), 0);

@@ -64,6 +64,17 @@ def net_namespace_fds():
     return n
 
 
+def _is_scratch_reaper(pid):
+    """The process-wide scratch reaper (`sockchaos-agent reap ROOT`) lives as long as this
+    interpreter by design: it removes the scratch root when the process dies."""
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return len(argv) >= 2 and argv[0].endswith(b"sockchaos-agent") and argv[1] == b"reap"
+
+
 def children_of(pid):
     """Live processes whose parent is pid."""
     out = []
@@ -76,7 +87,7 @@ def children_of(pid):
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
+        if int(fields[1]) == pid and fields[0] != "Z" and not _is_scratch_reaper(entry):
             out.append(int(entry))
     return out
 
