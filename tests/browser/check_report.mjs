@@ -86,7 +86,8 @@ function checkSocketViews(results, views) {
       const item = view.items.find((it) => it.cell === j);
       const want = expectedHeadline(cell);
       if (!item) return problems.push(`cell ${j} missing from the overview`);
-      if (/\bnever\b/.test(item.text)) problems.push(`cell ${j} says "never"`);
+      // The kernel model's line ("model never": nothing predicts a detection) is not the headline.
+      if (/\bnever\b/.test(item.text.replace(/model never.*$/s, ''))) problems.push(`cell ${j} says "never"`);
       const ok = want.text !== undefined ? item.headline === want.text : want.pattern.test(item.headline);
       if (!ok) problems.push(`cell ${j}: "${item.headline}", expected ${want.text !== undefined ? `"${want.text}"` : want.pattern}`);
     });
@@ -202,9 +203,6 @@ try {
     const modelled = allRuns.some((r) => r.model);
     check(!modelled || facts.modelTables > 0, `model tables for modelled runs (got ${facts.modelTables})`);
     check(facts.modelColumns === facts.matrixTables, `a model column in every matrix table (${facts.modelColumns} of ${facts.matrixTables})`);
-  check(facts.ladders === 1 && facts.ladderArrows === 6, `one packet ladder of 6 arrows (got ${facts.ladders}, ${facts.ladderArrows})`);
-  check(facts.tcpInfoCharts === 1, `one tcp_info chart (got ${facts.tcpInfoCharts})`);
-  check(facts.modelTables === 1, `one model table (got ${facts.modelTables})`);
     const withPackets = allRuns.some((r) => (r.timeline || []).some((e) => e.event === 'packet'));
     check(!withPackets || (facts.ladders > 0 && facts.ladderArrows > 0), `packet ladders (got ${facts.ladders}, ${facts.ladderArrows} arrows)`);
     const withTcpInfo = allRuns.some((r) => (r.tcp_info || []).length > 0);
