@@ -10,21 +10,11 @@ namespace sockchaos::harness {
 
 namespace {
 
-// Measured with `ls /proc/<pid>/fd | wc -l` on a running orchestrator (bench/soak.sh samples
-// the same): a two-host cell holds about 30 descriptors; 24 per host and 16 per cell is above it.
-constexpr int64_t kFdsPerHost = 24;
-constexpr int64_t kFdsPerCell = 16;
 constexpr int64_t kOrchestratorBaseFds = 64;  // stdio, the cancel pipe, the reaper's pipe, libraries
 constexpr int64_t kAgentBaseFds = 32;         // stdio, timerfds, epoll, the scratch socket
-constexpr int64_t kCellBaseMemory = int64_t(16) << 20;
 // A connection's two ends, their kernel socket and a little buffered data (the default
 // tcp_rmem/tcp_wmem start at 128 KiB / 16 KiB but an idle or request socket holds far less).
 constexpr int64_t kMemoryPerConnection = 64 << 10;
-
-int64_t host_count(const Scenario& s) {
-  int64_t hosts = s.hosts.empty() ? 2 : static_cast<int64_t>(s.hosts.size());
-  return hosts + static_cast<int64_t>(s.links.size());  // a link emulator's wire namespace each, at most
-}
 
 std::string mib(int64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 
@@ -34,8 +24,9 @@ CellNeeds estimate_needs(const Cell& cell) {
   const Scenario& s = cell.scenario;
   const Workload& w = s.client.workload;
   CellNeeds n;
-  const int64_t hosts = host_count(s);
-  n.orchestrator_fds = kFdsPerCell + kFdsPerHost * hosts;
+  // The orchestrator's own share is the scheduler's account (one estimate for -j and for this).
+  const CellCost cost = cell_cost(cell);
+  n.orchestrator_fds = cost.fds;
   // At once on the client: request keeps `connections` open; the other kinds one at a time.
   const int64_t concurrent = w.kind == WorkloadKind::request ? w.connections : 1;
   // Over the whole run (a `hold` server keeps every connection it accepted).
@@ -44,8 +35,7 @@ CellNeeds estimate_needs(const Cell& cell) {
   n.client_fds = kAgentBaseFds + concurrent;
   const bool holds = s.server.behavior == ServerBehavior::hold;
   n.server_fds = kAgentBaseFds + (holds ? total : concurrent) * (s.server.behavior == ServerBehavior::proxy ? 2 : 1);
-  n.memory_bytes = kCellBaseMemory + (s.capture.enabled ? s.capture.max_bytes * hosts : 0) +
-                   kMemoryPerConnection * (holds ? total : concurrent);
+  n.memory_bytes = cost.memory + kMemoryPerConnection * (holds ? total : concurrent);
   return n;
 }
 
@@ -54,14 +44,7 @@ MachineLimits MachineLimits::current() {
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0)
     m.open_files = nofile.rlim_max == RLIM_INFINITY ? INT64_MAX : static_cast<int64_t>(nofile.rlim_max);
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  int64_t value = 0;
-  std::string unit;
-  while (meminfo >> key >> value) {
-    std::getline(meminfo, unit);
-    if (key == "MemAvailable:") m.memory_bytes = value * 1024;
-  }
+  m.memory_bytes = machine_budget().memory_available;  // one reader of /proc/meminfo (scheduler)
   return m;
 }
 

@@ -39,6 +39,9 @@ CellCost cell_cost(const Cell& cell) {
   // its thread's eventfd (8, generous).
   n.fds = static_cast<int>(hosts * 4 + (s.capture.enabled ? interfaces : 0) + agents * 3 + 6 +
                            (s.faults.empty() ? 0 : hosts) + emulated * 8);
+  // Plus what the items above leave out (a running orchestrator was measured, `ls /proc/<pid>/fd`
+  // in bench/soak.sh, at about 30 for a plain two-host cell: 8 more than the items).
+  n.fds += 8;
   constexpr int64_t kMiB = 1 << 20;
   // An agent locks its pages (mlockall): ~3 MiB resident each; the kernel's namespace, veth
   // and 32768-bucket TCP hash ~1 MiB a host; a capture keeps up to max_bytes a host.
