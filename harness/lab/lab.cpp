@@ -178,7 +178,7 @@ struct Lab::Impl {
     std::error_code ec;
     const std::string client = scenario.client.on;
     env.placeholders = {topo->address_for(spec.on, client, topo->family() == IpFamily::ipv6), std::to_string(spec.port),
-                        std::filesystem::current_path(ec).string(), scratch.path(), {}};
+                        std::filesystem::current_path(ec).string(), scratch.path(), {}, {}};
     std::string upstream_address;
     if (spec.behavior == ServerBehavior::proxy) {
       const std::string up_host = spec.upstream_host();
@@ -312,6 +312,7 @@ int Lab::install_fault(const json& fault, int64_t* installed_ns) {
   auto done = impl_->injector->install(ft, f.index);
   if (!done.ok()) throw std::runtime_error("install " + ft.label() + ": " + done.error().str());
   const int64_t stamp = done->at_ns;
+  f.install_began = done->begin_ns;
   f.applied = std::move(done.value());
   f.installed = stamp;
   *installed_ns = stamp;

@@ -29,7 +29,7 @@ std::optional<double> finite_or_none(double v, double step) {
 // The failing call the detection time ends at, or none.
 FailureCall failing_call(const RunRecord& r) {
   if (r.client_error.present()) return r.client_error;
-  auto after_fault = [&](int64_t t) { return r.first_fault < 0 || t >= r.first_fault; };
+  auto after_fault = [&](int64_t t) { return r.first_fault < 0 || r.after_fault(t); };
   for (const auto& p : r.probes)
     if (!p.error.empty() && after_fault(p.t_end)) return {p.t_end, p.value < 0 ? "connect" : "recv", p.error, std::nullopt};
   for (const auto& q : r.requests)
@@ -353,8 +353,8 @@ ServerSide server_side(const RunRecord& r, const std::function<double(int64_t)>&
   ServerSide out;
   for (const auto& ev : r.server_errors) {
     out.errors.push_back({rel(ev.t), ev.syscall, ev.error});
-    if (!out.error && r.first_fault >= 0 && ev.t >= r.first_fault) {
-      out.detection_ms = to_ms(ev.t - r.first_fault);
+    if (!out.error && r.after_fault(ev.t)) {
+      out.detection_ms = to_ms(ev.t - r.fault_origin(ev.t));
       out.error = ev.error;
       out.syscall = ev.syscall;
     }
@@ -384,8 +384,8 @@ RunResult measure_run(const RunRecord& r, const Scenario& s) {
     run.outcome = Outcome::undetected;
   }
   if (!r.failure && err.present()) {
-    const bool after_fault = r.first_fault >= 0 && err.t >= r.first_fault;
-    run.detection_ms = to_ms(err.t - (after_fault ? r.first_fault : base));
+    const bool after_fault = r.after_fault(err.t);
+    run.detection_ms = to_ms(err.t - (after_fault ? r.fault_origin(err.t) : base));
     run.detection_origin = after_fault ? DetectionOrigin::fault : DetectionOrigin::start;
     run.before_fault = !after_fault;
     run.error = err.error;

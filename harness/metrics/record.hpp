@@ -2,6 +2,7 @@
 // nothing computed. harness/metrics/metrics.hpp turns it into the run's results; keeping the two
 // apart lets unit tests feed synthetic records to the measurement math (no root, no kernel).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -81,7 +82,9 @@ struct RunRecord {
   std::vector<std::string> hosts;  // topology order
   int64_t t_start = -1;            // the client was started
   int64_t base = -1;               // "workload ready": t_ms 0 of the timeline, faults' `at` origin
-  int64_t first_fault = -1;        // the first fault's install time
+  int64_t first_fault = -1;        // the first fault's install time (after its first commit)
+  int64_t first_fault_began = -1;  // that commit's start (-1: same as first_fault); an error
+                                   // between the two came after the fault, see fault_origin()
   int64_t workload_end = -1;       // error, done, exit or deadline
   int64_t t_end = -1;              // the last census sample
   bool deadline_hit = false;
@@ -105,6 +108,18 @@ struct RunRecord {
   // Set when the run could not be carried out (the network could not be built, an agent died,
   // a protocol error, interrupted): the run's outcome is "error" with this as its detail.
   std::optional<std::string> failure;
+
+  // Whether an event at t came after the first fault (false in a run without one). An event
+  // inside the first commit's window (first_fault_began..first_fault) did: the rule was
+  // already acting, the orchestrator had not read the clock yet.
+  bool after_fault(int64_t t) const {
+    return first_fault >= 0 && t >= (first_fault_began >= 0 ? std::min(first_fault_began, first_fault) : first_fault);
+  }
+  // Where a detection at t (after the fault) is measured from: the install time, or the
+  // commit's start for an event inside the commit window (an upper bound of its delay).
+  int64_t fault_origin(int64_t t) const {
+    return t >= first_fault || first_fault_began < 0 ? first_fault : first_fault_began;
+  }
 };
 
 }  // namespace sockchaos::harness

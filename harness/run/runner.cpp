@@ -376,8 +376,12 @@ Status CellRun::install(ActiveFault& f) {
   auto done = injector_->install(f.fault, f.index);
   if (!done.ok()) return done.error();
   f.installed = done->at_ns;
+  f.install_began = done->begin_ns;
   f.applied = std::move(done.value());
-  if (r_.first_fault < 0) r_.first_fault = f.installed;
+  if (r_.first_fault < 0) {
+    r_.first_fault = f.installed;
+    r_.first_fault_began = f.install_began;
+  }
   event(f.installed, "fault", f.fault.label());
   return {};
 }

@@ -41,11 +41,13 @@ Result<FaultInjector::Installed> FaultInjector::install(const Fault& fault, int 
     for (const auto& r : out.rules) {
       auto ctx = nft(r.host);
       if (!ctx.ok()) return ctx.error();
+      if (out.begin_ns < 0) out.begin_ns = monotonic_ns();
       if (auto st = (*ctx)->run(r.install); !st.ok()) return st.error();
       if (out.at_ns < 0) out.at_ns = monotonic_ns();
     }
   }
   if (out.at_ns < 0) out.at_ns = monotonic_ns();
+  if (out.begin_ns < 0) out.begin_ns = out.at_ns;
   if (fault.kind == FaultKind::kill || fault.kind == FaultKind::crash) {
     for (ChildProcess* p : processes_on_(fault.on)) (void)p->signal_group(SIGKILL);
     if (fault.kind == FaultKind::crash) {

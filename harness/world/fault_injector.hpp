@@ -2,8 +2,11 @@
 // for scenario cells (runner) and the Python Lab alike.
 //
 // Time stamps: a packet fault's time is taken right after its first rule commit (the other
-// namespaces follow within a fraction of a millisecond); a process or link fault's right
-// before the signal or link change, which acts at once.
+// namespaces follow within a fraction of a millisecond), and the commit's start is kept too
+// (begin_ns): the rule acts somewhere between the two, so a peer that reacts to it (a RST)
+// while the orchestrator is still in the commit call, or descheduled right after it, has an
+// error time before at_ns but not before begin_ns. A process or link fault's time is taken
+// right before the signal or link change, which acts at once (begin_ns == at_ns).
 #pragma once
 #include <functional>
 #include <map>
@@ -24,6 +27,7 @@ class FaultInjector {
 
   struct Installed {
     int64_t at_ns = -1;
+    int64_t begin_ns = -1;  // the first commit's start (== at_ns for a fault without rules)
     std::vector<NamespaceRules> rules;  // what heal() removes
   };
   // index: the fault's number in its cell (names its nftables chains).
@@ -46,6 +50,7 @@ struct ActiveFault {
   Fault fault;
   int index = 0;  // its number in the cell (names its nftables chains)
   int64_t installed = -1, healed = -1;
+  int64_t install_began = -1;  // see FaultInjector::Installed::begin_ns
   FaultInjector::Installed applied;
   bool pending() const { return installed < 0; }
   bool active() const { return installed >= 0 && healed < 0; }

@@ -79,8 +79,21 @@ std::string Gallery::hosts_before_, Gallery::hosts_after_;
 
 }  // namespace
 
+// Each failed expectation on a line (scenario/cell: check: detail), first in a failure message
+// (CI output keeps only the head and tail of a long table).
+static std::string failed_expectations(const json& results) {
+  std::string out;
+  for (const auto& s : results["scenarios"])
+    for (const auto& c : s["cells"])
+      for (const auto& e : c.value("expectations", json::array()))
+        if (!e.value("passed", false))
+          out += s.value("name", "?") + "/" + c.value("id", "?") + ": " + e.value("check", "?") + ": " + e.value("detail", "") + "\n";
+  return out;
+}
+
 TEST_F(Gallery, EveryExpectationHeldAndTheMachinesHostsFileIsUntouched) {
-  EXPECT_EQ(exit_code_, 0) << read_text(dir_ / "stdout.txt") << read_text(dir_ / "stderr.txt");
+  EXPECT_EQ(exit_code_, 0) << "failed expectations:\n"
+                           << failed_expectations(results_) << read_text(dir_ / "stdout.txt") << read_text(dir_ / "stderr.txt");
   EXPECT_EQ(hosts_before_, hosts_after_);
   EXPECT_EQ(hosts_after_.find("198.18."), std::string::npos);
   for (const auto& s : results_["scenarios"])
@@ -106,8 +119,9 @@ TEST_F(Gallery, NginxHoldsTimeWaitOnBothSidesUntilUpstreamKeepalive) {
   // still unread sends a RST (no TIME_WAIT on either end), so only "more than one per request".
   EXPECT_GT(peak(plain, "proxy", "TIME_WAIT"), 200);
   EXPECT_LE(peak(plain, "proxy", "TIME_WAIT"), 400);
-  // Upstream keepalive: the upstream half is gone, at most one per request remains.
-  EXPECT_LE(peak(keepalive, "proxy", "TIME_WAIT"), 200);
+  // Upstream keepalive: the upstream half is gone, at most one per request remains, plus the
+  // (at most 16) pooled upstream connections nginx closes itself when it is stopped.
+  EXPECT_LE(peak(keepalive, "proxy", "TIME_WAIT"), 216);
   EXPECT_LT(peak(keepalive, "proxy", "TIME_WAIT"), peak(plain, "proxy", "TIME_WAIT"));
 }
 

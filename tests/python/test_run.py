@@ -104,7 +104,8 @@ def test_run_a_dict(sockchaos_run):
     assert run.outcome == "detected" and run.error == "ECONNRESET" and run.mechanism == "rst"
     assert run.detection_ms < 1000
     assert results.to_dict()["scenarios"][0]["file"] == "<dict>"
-    assert results.passed and cell.passed
+    failed = [(e.check, e.detail) for e in cell.expectations if not e.passed]
+    assert results.passed and cell.passed, (failed, run.to_dict())
     json.dumps(results.to_dict())  # plain JSON values all the way
 
 

@@ -83,6 +83,31 @@ TEST(Metrics, AnErrorBeforeTheFaultCountsFromTheStartAndFailsDetectedWithin) {
   EXPECT_TRUE(checks[1].passed);  // the errno is still what it is
 }
 
+TEST(Metrics, AnErrorInsideTheFaultsCommitCameAfterTheFault) {
+  // A RST rule acts inside the commit call; the client's read returned ECONNRESET 3 ms before
+  // the orchestrator, descheduled, read the clock after the commit (seen on a loaded machine).
+  Scenario s = scenario_of(R"({"name": "m", "faults": [{"kind": "reject", "with": "tcp-reset", "at": "300ms"}],
+                               "expect": [{"detected_within": "1s"}]})");
+  RunRecord r = base_record();
+  r.first_fault_began = r.base + 300 * ms;
+  r.first_fault = r.base + 306 * ms;
+  r.client_error = {r.base + 303 * ms, "recv", "ECONNRESET", std::nullopt};
+  RunResult out = measure_run(r, s);
+  EXPECT_EQ(out.detection_origin, DetectionOrigin::fault);
+  EXPECT_FALSE(out.before_fault);
+  EXPECT_DOUBLE_EQ(*out.detection_ms, 3.0);  // from the commit's start: an upper bound
+  EXPECT_TRUE(evaluate_expectations(expand_cells(s).at(0), {out}).at(0).passed);
+  // Before the commit began it is still an error before the fault.
+  r.client_error.t = r.base + 299 * ms;
+  out = measure_run(r, s);
+  EXPECT_TRUE(out.before_fault);
+  EXPECT_EQ(out.detection_origin, DetectionOrigin::start);
+  // After the install time it counts from the install time, as always.
+  r.client_error.t = r.base + 320 * ms;
+  out = measure_run(r, s);
+  EXPECT_DOUBLE_EQ(*out.detection_ms, 14.0);
+}
+
 TEST(Metrics, AProbeIsDetectedWhenItsFailingCallReturnsNotWhenItStarts) {
   // SYNs blackholed from the start, TCP_SYNCNT 1: the connect() returns ETIMEDOUT 3 s later.
   Scenario s = scenario_of(R"({"name": "m", "client": {"workload": {"kind": "probe", "count": 1}, "socket": {"syn_count": 1}},
