@@ -173,6 +173,9 @@ struct Expectation {
   // The same for any state (sockets.<host>.cleared_ms.<STATE>), e.g. a server's ESTABLISHED
   // socket dropped after its keepalive found the client dead: state -> duration.
   std::map<std::string, Nanos> cleared_after, cleared_within;
+  // The measured detection (or its absence) lies inside the kernel model's window
+  // (results' model.holds). Fails closed: a run the model does not cover fails it.
+  bool model_holds = false;
   std::string host = "client";
   std::string pointer;  // where this expectation sits in the file, e.g. "/expect/0"
 };

@@ -730,7 +730,7 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   const Keys keys = {"where",        "detected_within",    "detected_after",     "undetected", "error",
                      "mechanism",    "time_wait_max",      "time_wait_min",      "states_max", "states_min",
                      "probe_failures_max", "probe_failures_min", "time_wait_cleared_after",
-                     "time_wait_cleared_within", "cleared_after", "cleared_within", "host"};
+                     "time_wait_cleared_within", "cleared_after", "cleared_within", "model_holds", "host"};
   if (!check_object(ctx, v, p, keys, "an expectation")) return e;
   bool any_check = false;
   for (const auto& [key, value] : v.items())
@@ -738,7 +738,7 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
   if (!any_check)
     ctx.add(p, "expected at least one check: detected_within, detected_after, undetected, error, mechanism, "
                "time_wait_max, time_wait_min, states_max, states_min, probe_failures_max, probe_failures_min, "
-               "time_wait_cleared_after, time_wait_cleared_within, cleared_after or cleared_within");
+               "time_wait_cleared_after, time_wait_cleared_within, cleared_after, cleared_within or model_holds");
   if (v.contains("where")) {
     const auto& w = v["where"];
     std::string wp = child(p, "where");
@@ -763,6 +763,14 @@ Expectation parse_expectation(Ctx& ctx, const json& v, const std::string& p) {
     if (v.contains("detected_within") || v.contains("detected_after") || v.contains("error") || v.contains("mechanism"))
       ctx.add(child(p, "undetected"), "expected undetected alone or detection checks, not both: undetected contradicts "
                                       "detected_within, detected_after, error and mechanism");
+  }
+  if (v.contains("model_holds")) {
+    const auto& m = v["model_holds"];
+    if (!m.is_boolean() || !m.get<bool>())
+      ctx.add(child(p, "model_holds"), "expected true (\"the measurement lies inside the kernel model's window\"); got " +
+                                           describe_json(m));
+    else
+      e.model_holds = true;
   }
   if (v.contains("error")) {
     const auto& er = v["error"];

@@ -1,5 +1,6 @@
 #include "harness/verdict/expectations.hpp"
 
+#include <cmath>
 #include <functional>
 #include <iomanip>
 #include <limits>
@@ -250,6 +251,17 @@ std::vector<ExpectationResult> evaluate_expectations(const Cell& cell, const std
                             const int64_t failed = run.probes.failures();
                             return {failed <= limit, static_cast<double>(failed), "probe failures " + std::to_string(failed)};
                           }));
+    }
+    if (e.model_holds) {
+      out.push_back(judge(runs, "model_holds", p + "/model_holds", [&](const RunResult& run) -> RunVerdict {
+        if (!run.model) return {false, kInf, "no kernel model for this run"};
+        const Model& m = run.model->model;
+        if (m.mechanism == "unmodelled")
+          return {false, kInf, "not modelled" + (m.formula.empty() ? std::string() : ": " + m.formula)};
+        const ModelCheck& c = run.model->check;
+        const double off = c.delta_ms ? std::abs(*c.delta_ms) : 0;
+        return {c.holds, c.holds ? off : kInf / 2 + off, (c.holds ? "model holds: " : "model does not hold: ") + c.why};
+      }));
     }
     if (e.probe_failures_min) {
       const int64_t limit = *e.probe_failures_min;

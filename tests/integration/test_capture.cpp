@@ -606,7 +606,9 @@ TEST(Capture, SocketsAreClosedInTheBackground) {
     }
   }
   EXPECT_TRUE(netns::wait_for_background_closes(10 * kSecond)) << "40 closes, in parallel";
-  EXPECT_EQ(settled(baseline), baseline);
+  // None leaked: back to the baseline or below (a descriptor the process still held when the
+  // baseline was counted, e.g. a closing thread's, may be gone by now).
+  EXPECT_LE(settled(baseline), baseline);
 }
 
 // Rootless: the same capture inside `unshare -Urn` as an unprivileged user. AF_PACKET needs

@@ -187,5 +187,36 @@ TEST(Expectations, ProbeFailuresSumEveryErrno) {
   EXPECT_EQ(c[1].detail, "probe failures 0");
 }
 
+TEST(Expectations, ModelHoldsFollowsTheRunsModelAndFailsClosedWithoutOne) {
+  Cell cell = spec_cell(R"([{"model_holds": true}])");
+  auto with_model = [](double measured, double lo, double hi, bool holds, const std::string& mechanism) {
+    json run = detected(measured);
+    run["model"] = {{"quantity", "detection"}, {"ms", lo},         {"mechanism", mechanism}, {"error", "ETIMEDOUT"},
+                    {"formula", "f"},          {"inputs", json::object()}, {"lo_ms", lo},    {"hi_ms", hi},
+                    {"window", "w"},           {"source", "s"},    {"notes", json::array()}, {"measured", measured},
+                    {"delta_ms", measured - lo}, {"holds", holds},
+                    {"why", holds ? "within [" + std::to_string(lo) + "]" : "outside"}};
+    return run;
+  };
+  auto ok = evaluate_expectations(cell, testing::runs_of(json::array({with_model(3031.4, 3023.3, 3091.3, true, "tcp_user_timeout")})));
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].check, "model_holds");
+  EXPECT_EQ(ok[0].pointer, "/expect/0/model_holds");
+  EXPECT_TRUE(ok[0].passed) << ok[0].detail;
+  EXPECT_EQ(ok[0].detail.rfind("model holds: ", 0), 0u) << ok[0].detail;
+  // One run of two outside its window fails the expectation, and the detail is that run's.
+  auto two = evaluate_expectations(cell, testing::runs_of(json::array({with_model(3031.4, 3023.3, 3091.3, true, "tcp_user_timeout"),
+                                                                       with_model(4200.0, 3023.3, 3091.3, false, "tcp_user_timeout")})));
+  EXPECT_FALSE(two[0].passed);
+  EXPECT_NE(two[0].detail.find("model does not hold: outside"), std::string::npos) << two[0].detail;
+  // Fails closed: no model, or a run the model does not cover.
+  auto none = evaluate_expectations(cell, testing::runs_of(json::array({detected(2208.4)})));
+  EXPECT_FALSE(none[0].passed);
+  EXPECT_EQ(none[0].detail, "no kernel model for this run");
+  auto unmodelled = evaluate_expectations(cell, testing::runs_of(json::array({with_model(10, 0, 0, false, "unmodelled")})));
+  EXPECT_FALSE(unmodelled[0].passed);
+  EXPECT_EQ(unmodelled[0].detail.rfind("not modelled", 0), 0u) << unmodelled[0].detail;
+}
+
 }  // namespace
 }  // namespace sockchaos::harness

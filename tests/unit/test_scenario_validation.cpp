@@ -432,7 +432,8 @@ TEST(Validate, Expectations) {
     { "states_max": { "CLOSEWAIT": 0, "TIME_WAIT": -1 } },
     { "time_wait_max": 1, "time_wait_min": 2 },
     { "detected_within": 3 },
-    "x"
+    "x",
+    { "model_holds": false }
   ]})");
   EXPECT_ISSUE(issues, "/expect/0", "at least one check");
   EXPECT_ISSUE(issues, "/expect/1/undetected", "expected true");
@@ -444,13 +445,16 @@ TEST(Validate, Expectations) {
   EXPECT_ISSUE(issues, "/expect/6/time_wait_min", "<= time_wait_max");
   EXPECT_ISSUE(issues, "/expect/7/detected_within", "write \"3s\"");
   EXPECT_ISSUE(issues, "/expect/8", "expected an object");
+  EXPECT_ISSUE(issues, "/expect/9/model_holds", "expected true");
   EXPECT_EQ(find_issue(issues, "/expect/3/error")->line, 5);
 
   auto s = load_scenario_json(with(R"({"expect": [
       {"error": "ECONNRESET", "mechanism": "rst"}, {"error": "app_timeout"}, {"error": "EOF"}, {"error": "exit:7"},
       {"states_max": {"CLOSE_WAIT": 0, "FIN_WAIT2": 3}, "host": "server"},
-      {"probe_failures_max": 10, "probe_failures_min": 1, "time_wait_max": 4}]})"));
-  ASSERT_EQ(s.expect.size(), 6u);
+      {"probe_failures_max": 10, "probe_failures_min": 1, "time_wait_max": 4}, {"model_holds": true}]})"));
+  ASSERT_EQ(s.expect.size(), 7u);
+  EXPECT_TRUE(s.expect[6].model_holds);
+  EXPECT_FALSE(s.expect[5].model_holds);
   EXPECT_EQ(s.expect[0].mechanism, Mechanism::rst);
   EXPECT_EQ(s.expect[4].states_max.at("FIN_WAIT2"), 3);
   EXPECT_EQ(s.expect[4].host, "server");
