@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -43,6 +44,8 @@
 #include "netns/link_emulator.hpp"
 #include "netns/linkemu/distribution.hpp"
 #include "netns/netns.hpp"
+#include "harness/model/load.hpp"
+#include "harness/world/topology.hpp"
 
 using namespace sockchaos;
 using namespace std::chrono_literals;
@@ -363,14 +366,27 @@ std::vector<double> one_way_ms(const Stream::Result& r) {
 
 // ---- benches ----------------------------------------------------------------------------------
 
+// Set-up cost of an emulated link against a plain veth pair, two ways, interleaved so a load
+// spike hits both: the netns-level calls (the emulated case makes its wire namespace side by
+// side with the hosts', as Topology::build does), and a whole cell network through
+// Topology::build (namespaces, links, addresses, links operational) for a scenario with a
+// plain link and one with `{"between": [...], "delay": "1ms"}` on the built-in backend.
 void bench_setup() {
   const int n = g_quick ? 10 : 40;
-  std::vector<double> plain, emulated, create_only, plain_down, emulated_down;
-  for (int i = 0; i < n; ++i) {  // interleaved, so a load spike hits both
+  std::vector<double> plain, emulated, create_only, plain_down, emulated_down, topo_plain, topo_emulated;
+  const harness::Scenario plain_s = harness::load_scenario_json(json{{"name", "setup-plain"}}, "<bench>");
+  const harness::Scenario emulated_s = harness::load_scenario_json(
+      json{{"name", "setup-emulated"},
+           {"link_backend", "builtin"},
+           {"links", json::array({json{{"between", {"client", "server"}}, {"delay", "1ms"}}})}},
+      "<bench>");
+  bool failed = false;
+  auto raw_plain = [&] {
     {
       int64_t t0 = monotonic_ns();
+      auto b_made = std::async(std::launch::async, [] { return NetNs::create(); });
       auto a = NetNs::create();
-      auto b = NetNs::create();
+      auto b = b_made.get();
       auto rs = netns::RouteSocket::open(*a);
       (void)rs->create_veth("sc0", b->fd(), "sc0");
       (void)rs->set_up("sc0", true);
@@ -382,15 +398,26 @@ void bench_setup() {
       b = Error::plain("closed");
       plain_down.push_back((monotonic_ns() - t1) / 1e6);
     }
+  };
+  auto raw_emulated = [&] {
     {
       int64_t t0 = monotonic_ns();
+      auto b_made = std::async(std::launch::async, [] { return NetNs::create(); });
+      auto w_made = std::async(std::launch::async, [] { return LinkEmulator::wire_namespace(); });
       auto a = NetNs::create();
-      auto b = NetNs::create();
+      auto b = b_made.get();
+      auto w = w_made.get();
       int64_t t1 = monotonic_ns();
-      auto link = LinkEmulator::create(*a, "sc0", *b, "sc0", Impairment{}, Impairment{}, 1);
+      if (!a.ok() || !b.ok() || !w.ok()) {
+        std::fprintf(stderr, "linkbench: cannot create namespaces\n");
+        failed = true;
+        return;
+      }
+      auto link = LinkEmulator::create(*a, "sc0", *b, "sc0", Impairment{}, Impairment{}, 1, std::move(w.value()));
       int64_t t2 = monotonic_ns();
       if (!link.ok()) {
         std::fprintf(stderr, "linkbench: %s\n", link.error().str().c_str());
+        failed = true;
         return;
       }
       emulated.push_back((t2 - t0) / 1e6);
@@ -401,8 +428,32 @@ void bench_setup() {
       b = Error::plain("closed");
       emulated_down.push_back((monotonic_ns() - t3) / 1e6);
     }
-    ::usleep(20000);
+  };
+  auto topology = [&](const harness::Scenario& s, std::vector<double>& out) {
+    int64_t t0 = monotonic_ns();
+    auto topo = harness::Topology::build(s);
+    if (!topo.ok()) {
+      std::fprintf(stderr, "linkbench: %s\n", topo.error().str().c_str());
+      failed = true;
+      return;
+    }
+    out.push_back((monotonic_ns() - t0) / 1e6);
+  };
+  // Every step gives the namespaces the one before it dropped time to go (their clean-up runs
+  // in a kernel worker, cleanup_net, and slows a creation it overlaps), and the order alternates.
+  auto settle = [] { ::usleep(50000); };
+  for (int i = 0; i < n && !failed; ++i) {
+    const bool emulated_first = i % 2;
+    for (int k = 0; k < 2; ++k) {
+      (k == 0) == emulated_first ? raw_emulated() : raw_plain();
+      settle();
+    }
+    for (int k = 0; k < 2; ++k) {
+      (k == 0) == emulated_first ? topology(emulated_s, topo_emulated) : topology(plain_s, topo_plain);
+      settle();
+    }
   }
+  if (failed) return;
   emit({{"bench", "setup"},
         {"n", n},
         {"plain_ms", round3(median(plain))},
@@ -413,6 +464,9 @@ void bench_setup() {
         {"extra_ms", round3(median(emulated) - median(plain))},
         {"plain_teardown_ms", round3(median(plain_down))},
         {"emulated_teardown_ms", round3(median(emulated_down))},
+        {"topology_plain_ms", round3(median(topo_plain))},
+        {"topology_emulated_ms", round3(median(topo_emulated))},
+        {"topology_extra_ms", round3(median(topo_emulated) - median(topo_plain))},
         {"target_extra_ms", 3.0}});
 }
 
@@ -819,7 +873,8 @@ void bench_throughput() {
           {"forwarder_cpu_pct", round3(cpu_s / send_seconds * 100)},
           {"forwarder_us_per_frame", round3(cpu_s * 1e6 / std::max<double>(1, st.received - st0.received))},
           {"wire_socket_drops", st.dropped_socket - st0.dropped_socket},
-          {"met", achieved < 0.98 * pps ? json(nullptr) : json(delivered >= 0.99 * sent)},
+          // The target is 100 K pkt/s: a higher offered rate shows the capacity, it is not judged.
+          {"met", achieved < 0.98 * pps || pps > 100000 ? json(nullptr) : json(delivered >= 0.99 * sent)},
           {"load_average", load_average()}});
   }
 }
@@ -850,7 +905,7 @@ std::string markdown() {
     char tmp[512];
     if (b == "setup") {
       std::snprintf(tmp, sizeof tmp,
-                    "emulated %.2f ms vs plain %.2f ms: +%.2f ms (emulator alone %.2f ms); teardown %.2f vs %.2f ms",
+                    "emulated %.2f ms vs plain %.2f ms: %+.2f ms (emulator alone %.2f ms); teardown %.2f vs %.2f ms",
                     r["emulated_ms"].get<double>(), r["plain_ms"].get<double>(), r["extra_ms"].get<double>(),
                     r["emulator_create_ms"].get<double>(), r["emulated_teardown_ms"].get<double>(),
                     r["plain_teardown_ms"].get<double>());
@@ -859,6 +914,11 @@ std::string markdown() {
       target = "≤ +3 ms";
       o << "| " << what << " | " << result << " | " << target << " | "
         << (r["extra_ms"].get<double>() <= 3.0 ? "met" : "missed") << " |\n";
+      std::snprintf(tmp, sizeof tmp, "emulated %.2f ms vs plain %.2f ms: %+.2f ms", r["topology_emulated_ms"].get<double>(),
+                    r["topology_plain_ms"].get<double>(), r["topology_extra_ms"].get<double>());
+      o << "| Set-up: a cell's network, Topology::build (two hosts, addresses, links operational; median of "
+        << r["n"].get<int>() << ") | " << tmp << " | ≤ +3 ms | " << (r["topology_extra_ms"].get<double>() <= 3.0 ? "met" : "missed")
+        << " |\n";
       continue;
     }
     if (b == "delay") {
@@ -918,7 +978,8 @@ std::string markdown() {
           r["forwarder_cpu_pct"].get<double>(), r["forwarder_us_per_frame"].get<double>());
       what =
           "Forwarder throughput, offered " + json(r["offered_pps"]).dump() + " pkt/s of 106-byte frames (raw sender)";
-      target = "≥ 100 K pkt/s at < 1% loss (unjudged when the sender fell short)";
+      target = r["offered_pps"].get<double>() > 100000 ? "— (above the target: the capacity)"
+                                                        : "≥ 100 K pkt/s at < 1% loss (unjudged when the sender fell short)";
     } else if (b == "set") {
       std::snprintf(tmp, sizeof tmp, "median %.1f µs, p99 %.1f µs", r["median_us"].get<double>(),
                     r["p99_us"].get<double>());

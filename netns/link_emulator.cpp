@@ -617,16 +617,15 @@ Status check_impairment(const Impairment& imp, const char* which) {
 
 Result<LinkEmulator> LinkEmulator::create(const NetNs& ns_a, const std::string& a_if, const NetNs& ns_b,
                                           const std::string& b_if, const Impairment& a_to_b, const Impairment& b_to_a,
-                                          uint64_t seed) {
+                                          uint64_t seed, std::optional<NetNs> wire) {
   if (auto st = check_impairment(a_to_b, "a_to_b"); !st.ok()) return st.error();
   if (auto st = check_impairment(b_to_a, "b_to_a"); !st.ok()) return st.error();
-  // The wire has nothing of its own to say: no IPv6 on its ends (no link-local address, router
-  // or neighbour solicitations, MLD reports); IPv4 without an address says nothing. Receive
-  // steering keeps each flow's frames in order on their way in (see flow_steering_mask()).
-  auto w = NetNs::create_bare(
-      {{"net.core.rps_default_mask", flow_steering_mask()}, {"net.ipv6.conf.default.disable_ipv6", "1"}});
-  if (!w.ok()) return Error{"create the wire namespace: " + w.error().message, w.error().err};
-  auto impl = std::make_unique<Impl>(std::move(w.value()));
+  if (!wire) {
+    auto w = wire_namespace();
+    if (!w.ok()) return w.error();
+    wire.emplace(std::move(w.value()));
+  }
+  auto impl = std::make_unique<Impl>(std::move(*wire));
   impl->seed = seed;
   impl->max_mtu = std::max(a_to_b.effective_mtu(), b_to_a.effective_mtu());
   {
@@ -652,6 +651,16 @@ Result<LinkEmulator> LinkEmulator::create(const NetNs& ns_a, const std::string& 
   impl->pipes[0]->start();
   impl->pipes[1]->start();
   return LinkEmulator(std::move(impl));
+}
+
+Result<NetNs> LinkEmulator::wire_namespace() {
+  // The wire has nothing of its own to say: no IPv6 on its ends (no link-local address, router
+  // or neighbour solicitations, MLD reports); IPv4 without an address says nothing. Receive
+  // steering keeps each flow's frames in order on their way in (see flow_steering_mask()).
+  auto w = NetNs::create_bare(
+      {{"net.core.rps_default_mask", flow_steering_mask()}, {"net.ipv6.conf.default.disable_ipv6", "1"}});
+  if (!w.ok()) return Error{"create the wire namespace: " + w.error().message, w.error().err};
+  return w;
 }
 
 Status LinkEmulator::set(Direction direction, const Impairment& impairment) {

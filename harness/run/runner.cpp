@@ -683,8 +683,10 @@ void CellRun::loop() {
         if (client_.alive()) on_client_exit();
       });
     }
-    for (auto [p, host] : {std::pair<Participant*, std::string>{&server_, s_.server.on},
-                           {&upstream_, s_.upstream_server ? s_.upstream_server->on : std::string()}}) {
+    for (const auto& entry : {std::pair<Participant*, std::string>{&server_, s_.server.on},
+                              {&upstream_, s_.upstream_server ? s_.upstream_server->on : std::string()}}) {
+      Participant* p = entry.first;  // named copies: a lambda may not capture a structured binding (clang 14)
+      const std::string host = entry.second;
       if (!p->alive()) continue;
       poll.add(p->proc->stdout_fd(), POLLIN, [this, p, host](short) { read_server(*p, host); });
       if (p->command) poll.add(p->proc->stderr_fd(), POLLIN, [this, p, host](short) { read_server(*p, host); });

@@ -108,15 +108,42 @@ Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
   Topology topo;
   topo.plan_ = std::move(plan.value());
   topo.family_ = scenario.family;
+  // Each link's backend: a plain veth pair, or through the emulator / netem when the scenario
+  // impairs it (or an impair fault will).
+  enum class Backend { veth, netem, builtin };
+  std::vector<Backend> backends;
+  for (size_t i = 0; i < topo.plan_.links.size(); ++i) {
+    const auto& l = topo.plan_.links[i];
+    bool impaired_later = false;
+    for (const auto& f : scenario.faults)
+      for (const auto& li : f.impair) impaired_later |= li.link == i;
+    if (!scenario.links[i].emulated() && !impaired_later) {
+      backends.push_back(Backend::veth);
+      continue;
+    }
+    bool netem = scenario.link_backend == LinkBackend::netem;
+    if (scenario.link_backend == LinkBackend::auto_) netem = netns::netem_available();
+    if (netem && !netns::netem_available())
+      return Error{"link " + l.a + " - " + l.b + ": link_backend \"netem\" needs sch_netem, which this kernel lacks "
+                   "(CONFIG_NET_SCH_NETEM); use \"builtin\" or \"auto\" (the built-in emulator)",
+                   kMissingFeatureErrno};
+    backends.push_back(netem ? Backend::netem : Backend::builtin);
+  }
   // The namespaces are made side by side (the kernel runs each one's pernet set-up under a
   // shared lock, net/core/net_namespace.c copy_net_ns: down_read(pernet_ops_rwsem)), the
-  // first on this thread.
-  std::vector<std::future<Result<netns::NetNs>>> others;
+  // first on this thread; so are the wire namespaces of the emulated links.
+  std::vector<std::future<Result<netns::NetNs>>> others, wires;
   for (size_t i = 1; i < topo.plan_.hosts.size(); ++i)
     others.push_back(std::async(std::launch::async, [] { return netns::NetNs::create(); }));
+  for (Backend b : backends)
+    if (b == Backend::builtin) wires.push_back(std::async(std::launch::async, [] { return netns::LinkEmulator::wire_namespace(); }));
   std::vector<Result<netns::NetNs>> made;
   made.push_back(netns::NetNs::create());
   for (auto& f : others) made.push_back(f.get());
+  std::vector<Result<netns::NetNs>> made_wires;
+  for (auto& f : wires) made_wires.push_back(f.get());
+  for (auto& w : made_wires)
+    if (!w.ok()) return w.error();
   for (size_t i = 0; i < made.size(); ++i) {
     const auto& hp = topo.plan_.hosts[i];
     if (!made[i].ok())
@@ -145,33 +172,23 @@ Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
       if (topo.hosts_[i].name == name) return i;
     throw std::logic_error("unknown host " + name);
   };
-  // Links: a veth pair, or through the emulator / netem when the scenario impairs them (or an
-  // impair fault will).
+  size_t next_wire = 0;
   std::random_device random;
   const uint64_t seed = scenario.seed ? *scenario.seed : (static_cast<uint64_t>(random()) << 32) ^ random();
   for (size_t i = 0; i < topo.plan_.links.size(); ++i) {
     const auto& l = topo.plan_.links[i];
     const LinkSpec& spec = scenario.links[i];
     size_t a = idx(l.a), b = idx(l.b);
-    bool impaired_later = false;
-    for (const auto& f : scenario.faults)
-      for (const auto& li : f.impair) impaired_later |= li.link == i;
     LinkState state;
     state.seed = seed + i;
     state.base_a_to_b = state.now_a_to_b = spec.a_to_b.value_or(linkemu::Impairment{});
     state.base_b_to_a = state.now_b_to_a = spec.b_to_a.value_or(linkemu::Impairment{});
-    if (!spec.emulated() && !impaired_later) {
+    if (backends[i] == Backend::veth) {
       state.backend = "veth";
       if (auto st = socks[a].create_veth(l.a_if, topo.hosts_[b].ns.fd(), l.b_if); !st.ok()) return st.error();
       topo.emulators_.emplace_back();
     } else {
-      bool netem = scenario.link_backend == LinkBackend::netem;
-      if (scenario.link_backend == LinkBackend::auto_) netem = netns::netem_available();
-      if (netem && !netns::netem_available())
-        return Error{"link " + l.a + " - " + l.b + ": link_backend \"netem\" needs sch_netem, which this kernel lacks "
-                     "(CONFIG_NET_SCH_NETEM); use \"builtin\" or \"auto\" (the built-in emulator)",
-                     kMissingFeatureErrno};
-      if (netem) {
+      if (backends[i] == Backend::netem) {
         state.backend = "netem";
         const int mtu = std::max(state.base_a_to_b.effective_mtu(), state.base_b_to_a.effective_mtu());
         if (auto st = socks[a].create_veth(l.a_if, topo.hosts_[b].ns.fd(), l.b_if, mtu, mtu, false); !st.ok())
@@ -183,7 +200,7 @@ Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
       } else {
         state.backend = "builtin";
         auto emu = netns::LinkEmulator::create(topo.hosts_[a].ns, l.a_if, topo.hosts_[b].ns, l.b_if, state.base_a_to_b,
-                                               state.base_b_to_a, state.seed);
+                                               state.base_b_to_a, state.seed, std::move(made_wires.at(next_wire++).value()));
         if (!emu.ok()) return Error{"link " + l.a + " - " + l.b + ": " + emu.error().message, emu.error().err};
         topo.emulators_.emplace_back(std::move(emu.value()));
       }
