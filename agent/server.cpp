@@ -28,7 +28,7 @@ constexpr int kMaxConnectionErrors = 100;
 
 using harness::ServerBehavior;
 
-struct Connection {
+struct ServerConnection {
   uint64_t id = 0;
   int down = -1;                 // the accepted socket
   int up = -1;                   // proxy: the upstream socket
@@ -161,7 +161,7 @@ class Server {
     }
     auto it = connections_.find(id);
     if (it == connections_.end()) return;
-    Connection& c = *it->second;
+    ServerConnection& c = *it->second;
     if (data & 1) {
       on_upstream(c, events);
     } else {
@@ -189,8 +189,8 @@ class Server {
       ++pending_accepts_;
       maybe_emit_accepts(t);
       apply(fd);
-      auto connection = std::make_unique<Connection>();
-      Connection& c = *connection;
+      auto connection = std::make_unique<ServerConnection>();
+      ServerConnection& c = *connection;
       c.id = next_id_++;
       c.down = fd;
       c.accepted_at = c.last_received = t;
@@ -223,7 +223,7 @@ class Server {
       timers_.erase(timers_.begin());
       auto it = connections_.find(id);
       if (it == connections_.end()) continue;
-      Connection& c = *it->second;
+      ServerConnection& c = *it->second;
       if (spec_.half_close_after && !c.half_closed && now >= c.accepted_at + spec_.half_close_after->count()) {
         // The server's half of the connection ends (FIN), the client's stays open, and nothing
         // it sends is read any more: its data piles up in this socket's receive queue.
@@ -244,12 +244,12 @@ class Server {
     }
   }
 
-  bool reads_downstream(const Connection& c) const {
+  bool reads_downstream(const ServerConnection& c) const {
     if (behavior_ == ServerBehavior::stall || c.down_eof || c.close_after_flush || c.half_closed) return false;
     return c.to_down.size() < kMaxPending && c.to_up.size() < kMaxPending;
   }
 
-  void update_interest(Connection& c) {
+  void update_interest(ServerConnection& c) {
     uint32_t down_mask = 0;
     if (reads_downstream(c)) down_mask |= EPOLLIN;
     if (!c.to_down.empty()) down_mask |= EPOLLOUT;
@@ -288,13 +288,13 @@ class Server {
     emit(event);
   }
 
-  void close_connection(Connection& c) {
+  void close_connection(ServerConnection& c) {
     if (c.down >= 0) ::close(c.down);  // closing removes the fd from epoll
     if (c.up >= 0) ::close(c.up);
     connections_.erase(c.id);
   }
 
-  void close_upstream(Connection& c) {
+  void close_upstream(ServerConnection& c) {
     if (c.up >= 0) ::close(c.up);
     c.up = -1;
     c.up_mask = 0;
@@ -320,7 +320,7 @@ class Server {
     return true;
   }
 
-  void on_downstream(Connection& c, uint32_t events) {
+  void on_downstream(ServerConnection& c, uint32_t events) {
     if (events & EPOLLOUT) {
       if (!flush(c.down, c.to_down)) {
         close_connection(c);
@@ -353,7 +353,7 @@ class Server {
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) read_downstream(c);
   }
 
-  void read_downstream(Connection& c) {
+  void read_downstream(ServerConnection& c) {
     const uint64_t id = c.id;
     size_t budget = 4 * kMaxPending;  // fairness between connections
     while (budget > 0 && reads_downstream(c)) {
@@ -376,7 +376,7 @@ class Server {
     }
   }
 
-  void on_downstream_eof(Connection& c) {
+  void on_downstream_eof(ServerConnection& c) {
     switch (behavior_) {
       case ServerBehavior::hold:
         c.down_eof = true;  // never close: CLOSE_WAIT until the agent exits
@@ -395,7 +395,7 @@ class Server {
     }
   }
 
-  void on_data(Connection& c, const char* data, size_t size) {
+  void on_data(ServerConnection& c, const char* data, size_t size) {
     switch (behavior_) {
       case ServerBehavior::sink:
       case ServerBehavior::hold:
@@ -438,7 +438,7 @@ class Server {
     }
   }
 
-  void write_down(Connection& c) {
+  void write_down(ServerConnection& c) {
     if (!flush(c.down, c.to_down)) {
       close_connection(c);
       return;
@@ -448,7 +448,7 @@ class Server {
 
   // ---- proxy upstream --------------------------------------------------------------------
 
-  void open_upstream(Connection& c) {
+  void open_upstream(ServerConnection& c) {
     const int fd = ::socket(upstream_address_.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
       close_connection(c);
@@ -469,7 +469,7 @@ class Server {
     }
   }
 
-  void on_upstream(Connection& c, uint32_t events) {
+  void on_upstream(ServerConnection& c, uint32_t events) {
     if (c.up_connecting) {
       if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
       if (const int err = socket_error(c.up); err != 0) {
@@ -516,7 +516,7 @@ class Server {
   int epoll_ = -1;
   int listener_ = -1;
   uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<uint64_t, std::unique_ptr<ServerConnection>> connections_;
   std::multimap<int64_t, uint64_t> timers_;  // due (CLOCK_MONOTONIC) -> connection id
   int64_t pending_accepts_ = 0;
   int64_t first_pending_accept_ = 0;

@@ -1,4 +1,5 @@
 #include "netns/census.hpp"
+#include "netns/nl_util.hpp"
 
 #include <linux/inet_diag.h>
 #include <arpa/inet.h>
@@ -11,7 +12,7 @@
 namespace sockchaos::netns {
 
 namespace {
-struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
+using nl::SockDel;
 
 struct DumpState {
   StateCounts* counts = nullptr;

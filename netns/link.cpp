@@ -1,4 +1,5 @@
 #include "netns/link.hpp"
+#include "netns/nl_util.hpp"
 
 #include <linux/if.h>
 #include <linux/if_addr.h>
@@ -21,33 +22,18 @@
 namespace sockchaos::netns {
 
 namespace {
-struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
-struct LinkDel { void operator()(rtnl_link* l) const { rtnl_link_put(l); } };
+using nl::LinkPtr;
+using nl::SockDel;
 struct AddrDel { void operator()(rtnl_addr* a) const { rtnl_addr_put(a); } };
 struct NlAddrDel { void operator()(nl_addr* a) const { nl_addr_put(a); } };
 struct RouteDel { void operator()(rtnl_route* r) const { rtnl_route_put(r); } };
-using LinkPtr = std::unique_ptr<rtnl_link, LinkDel>;
 using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrDel>;
 
-Error nl_error(const std::string& what, int nlerr) {
-  // nl_geterror takes the positive code; keep errno-style err for callers that branch on it.
-  int code = nlerr < 0 ? -nlerr : nlerr;
-  int sys = 0;
-  switch (code) {
-    case NLE_PERM: sys = EPERM; break;
-    case NLE_EXIST: sys = EEXIST; break;
-    case NLE_NODEV: sys = ENODEV; break;
-    case NLE_OPNOTSUPP: sys = EOPNOTSUPP; break;
-    case NLE_INVAL: sys = EINVAL; break;
-    default: break;
-  }
-  return Error{what + ": " + nl_geterror(code), sys};
-}
 
 Result<NlAddrPtr> parse_addr(const std::string& text) {
   nl_addr* a = nullptr;
   int rc = nl_addr_parse(text.c_str(), AF_UNSPEC, &a);  // IPv4 or IPv6
-  if (rc < 0) return nl_error("parse address " + text, rc);
+  if (rc < 0) return nl::error("parse address " + text, rc);
   return NlAddrPtr(a);
 }
 }  // namespace
@@ -72,7 +58,7 @@ Result<RouteSocket> RouteSocket::open(const NetNs& ns) {
   impl->sock.reset(nl_socket_alloc());
   if (!impl->sock) return Error::plain("nl_socket_alloc failed");
   int rc = nl_connect(impl->sock.get(), NETLINK_ROUTE);
-  if (rc < 0) return nl_error("netlink connect", rc);
+  if (rc < 0) return nl::error("netlink connect", rc);
   impl->links = Fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
   if (impl->links.get() < 0) return Error::system("netlink socket (link notifications)");
   sockaddr_nl local{};
@@ -93,7 +79,7 @@ Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd,
   rtnl_link_set_ns_fd(peer, peer_netns_fd);
   int rc = rtnl_link_add(impl_->sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put(peer);  // libnl 3.7: get_peer returns a reference the caller owns
-  if (rc < 0) return nl_error("create veth " + name + " <-> " + peer_name, rc);
+  if (rc < 0) return nl::error("create veth " + name + " <-> " + peer_name, rc);
   return {};
 }
 
@@ -110,7 +96,7 @@ Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd, cons
   if (up) rtnl_link_set_flags(link.get(), IFF_UP);
   int rc = rtnl_link_add(impl_->sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_put(peer);
-  if (rc < 0) return nl_error("create veth " + name + " <-> " + peer_name, rc);
+  if (rc < 0) return nl::error("create veth " + name + " <-> " + peer_name, rc);
   return {};
 }
 
@@ -118,7 +104,7 @@ Result<int> RouteSocket::ifindex(const std::string& ifname) {
   if (auto it = impl_->ifindex.find(ifname); it != impl_->ifindex.end()) return it->second;
   rtnl_link* raw = nullptr;
   int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
-  if (rc < 0) return nl_error("look up link " + ifname, rc);
+  if (rc < 0) return nl::error("look up link " + ifname, rc);
   LinkPtr link(raw);
   const int index = rtnl_link_get_ifindex(link.get());
   impl_->ifindex[ifname] = index;
@@ -137,7 +123,7 @@ Status RouteSocket::set_up(const std::string& ifname, bool up) {
   else
     rtnl_link_unset_flags(change.get(), IFF_UP);
   const int rc = rtnl_link_change(impl_->sock.get(), link.get(), change.get(), 0);
-  if (rc < 0) return nl_error(std::string("set ") + ifname + (up ? " up" : " down"), rc);
+  if (rc < 0) return nl::error(std::string("set ") + ifname + (up ? " up" : " down"), rc);
   return {};
 }
 
@@ -150,7 +136,7 @@ Status RouteSocket::wait_operational(const std::string& ifname, int timeout_ms) 
   for (;;) {
     rtnl_link* raw = nullptr;
     int rc = rtnl_link_get_kernel(impl_->sock.get(), 0, ifname.c_str(), &raw);
-    if (rc < 0) return nl_error("look up link " + ifname, rc);
+    if (rc < 0) return nl::error("look up link " + ifname, rc);
     LinkPtr link(raw);
     unsigned flags = rtnl_link_get_flags(link.get());
     if ((flags & IFF_RUNNING) && rtnl_link_get_operstate(link.get()) == IF_OPER_UP) return {};
@@ -182,7 +168,7 @@ Status RouteSocket::add_address(const std::string& ifname, const std::string& ci
   // IPv6: no duplicate address detection; the address is usable at once.
   if (nl_addr_get_family(local->get()) == AF_INET6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
   int rc = rtnl_addr_add(impl_->sock.get(), addr.get(), 0);
-  if (rc < 0) return nl_error("add address " + cidr + " to " + ifname, rc);
+  if (rc < 0) return nl::error("add address " + cidr + " to " + ifname, rc);
   return {};
 }
 
@@ -198,7 +184,7 @@ Status RouteSocket::add_route(const std::string& dst_cidr, const std::string& ga
   rtnl_route_nh_set_gateway(nh, gw->get());
   rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh now
   int rc = rtnl_route_add(impl_->sock.get(), route.get(), NLM_F_CREATE);
-  if (rc < 0) return nl_error("add route " + dst_cidr + " via " + gateway, rc);
+  if (rc < 0) return nl::error("add route " + dst_cidr + " via " + gateway, rc);
   return {};
 }
 

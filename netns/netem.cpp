@@ -1,4 +1,5 @@
 #include "netns/netem.hpp"
+#include "netns/nl_util.hpp"
 
 #include <net/if.h>
 
@@ -24,27 +25,17 @@ namespace {
 // (nla_parse_deprecated() in netem_change()).
 constexpr int kTcaNetemPrngSeed = TCA_NETEM_SLOT_DIST + 1;
 
-struct SockDel {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
 struct QdiscDel {
   void operator()(rtnl_qdisc* q) const { rtnl_qdisc_put(q); }
 };
 struct MsgDel {
   void operator()(nl_msg* m) const { nlmsg_free(m); }
 };
-struct LinkDel {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-using SockPtr = std::unique_ptr<nl_sock, SockDel>;
+using nl::LinkDel;
+using nl::SockPtr;
 using QdiscPtr = std::unique_ptr<rtnl_qdisc, QdiscDel>;
 using MsgPtr = std::unique_ptr<nl_msg, MsgDel>;
 
-Error nl_error(const std::string& what, int nlerr) {
-  int code = nlerr < 0 ? -nlerr : nlerr;
-  int sys = code == NLE_OBJ_NOTFOUND ? ENOENT : code == NLE_OPNOTSUPP ? EOPNOTSUPP : code == NLE_PERM ? EPERM : 0;
-  return Error{what + ": " + nl_geterror(code), sys};
-}
 
 QdiscPtr root_qdisc(int ifindex) {
   QdiscPtr q(rtnl_qdisc_alloc());
@@ -60,7 +51,7 @@ Result<SockPtr> route_socket_in(const NetNs& ns) {
   if (!scope.ok()) return scope.error();
   SockPtr sock(nl_socket_alloc());
   if (!sock) return Error::plain("nl_socket_alloc failed");
-  if (int rc = nl_connect(sock.get(), NETLINK_ROUTE); rc < 0) return nl_error("netlink connect", rc);
+  if (int rc = nl_connect(sock.get(), NETLINK_ROUTE); rc < 0) return nl::error("netlink connect", rc);
   return sock;
 }
 
@@ -73,8 +64,8 @@ Result<int> ifindex_in(const NetNs& ns, const std::string& ifname) {
 }
 
 Status send_and_ack(nl_sock* sock, nl_msg* msg, const std::string& what) {
-  if (int rc = nl_send_auto_complete(sock, msg); rc < 0) return nl_error(what, rc);
-  if (int rc = nl_wait_for_ack(sock); rc < 0) return nl_error(what, rc);
+  if (int rc = nl_send_auto_complete(sock, msg); rc < 0) return nl::error(what, rc);
+  if (int rc = nl_wait_for_ack(sock); rc < 0) return nl::error(what, rc);
   return {};
 }
 
@@ -83,7 +74,7 @@ Status send_and_ack(nl_sock* sock, nl_msg* msg, const std::string& what) {
 Result<std::vector<uint8_t>> netem_request(int ifindex, const linkemu::NetemParams& p) {
   QdiscPtr q = root_qdisc(ifindex);
   if (!q) return Error::plain("rtnl_qdisc_alloc failed");
-  if (int rc = rtnl_tc_set_kind(TC_CAST(q.get()), "netem"); rc < 0) return nl_error("netem qdisc kind", rc);
+  if (int rc = rtnl_tc_set_kind(TC_CAST(q.get()), "netem"); rc < 0) return nl::error("netem qdisc kind", rc);
   // What libnl-route's netem API sets: tc_netem_qopt (latency and jitter in psched ticks,
   // converted by libnl from microseconds; the 64-bit nanosecond attributes below override them),
   // limit, loss, duplicate, gap, and TCA_NETEM_REORDER / TCA_NETEM_CORRUPT.
@@ -103,11 +94,11 @@ Result<std::vector<uint8_t>> netem_request(int ifindex, const linkemu::NetemPara
   if (p.corrupt) rtnl_netem_set_corruption_probability(q.get(), static_cast<int>(p.corrupt));
   if (!p.delay_dist.empty()) {
     if (int rc = rtnl_netem_set_delay_distribution_data(q.get(), p.delay_dist.data(), p.delay_dist.size()); rc < 0)
-      return nl_error("netem delay distribution", rc);
+      return nl::error("netem delay distribution", rc);
   }
   nl_msg* raw = nullptr;
   if (int rc = rtnl_qdisc_build_add_request(q.get(), NLM_F_CREATE | NLM_F_REPLACE, &raw); rc < 0)
-    return nl_error("build the netem request", rc);
+    return nl::error("build the netem request", rc);
   MsgPtr msg(raw);
 
   // sch_netem reads TCA_OPTIONS as tc_netem_qopt followed by attributes (parse_attr() in
@@ -170,7 +161,7 @@ Status apply_netem(const NetNs& ns, const std::string& ifname, const linkemu::Im
     rtnl_link_set_ifindex(link.get(), *index);
     rtnl_link_set_mtu(change.get(), static_cast<unsigned>(impairment.mtu));
     if (int rc = rtnl_link_change(sock->get(), link.get(), change.get(), 0); rc < 0)
-      return nl_error("set the MTU of " + ifname, rc);
+      return nl::error("set the MTU of " + ifname, rc);
   }
   auto request = netem_request(*index, *params);
   if (!request.ok()) return request.error();
@@ -195,7 +186,7 @@ Status remove_netem(const NetNs& ns, const std::string& ifname) {
   if (!sock.ok()) return sock.error();
   QdiscPtr q = root_qdisc(*index);
   if (int rc = rtnl_qdisc_delete(sock->get(), q.get()); rc < 0)
-    return nl_error("delete the root qdisc of " + ifname, rc);
+    return nl::error("delete the root qdisc of " + ifname, rc);
   return {};
 }
 

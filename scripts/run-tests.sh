@@ -77,6 +77,18 @@ else
   echo "shipped scenarios skipped: need root" >&2; skipped=$((skipped + 1))
 fi
 
+# The unit and integration tests again, built with ASan + UBSan (scripts/sanitize-tests.sh);
+# SOCKCHAOS_SKIP_SANITIZE=1 leaves them out (a quick local run).
+if [ "${SOCKCHAOS_SKIP_SANITIZE:-0}" != 1 ]; then
+  line=$(scripts/sanitize-tests.sh | tail -1)
+  echo "$line" >&2
+  p=$(echo "$line" | grep -oE '[0-9]+ passed' | tr -dc 0-9); f=$(echo "$line" | grep -oE '[0-9]+ failed' | tr -dc 0-9)
+  s=$(echo "$line" | grep -oE '[0-9]+ skipped' | tr -dc 0-9); r=$(echo "$line" | grep -oE '[0-9]+ reports' | tr -dc 0-9)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1})); skipped=$((skipped + ${s:-0}))
+  if [ "${f:-1}" != 0 ] || [ "${r:-1}" != 0 ]; then status=1; fi
+  [ "${r:-0}" != 0 ] && failed=$((failed + 1))
+fi
+
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] || status=1
 exit $status

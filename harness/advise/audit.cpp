@@ -9,7 +9,7 @@ namespace sockchaos::harness {
 
 namespace {
 
-std::string ms_text(double ms) {
+std::string audit_ms_text(double ms) {
   std::ostringstream o;
   o.setf(std::ios::fixed);
   if (ms >= 1000) {
@@ -32,7 +32,7 @@ std::string suggestion_for(const std::string& mode, double within_ms, const Kern
   std::string s = a.options.socket_json().dump();
   if (!a.achievable) {
     for (const auto& p : a.plan)
-      if (!p.meets) return "not reachable within " + ms_text(within_ms) + " by socket options: " + p.reason;
+      if (!p.meets) return "not reachable within " + audit_ms_text(within_ms) + " by socket options: " + p.reason;
   }
   std::string extra;
   if (mode == "syn-sent") extra = " (or a connect timeout in the program)";
@@ -101,7 +101,7 @@ std::vector<AuditRow> audit_rows(const std::vector<std::string>& modes, const Re
 
 std::string audit_text(const std::vector<AuditRow>& rows, double within_ms) {
   std::ostringstream o;
-  o << "sockchaos audit: how long the program takes to notice each failure (bound " << ms_text(within_ms) << ")\n\n";
+  o << "sockchaos audit: how long the program takes to notice each failure (bound " << audit_ms_text(within_ms) << ")\n\n";
   auto pad = [](const std::string& s, size_t n) { return s.size() >= n ? s + " " : s + std::string(n - s.size(), ' '); };
   o << pad("mode", 16) << pad("noticed after", 15) << pad("status", 58) << "kernel evidence\n";
   for (const auto& r : rows) {
@@ -109,7 +109,7 @@ std::string audit_text(const std::vector<AuditRow>& rows, double within_ms) {
       o << pad(r.mode, 16) << pad("-", 15) << pad("not run", 58) << r.skipped << "\n";
       continue;
     }
-    o << pad(r.mode, 16) << pad(r.noticed ? ms_text(*r.detection_ms) : "never", 15) << pad(r.status, 58) << r.evidence
+    o << pad(r.mode, 16) << pad(r.noticed ? audit_ms_text(*r.detection_ms) : "never", 15) << pad(r.status, 58) << r.evidence
       << "\n";
   }
   bool any = false;

@@ -7,7 +7,7 @@
 namespace sockchaos::harness {
 namespace {
 
-std::string fmt(double v) {
+std::string evidence_number(double v) {
   char buf[64];
   if (std::fabs(v - std::round(v)) < 1e-9)
     std::snprintf(buf, sizeof buf, "%.0f", v);
@@ -16,9 +16,9 @@ std::string fmt(double v) {
   return buf;
 }
 
-std::string fmt_ms(double ms) {
-  if (std::fabs(ms) >= 1000 && std::fabs(ms / 1000.0 - std::round(ms / 1000.0)) < 1e-9) return fmt(ms / 1000.0) + " s";
-  return fmt(ms) + " ms";
+std::string evidence_ms(double ms) {
+  if (std::fabs(ms) >= 1000 && std::fabs(ms / 1000.0 - std::round(ms / 1000.0)) < 1e-9) return evidence_number(ms / 1000.0) + " s";
+  return evidence_number(ms) + " ms";
 }
 
 std::string plural(int n, const std::string& one, const std::string& many) {
@@ -40,7 +40,7 @@ std::optional<int64_t> counter(const ObservedEvidence& e, const std::string& nam
 // "backoff 200 -> 3200 ms" from the gaps between retransmissions.
 std::string backoff_text(const std::vector<double>& times) {
   if (times.size() < 2) return "";
-  return "backoff " + fmt(times[1] - times[0]) + " -> " + fmt(times.back() - times[times.size() - 2]) + " ms";
+  return "backoff " + evidence_number(times[1] - times[0]) + " -> " + evidence_number(times.back() - times[times.size() - 2]) + " ms";
 }
 
 bool timeout_like(const std::string& mechanism) {
@@ -109,13 +109,13 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
       basis = "the user's program exited with status " + error.substr(5);
     else
       basis = "connect() returned EADDRNOTAVAIL: no free ephemeral port for this destination";
-    if (ev.rst_received_ms) basis += "; a RST had arrived at +" + fmt_ms(*ev.rst_received_ms);
+    if (ev.rst_received_ms) basis += "; a RST had arrived at +" + evidence_ms(*ev.rst_received_ms);
     return finish(by_errno, basis);
   }
   if (by_errno == "rst") {
     if (ev.rst_received_ms) {
-      const std::string when = ev.heal_ms ? fmt_ms(*ev.rst_received_ms - *ev.heal_ms) + " after the heal"
-                                          : fmt_ms(*ev.rst_received_ms) + " after the fault";
+      const std::string when = ev.heal_ms ? evidence_ms(*ev.rst_received_ms - *ev.heal_ms) + " after the heal"
+                                          : evidence_ms(*ev.rst_received_ms) + " after the fault";
       return finish("rst", "RST received " + when);
     }
     return finish("rst", out.evidence_available
@@ -124,12 +124,12 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
   }
   if (by_errno == "fin") {
     return finish("fin", ev.fin_received_ms
-                             ? "FIN received " + fmt_ms(*ev.fin_received_ms) + " after the fault; read() returned 0"
+                             ? "FIN received " + evidence_ms(*ev.fin_received_ms) + " after the fault; read() returned 0"
                              : (out.evidence_available ? "read() returned 0 (no FIN captured)" : no_evidence));
   }
   if (by_errno == "refused") {
     std::string basis = no_evidence;
-    if (ev.rst_received_ms) basis = "RST in answer to the SYN, " + fmt_ms(*ev.rst_received_ms) + " after the fault";
+    if (ev.rst_received_ms) basis = "RST in answer to the SYN, " + evidence_ms(*ev.rst_received_ms) + " after the fault";
     for (const auto& i : ev.icmp_errors)
       if (i == "port-unreachable") basis = "ICMP port unreachable in answer to the SYN (a hard error in SYN_SENT)";
     return finish("refused", basis);
@@ -169,14 +169,14 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
     if (syns < 0) return finish(configured == "tcp_user_timeout" ? "tcp_user_timeout" : "syn_retries", no_evidence);
     const std::string seen = plural(syns, "SYN retransmission", "SYN retransmissions") + " and no SYN-ACK";
     if (ut)
-      return finish("tcp_user_timeout", seen + "; TCP_USER_TIMEOUT " + fmt_ms(*ut) +
+      return finish("tcp_user_timeout", seen + "; TCP_USER_TIMEOUT " + evidence_ms(*ut) +
                                             " since the first SYN ended connect() (it replaces the SYN time budget)" +
                                             abort_text);
     const auto retries = input(model, "syn_retries");
     const auto linear = input(model, "tcp_syn_linear_timeouts");
     return finish("syn_retries", seen + "; " +
-                                     (retries ? "TCP_SYNCNT/tcp_syn_retries " + fmt(*retries) +
-                                                    (linear ? " (tcp_syn_linear_timeouts " + fmt(*linear) + ")" : "")
+                                     (retries ? "TCP_SYNCNT/tcp_syn_retries " + evidence_number(*retries) +
+                                                    (linear ? " (tcp_syn_linear_timeouts " + evidence_number(*linear) + ")" : "")
                                               : std::string("the SYN retry limit")) +
                                      " ended connect()" + abort_text);
   }
@@ -197,14 +197,14 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
     const bool beyond_keepcnt = keepcnt && unanswered > static_cast<int>(*keepcnt);
     if (ut || beyond_keepcnt) {
       std::string basis =
-          seen + "; TCP_USER_TIMEOUT " + (ut ? fmt_ms(*ut) + " " : "") + "since the last answer ended it";
-      if (keepcnt) basis += " (TCP_KEEPCNT " + fmt(*keepcnt) + " ignored once a user timeout is set)";
+          seen + "; TCP_USER_TIMEOUT " + (ut ? evidence_ms(*ut) + " " : "") + "since the last answer ended it";
+      if (keepcnt) basis += " (TCP_KEEPCNT " + evidence_number(*keepcnt) + " ignored once a user timeout is set)";
       if (!ut)
         basis += "; no user timeout was configured, yet the probes went past TCP_KEEPCNT: one was set on the socket";
       return finish("tcp_user_timeout", basis + abort_text);
     }
     return finish("keepalive",
-                  seen + "; " + (keepcnt ? "TCP_KEEPCNT " + fmt(*keepcnt) : std::string("the keepalive probe count")) +
+                  seen + "; " + (keepcnt ? "TCP_KEEPCNT " + evidence_number(*keepcnt) : std::string("the keepalive probe count")) +
                       " unanswered probes ended it" + abort_text);
   }
 
@@ -216,10 +216,10 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
     const bool answered = !ev.zero_window_probes_answered || *ev.zero_window_probes_answered >= zw;
     std::string seen = plural(zw, "zero-window probe", "zero-window probes") +
                        (answered ? ", answered with window 0" : ", unanswered");
-    if (ev.first_window_probe_ms) seen += "; the first at +" + fmt_ms(*ev.first_window_probe_ms);
+    if (ev.first_window_probe_ms) seen += "; the first at +" + evidence_ms(*ev.first_window_probe_ms);
     if (answered || ut)
       return finish("tcp_user_timeout",
-                    seen + "; TCP_USER_TIMEOUT " + (ut ? fmt_ms(*ut) + " " : "") +
+                    seen + "; TCP_USER_TIMEOUT " + (ut ? evidence_ms(*ut) + " " : "") +
                         "counted from the first probe ended it (answered probes never reach tcp_retries2)" +
                         abort_text);
     return finish("tcp_retries2", seen + "; tcp_retries2 unanswered probes ended it (tcp_probe_timer)" + abort_text);
@@ -238,11 +238,11 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
     if (rtx.empty()) {
       seen = ev.tcp_info.retransmits ? "tcp_info: " + seen : "TCPTimeouts counted " + seen;
       if (ev.tcp_info.backoff) seen += ", backoff " + std::to_string(*ev.tcp_info.backoff);
-      if (ev.tcp_info.rto_ms) seen += ", rto " + fmt_ms(*ev.tcp_info.rto_ms);
+      if (ev.tcp_info.rto_ms) seen += ", rto " + evidence_ms(*ev.tcp_info.rto_ms);
     }
     if (rtx.empty() || !detection_ms) {
       const std::string mech = ut ? "tcp_user_timeout" : "tcp_retries2";
-      return finish(mech, seen + "; " + (ut ? "TCP_USER_TIMEOUT " + fmt_ms(*ut) : std::string("tcp_retries2")) +
+      return finish(mech, seen + "; " + (ut ? "TCP_USER_TIMEOUT " + evidence_ms(*ut) : std::string("tcp_retries2")) +
                               " (configured; the first retransmission's time is unknown)" + abort_text);
     }
     const double first = rtx.front();
@@ -268,14 +268,14 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
       fits_ut = elapsed >= *ut - 2 * jiffy && elapsed <= u.death_max_ms + 2 * jiffy;
     }
     const std::string from_first =
-        " counted from the first at +" + fmt_ms(first) + " (ended " + fmt_ms(elapsed) + " after it)";
+        " counted from the first at +" + evidence_ms(first) + " (ended " + evidence_ms(elapsed) + " after it)";
     if (ut && (fits_ut || !fits_r2))
-      return finish("tcp_user_timeout", seen + "; TCP_USER_TIMEOUT " + fmt_ms(*ut) + from_first +
+      return finish("tcp_user_timeout", seen + "; TCP_USER_TIMEOUT " + evidence_ms(*ut) + from_first +
                                             (fits_ut ? "" : "; the time fits neither limit exactly") + abort_text);
     if (fits_r2 || !ut)
-      return finish("tcp_retries2", seen + "; tcp_retries2 " + std::to_string(n) + " (budget " + fmt_ms(budget) + ")" +
+      return finish("tcp_retries2", seen + "; tcp_retries2 " + std::to_string(n) + " (budget " + evidence_ms(budget) + ")" +
                                         from_first +
-                                        (ut ? "; the user timeout " + fmt_ms(*ut) + " does not fit that time" : "") +
+                                        (ut ? "; the user timeout " + evidence_ms(*ut) + " does not fit that time" : "") +
                                         (fits_r2 ? "" : "; the time does not fit its schedule exactly") + abort_text);
   }
   if (abort_counter && *abort_counter > 0)
@@ -290,7 +290,7 @@ MechanismEvidence mechanism_from_evidence(const std::string& error, const std::s
 namespace sockchaos::harness {
 
 std::string undetected_basis(const Model& model, const ObservedEvidence& ev, double deadline_ms) {
-  std::string basis = "no call failed within the deadline (" + fmt_ms(deadline_ms) + ")";
+  std::string basis = "no call failed within the deadline (" + evidence_ms(deadline_ms) + ")";
   std::vector<std::string> seen;
   if (ev.keepalive_probes_sent && *ev.keepalive_probes_sent > 0)
     seen.push_back(plural(*ev.keepalive_probes_sent, "keepalive probe", "keepalive probes") + " sent, " +
@@ -303,8 +303,8 @@ std::string undetected_basis(const Model& model, const ObservedEvidence& ev, dou
                    std::to_string(ev.zero_window_probes_answered.value_or(0)) + " answered");
   if (ev.syn_retransmissions && *ev.syn_retransmissions > 0)
     seen.push_back(plural(*ev.syn_retransmissions, "SYN retransmission", "SYN retransmissions"));
-  if (ev.rst_received_ms) seen.push_back("a RST arrived at +" + fmt_ms(*ev.rst_received_ms));
-  if (ev.fin_received_ms) seen.push_back("a FIN arrived at +" + fmt_ms(*ev.fin_received_ms));
+  if (ev.rst_received_ms) seen.push_back("a RST arrived at +" + evidence_ms(*ev.rst_received_ms));
+  if (ev.fin_received_ms) seen.push_back("a FIN arrived at +" + evidence_ms(*ev.fin_received_ms));
   if (ev.tcp_info.backoff && *ev.tcp_info.backoff > 0)
     seen.push_back("tcp_info backoff " + std::to_string(*ev.tcp_info.backoff));
   if (seen.empty()) {
@@ -317,9 +317,9 @@ std::string undetected_basis(const Model& model, const ObservedEvidence& ev, dou
   if (model.mechanism == "unmodelled")
     basis += "; not modelled";
   else if (model.detected())
-    basis += "; the model expected " + model.mechanism + " at " + fmt_ms(model.ms.value_or(0));
+    basis += "; the model expected " + model.mechanism + " at " + evidence_ms(model.ms.value_or(0));
   else if (model.would_fire_ms)
-    basis += "; the model agrees: " + model.would_be_mechanism + " would fire only at " + fmt_ms(*model.would_fire_ms);
+    basis += "; the model agrees: " + model.would_be_mechanism + " would fire only at " + evidence_ms(*model.would_fire_ms);
   else
     basis += "; the model agrees: nothing would ever fire";
   return basis;

@@ -41,7 +41,7 @@ struct Transmission {
   uint32_t count;  // transmissions so far, the original included
 };
 
-struct Direction {
+struct FlowSide {
   // Wireshark's tcp_flow_t and tcp_analyze_seq_flow_info_t.
   uint8_t static_flags = 0;
   uint32_t base_seq = 0;
@@ -75,7 +75,7 @@ struct Direction {
 };
 
 struct Conversation {
-  Direction flow1, flow2;
+  FlowSide flow1, flow2;
   uint32_t stream = 0;
   int64_t ts_mru_syn = 0;    // zero: none (nstime_is_zero)
   int64_t ts_first_rtt = 0;  // zero: none
@@ -116,7 +116,7 @@ bool is_flow1(const TcpPacket& p) {
 }
 
 // tcp_analyze_sequence_number(), in its order. `ta` collects the frame's TCP_A_* flags.
-void analyze_sequence_number(const Conversation& conv, Direction& fwd, Direction& rev, uint32_t frame, int64_t now,
+void analyze_sequence_number(const Conversation& conv, FlowSide& fwd, FlowSide& rev, uint32_t frame, int64_t now,
                              uint32_t seq, uint32_t ack, uint32_t seglen, uint16_t flags, uint32_t window,
                              uint32_t& ta, FrameAnalysis& fa) {
   if (!(fwd.static_flags & kBaseSeqSet)) {
@@ -393,7 +393,7 @@ PacketAnalysis analyze_packets(const std::vector<TcpPacket>& packets, const std:
     size_t ci = found != current.end() ? found->second : (current[key] = new_conversation(p, dir, split_ifname));
     uint32_t ta = 0;
     const bool flow1 = is_flow1(p);
-    auto sides = [&](size_t index) -> std::pair<Direction*, Direction*> {
+    auto sides = [&](size_t index) -> std::pair<FlowSide*, FlowSide*> {
       Conversation& c = convs[index];
       return flow1 ? std::pair{&c.flow1, &c.flow2} : std::pair{&c.flow2, &c.flow1};
     };

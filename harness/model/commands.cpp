@@ -19,10 +19,6 @@ namespace {
 
 constexpr size_t kMaxTemplateBytes = 1 << 20;
 
-std::string child(const std::string& pointer, const std::string& key) {
-  return pointer + "/" + escape_pointer_token(key);
-}
-
 bool valid_file_name(const std::string& name) {
   if (name.empty() || name.size() > 128 || name[0] == '.') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {

@@ -12,6 +12,11 @@ namespace sockchaos::harness {
 
 // RFC 6901: "~" -> "~0", "/" -> "~1".
 std::string escape_pointer_token(const std::string& token);
+// The pointer of a member / an element of the value at `pointer`.
+inline std::string child(const std::string& pointer, const std::string& key) {
+  return pointer + "/" + escape_pointer_token(key);
+}
+inline std::string child(const std::string& pointer, size_t index) { return pointer + "/" + std::to_string(index); }
 // "/a/b~1c" -> {"a", "b/c"}; "" -> {}; nullopt when not a valid pointer.
 std::optional<std::vector<std::string>> split_pointer(const std::string& pointer);
 // The first `count` tokens joined back into a pointer.

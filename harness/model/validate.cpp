@@ -27,10 +27,6 @@ struct Ctx {
 
 const std::string& file_of(const Ctx& ctx) { return ctx.file; }
 
-std::string child(const std::string& pointer, const std::string& key) {
-  return pointer + "/" + escape_pointer_token(key);
-}
-std::string child(const std::string& pointer, size_t index) { return pointer + "/" + std::to_string(index); }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);

@@ -85,7 +85,10 @@ Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vect
   setup.cwd = working_dir.empty() ? nullptr : working_dir.c_str();
   std::error_code ec;
   bp::environment env = boost::this_process::environment();
-  env["SOCKCHAOS_PARENT_PID"] = std::to_string(::getpid());
+  // set(), not operator[]: Boost 1.74's environment find() compares "KEY=" against each entry
+  // with std::equal over the key's length and reads past a shorter entry (AddressSanitizer:
+  // heap-buffer-overflow); set() checks the length first.
+  env.set("SOCKCHAOS_PARENT_PID", std::to_string(::getpid()));
   impl->child = bp::child(bp::exe = exe, bp::args = args, env, setup, ec);
   if (ec) return Error{"start " + exe + ": " + ec.message(), ec.value()};
   int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->child.id(), 0));
