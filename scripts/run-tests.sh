@@ -3,6 +3,7 @@
 #   "tests: N passed, N failed, N skipped"
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/gtest-counts.sh
 passed=0 failed=0 skipped=0 status=0
 log=$(mktemp -d)
 
@@ -11,10 +12,8 @@ gtest_suite() {  # name binary
   echo "== $name" >&2
   "$bin" --gtest_output="xml:$xml" --gtest_brief=1 || status=1
   if [ -f "$xml" ]; then
-    local t f s
-    t=$(grep -o 'tests="[0-9]*"' "$xml" | head -1 | tr -dc 0-9)
-    f=$(grep -o 'failures="[0-9]*"' "$xml" | head -1 | tr -dc 0-9)
-    s=$(grep -c '<skipped' "$xml" || true)
+    gtest_counts "$xml"
+    local t=$gt_total f=$gt_failed s=$gt_skipped
     passed=$((passed + t - f - s)); failed=$((failed + f)); skipped=$((skipped + s))
     echo "$name: $((t - f - s)) passed, $f failed, $s skipped" >&2
   else

@@ -11,6 +11,7 @@
 #     ("LeakSanitizer has encountered a fatal error") and turns every command's exit status into 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/gtest-counts.sh
 dir=${SOCKCHAOS_SANITIZE_BUILD:-build-asan}
 filter=${1:-*}
 log=$(mktemp -d)
@@ -25,7 +26,7 @@ echo "sanitize: built in $(( $(date +%s) - t0 )) s" >&2
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 passed=0 failed=0 skipped=0 reports=0 status=0
 run_suite() {  # name binary asan_options
-  local name=$1 bin=$2 xml="$log/$1.xml" out="$log/$1.out" rc=0
+  local name=$1 bin=$2 xml="$log/$1.xml" out="$log/$1.out" rc=0 recovered=0
   echo "== sanitize: $name" >&2
   ASAN_OPTIONS=$3 "$bin" --gtest_output="xml:$xml" --gtest_brief=1 --gtest_filter="$filter" >"$out" 2>&1 || rc=1
   # A test whose own (timing) assertion failed under the sanitizers' slowdown runs once more,
@@ -38,12 +39,7 @@ run_suite() {  # name binary asan_options
     if ASAN_OPTIONS=$3 "$bin" --gtest_brief=1 --gtest_filter="$failed_tests" >"$out.retry" 2>&1; then
       echo "sanitize $name: passed on retry: $failed_tests" >&2
       sed -i 's/^\[  FAILED  \]/[  RETRIED ]/' "$out"
-      /usr/bin/python3 - "$xml" <<'PY'
-import re, sys
-p = sys.argv[1]; t = open(p).read()
-t = re.sub(r'failures="\d+"', 'failures="0"', t, count=1)
-open(p, "w").write(t)
-PY
+      recovered=$(tr ':' '\n' <<<"$failed_tests" | wc -l)
       rc=0
     fi
     cat "$out.retry" >>"$out"
@@ -57,10 +53,8 @@ PY
   fi
   grep -E '^\[  FAILED  \]' "$out" >&2 || true
   if [ -f "$xml" ]; then
-    local t f s
-    t=$(grep -o 'tests="[0-9]*"' "$xml" | head -1 | tr -dc 0-9)
-    f=$(grep -o 'failures="[0-9]*"' "$xml" | head -1 | tr -dc 0-9)
-    s=$(grep -c '<skipped' "$xml" || true)
+    gtest_counts "$xml"
+    local t=$gt_total f=$((gt_failed - recovered)) s=$gt_skipped
     passed=$((passed + t - f - s)); failed=$((failed + f)); skipped=$((skipped + s))
     echo "sanitize $name: $((t - f - s)) passed, $f failed, $s skipped, $r sanitizer reports" >&2
   else
