@@ -180,6 +180,8 @@ RunEvidence gather_evidence(const RunRecord& r, const Scenario& s, int64_t failu
       out.observed.data_retransmissions_ms.push_back(after_fault_ms(e.mono_ns));
     }
     if (sent && e.kind == PacketEventKind::syn_retransmission) ++syn_retrans;
+    if (sent && e.kind == PacketEventKind::syn && !out.measured.first_syn_ms)
+      out.measured.first_syn_ms = after_fault_ms(e.mono_ns);
     if (sent && e.kind == PacketEventKind::keep_alive) {
       any_keepalive = true;
       if (!last_answer || e.mono_ns > *last_answer) ++keepalives_after_answer;

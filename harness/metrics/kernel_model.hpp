@@ -88,6 +88,7 @@ struct MeasuredInputs {
   std::optional<double> mss;                      // tcp_info.tcpi_snd_mss
   std::optional<double> first_retransmission_ms;  // capture: first retransmission of the head
   std::optional<double> first_window_probe_ms;    // capture: first zero-window probe
+  std::optional<double> first_syn_ms;             // capture: the failing connect's first SYN (retrans_stamp)
   std::optional<double> last_answered_ms;         // the last packet the peer answered (negative: before the fault)
   std::optional<double> fault_after_ready_ms;     // when the first fault was installed, after ready
   // How long the fault's install (the nft commit) took before its timestamp was taken: the

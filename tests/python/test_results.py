@@ -197,3 +197,34 @@ def test_records_built_by_hand():
     changed = dataclasses.replace(parsed, error="ECONNRESET")
     assert changed.to_dict()["error"] == "ECONNRESET" and changed.to_dict()["tcp_info"] == []
     assert parsed.to_dict() == detected_run(tcp_info=[])
+
+
+def test_interrupted_is_a_typed_attribute_written_only_when_set():
+    # What a Ctrl-C'd CLI run writes: the run cut short, the cell and the results marked.
+    cut = dict(error_run(), error_detail="interrupted")
+    doc = document([cell("a", [detected_run()]), cell("b", [cut])])
+    doc["scenarios"][0]["cells"][1]["interrupted"] = True
+    doc["interrupted"] = True
+    results = Results.from_dict(doc)
+    assert results.interrupted is True
+    assert [c.interrupted for c in results.cells] == [False, True]
+    assert "interrupted" not in results.cells[1].extra and "interrupted" not in results.extra
+    assert results.to_dict() == doc
+    # A complete run has neither key, and a record built by hand writes it only when true.
+    whole = Results.from_dict(document([cell("a", [detected_run()])]))
+    assert whole.interrupted is False and whole.cells[0].interrupted is False
+    rebuilt = dataclasses.replace(whole)
+    assert "interrupted" not in rebuilt.to_dict()
+    marked = dataclasses.replace(whole, interrupted=True).to_dict()
+    assert marked["interrupted"] is True
+    assert "interrupted" not in dataclasses.replace(whole.cells[0]).to_dict()
+    assert dataclasses.replace(whole.cells[0], interrupted=True).to_dict()["interrupted"] is True
+    # Not a boolean: a clear error naming the key.
+    bad = document([cell("a", [detected_run()])])
+    bad["interrupted"] = "yes"
+    with pytest.raises(ValueError, match="'interrupted': expected true or false, got str"):
+        Results.from_dict(bad)
+    bad = document([cell("a", [detected_run()])])
+    bad["scenarios"][0]["cells"][0]["interrupted"] = 1
+    with pytest.raises(ValueError, match=r"cell 'a'.*'interrupted'"):
+        Results.from_dict(bad)

@@ -208,3 +208,37 @@ def test_ctrl_c_interrupts_a_run_and_cleans_up():
     assert agents  # the agents were running, and are gone now
     for pid in agents:
         assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+
+
+def test_a_ctrl_c_d_cli_run_reads_back_as_interrupted_results(cli, tmp_path):
+    require_features()
+    # Two cells of a 30 s wait run at once (-j 2); Ctrl-C after 2 s cuts both short.
+    doc = {
+        "name": "py-cut",
+        "server": {"on": "server", "port": 7000, "behavior": "echo"},
+        "client": {"on": "client", "connect": "server:7000", "workload": {"kind": "idle"}},
+        "faults": [{"kind": "blackhole", "on": "server", "at": "200ms"}],
+        "matrix": {"/client/socket/rcvbuf": [65536, 131072]},
+        "deadline": "30s",
+    }
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([cli, "run", str(path), "-j", "2", "-o", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    raw = json.loads((out / "results.json").read_text())
+    results = sockchaos.Results.from_dict(raw)
+    assert results.interrupted is True
+    assert len(results.cells) == 2 and all(c.interrupted for c in results.cells)
+    for c in results.cells:
+        assert [r.outcome for r in c.runs] == ["error"] and c.runs[0].error_detail == "interrupted"
+        assert not c.passed
+    assert not results.passed
+    assert results.to_dict() == raw

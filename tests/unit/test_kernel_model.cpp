@@ -562,5 +562,24 @@ TEST(KernelModelFindings, SynTimesMeasuredOnThisMachine) {
     EXPECT_TRUE(check(two, ms).holds) << ms << " " << check(two, ms).why;
 }
 
+TEST(KernelModel, SynBudgetCountsFromTheCapturedFirstSyn) {
+  // A slow client start (seen under ASan: the first SYN 540 ms after a fault "at 0s") moves
+  // the whole SYN ladder: tcp_connect stamps retrans_stamp with the first SYN.
+  const Scenario s = scenario(R"({"name": "syn", "hosts": {"client": {"sysctl": {"net.ipv4.tcp_syn_retries": 2}},
+      "server": {}}, "client": {"workload": {"kind": "idle"}},
+      "faults": [{"kind": "blackhole", "on": "server", "at": "0s"}], "deadline": "20s"})");
+  MeasuredInputs late;
+  late.first_syn_ms = 540.0;
+  const Model m = predict_detection(s, env(), late);
+  ASSERT_TRUE(m.ms) << joined(explain_model(m));
+  EXPECT_DOUBLE_EQ(*m.ms, 7540.0);
+  EXPECT_DOUBLE_EQ(m.lo_ms, 7540.0);
+  EXPECT_EQ(m.inputs.at("first_syn").origin, "measured");
+  EXPECT_TRUE(check(m, 7686.7).holds) << check(m, 7686.7).why;
+  EXPECT_FALSE(check(m, 7450.0).holds) << "before the budget from the first SYN";
+  // Without the capture the window starts at the fault: the same 7.45 s holds.
+  EXPECT_TRUE(check(predict_detection(s, env()), 7150.0).holds);
+}
+
 }  // namespace
 }  // namespace sockchaos::harness

@@ -192,6 +192,14 @@ def _required(data: JSONObject, key: str, where: str) -> Any:
         raise ValueError("results.json: %s: missing key %r" % (where, key)) from None
 
 
+def _flag(data: JSONObject, key: str, where: str) -> bool:
+    """An optional boolean key (results.json writes it only when true)."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError("results.json: %s: %r: expected true or false, got %s" % (where, key, type(value).__name__))
+    return value
+
+
 def _own(value: Any) -> Any:
     """A value for a record's field: a copy, so that changing it leaves to_dict() alone."""
     return copy.deepcopy(value)
@@ -216,10 +224,18 @@ def _to_dict(record: Any, raw: Optional[JSONObject]) -> Dict[str, Any]:
         return copy.deepcopy(raw)
     out: Dict[str, Any] = {}
     for f in dataclasses.fields(record):
-        if f.metadata.get("json", True):
-            out[f.name] = _plain(getattr(record, f.name))
+        if not f.metadata.get("json", True):
+            continue
+        value = getattr(record, f.name)
+        if f.metadata.get("only_if_true") and value is not True:
+            continue  # as the CLI writes it: the key only when set
+        out[f.name] = _plain(value)
     out.update(copy.deepcopy(record.extra))
     return out
+
+
+def _interrupted_field() -> Any:
+    return field(default=False, metadata={"only_if_true": True})
 
 
 def _extra_field() -> Any:
@@ -349,6 +365,9 @@ class Cell:
     summary: CellSummary
     scenario: str = field(default="", metadata={"json": False})
     """The name of the scenario the cell belongs to (not a key of the cell's JSON)."""
+    interrupted: bool = _interrupted_field()
+    """Ctrl-C or SIGTERM cut a run of the cell short (its outcome "error", error_detail
+    "interrupted") or came before the cell started ("skipped")."""
     extra: Dict[str, Any] = _extra_field()
     _raw: Optional[JSONObject] = _raw_field()
 
@@ -375,6 +394,7 @@ class Cell:
                           for e in expectations],
             summary=_own(_required(d, "summary", where)),
             scenario=scenario,
+            interrupted=_flag(d, "interrupted", where),
             extra=_extra(d, cls),
         ), d)
 
@@ -432,6 +452,9 @@ class Results:
     started: str
     scenarios: List[ScenarioResults]
     summary: Summary
+    interrupted: bool = _interrupted_field()
+    """The run was cut short (Ctrl-C, SIGTERM): these are partial results; the cells it
+    reached carry Cell.interrupted."""
     extra: Dict[str, Any] = _extra_field()
     _raw: Optional[JSONObject] = _raw_field()
 
@@ -459,6 +482,7 @@ class Results:
             scenarios=[ScenarioResults._parse(_object(s, "scenario"), "scenario")
                        for s in _list(_required(d, "scenarios", "results"), "scenarios")],
             summary=_own(_required(d, "summary", "results")),
+            interrupted=_flag(d, "interrupted", "results"),
             extra=_extra(d, cls),
         ), d)
 
