@@ -11,6 +11,26 @@
 
 namespace sockchaos::netns {
 
+// libnftables waits for netlink replies with select() (mnl_batch_talk), and glibc aborts the
+// process when an fd_set bit at or above FD_SETSIZE (1024) is set: a context's socket must get
+// an fd below 1024 however many fds the process holds. While a LowFdReservation lives, the
+// process keeps up to `slots` fds below FD_SETSIZE free for contexts (held as /dev/null,
+// close-on-exec): NftContext::open closes one just before nft_ctx_new (which opens its socket
+// on the lowest free fd) and checks that the socket landed there, and a context's fd goes back
+// to the reserve when it is freed. Reservations add up; without one, open() takes the lowest
+// free fd as libnftables does and fails cleanly (no abort) when it is at or above 1024.
+class LowFdReservation {
+ public:
+  explicit LowFdReservation(int slots);
+  ~LowFdReservation();
+  LowFdReservation(const LowFdReservation&) = delete;
+  LowFdReservation& operator=(const LowFdReservation&) = delete;
+  int slots() const { return slots_; }  // how many it reserved (fewer when low fds ran out)
+
+ private:
+  int slots_ = 0;
+};
+
 class NftContext {
  public:
   static Result<NftContext> open(const NetNs& ns);

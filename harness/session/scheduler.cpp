@@ -1,9 +1,8 @@
 #include "harness/session/scheduler.hpp"
 
-#include <sys/select.h>
-
 #include "harness/metrics/metrics.hpp"
 #include "harness/world/environment.hpp"
+#include "netns/nft.hpp"
 
 #include <poll.h>
 
@@ -46,6 +45,7 @@ CellCost cell_cost(const Cell& cell) {
   // An agent locks its pages (mlockall): ~3 MiB resident each; the kernel's namespace, veth
   // and 32768-bucket TCP hash ~1 MiB a host; a capture keeps up to max_bytes a host.
   n.memory = agents * 3 * kMiB + hosts * kMiB + (s.capture.enabled ? hosts * s.capture.max_bytes : 0);
+  n.nft_contexts = s.faults.empty() ? 0 : static_cast<int>(hosts);
   return n;
 }
 
@@ -69,15 +69,15 @@ MachineBudget machine_budget() {
   return b;
 }
 
-// libnftables waits for netlink replies with select() (mnl_batch_talk), and glibc aborts on an
-// fd_set bit at or above FD_SETSIZE (1024): every fd the orchestrator holds must stay below it
-// while a fault's rules are installed. So parallel cells are capped by FD_SETSIZE, less a
-// reserve for the process's own, over the most fds any one cell holds — also with -j.
-int fd_set_jobs_cap(const std::vector<PlannedCell>& cells) {
+int most_nft_contexts(const std::vector<PlannedCell>& cells) {
   int most = 0;
-  for (const auto& c : cells) most = std::max(most, cell_cost(c.cell).fds);
-  constexpr int kReserve = 128;
-  return most > 0 ? std::max(1, (FD_SETSIZE - kReserve) / most) : static_cast<int>(cells.size());
+  for (const auto& c : cells) most = std::max(most, cell_cost(c.cell).nft_contexts);
+  return most;
+}
+
+int fd_set_jobs_cap(const std::vector<PlannedCell>& cells, int low_fds) {
+  const int most = most_nft_contexts(cells);
+  return most > 0 ? std::max(1, low_fds / most) : static_cast<int>(std::max<size_t>(1, cells.size()));
 }
 
 int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget) {
@@ -113,6 +113,11 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   std::vector<CellResult> results(cells.size());
   int jobs = options.jobs > 0 ? std::min(options.jobs, fd_set_jobs_cap(cells)) : default_jobs(cells, machine_budget());
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
+  // A low fd for every nftables context the parallel cells may hold (netns/nft.hpp); fewer
+  // cells at once if the process could not reserve that many.
+  const int contexts = most_nft_contexts(cells);
+  netns::LowFdReservation low_fds(contexts * jobs);
+  if (contexts > 0) jobs = std::max(1, std::min(jobs, fd_set_jobs_cap(cells, low_fds.slots())));
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
   std::vector<size_t> light, heavy;
   for (size_t i = 0; i < cells.size(); ++i) (is_cpu_bound(cells[i].cell) ? heavy : light).push_back(i);

@@ -42,6 +42,7 @@ struct CellCost {
                           // agents' pipes and pidfds, a spawn's transient pipes, nft contexts
   int64_t memory = 0;     // bytes: its agents (resident, mlockall'ed) + the capture it may keep
                           // + the kernel's per-namespace state
+  int nft_contexts = 0;   // nftables contexts it may hold at once (one per host, with faults)
 };
 CellCost cell_cost(const Cell& cell);
 
@@ -58,9 +59,12 @@ MachineBudget machine_budget();
 // half the available memory and kMaxDefaultJobs, each divided by the largest need of any cell.
 constexpr int kMaxDefaultJobs = 1024;
 int default_jobs(const std::vector<PlannedCell>& cells, const MachineBudget& budget);
-// The most cells that may run at once whatever -j says: the orchestrator's fds must stay below
-// FD_SETSIZE (libnftables select()s on its netlink socket).
-int fd_set_jobs_cap(const std::vector<PlannedCell>& cells);
+// The most cells that may run at once whatever -j says: each nftables context's socket needs an
+// fd below FD_SETSIZE (libnftables select()s on it; netns/nft.hpp), and the session reserves
+// one for every context its parallel cells may hold, out of kLowFdBudget (the rest of the fds
+// below 1024 are the process's own). Cells without faults hold none.
+constexpr int kLowFdBudget = 1024 - 128;
+int fd_set_jobs_cap(const std::vector<PlannedCell>& cells, int low_fds = kLowFdBudget);
 
 // Results in the order of `cells`. Throws EnvironmentError (after stopping the rest) if a
 // cell finds that the environment cannot run cells at all.

@@ -1,17 +1,22 @@
 // Kernel plumbing against independent oracles (ip, ss, nft, /proc).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "harness/world/faults.hpp"
 #include "harness/world/topology.hpp"
 #include "netns/census.hpp"
 #include "netns/link.hpp"
 #include "netns/netns.hpp"
+#include "netns/nft.hpp"
 #include "support.hpp"
 
 using namespace sockchaos;
@@ -197,6 +202,55 @@ TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {
     ASSERT_TRUE(ctx->run(r.remove).ok());
   }
   EXPECT_EQ(sh(in_ns(topo->host("server").ns, "nft list ruleset")).find("drop"), std::string::npos);
+}
+
+// libnftables select()s on its socket; glibc aborts on an fd at or above FD_SETSIZE. With
+// every fd below 1024 taken, a context made under a LowFdReservation still gets a low fd and
+// works; without one, open() refuses with a clear error instead of the abort.
+TEST(NetNs, NftContextsGetAnFdBelowFdSetSizeHoweverManyTheProcessHolds) {
+  SKIP_UNLESS_ABLE();
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < 4096) GTEST_SKIP() << "hard open-file limit below 4096";
+  const rlimit saved = lim;
+  lim.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lim), 0);
+  auto ns = netns::NetNs::create();
+  ASSERT_TRUE(ns.ok()) << ns.error().str();
+  std::vector<int> held;
+  {
+    netns::LowFdReservation reserve(3);
+    ASSERT_EQ(reserve.slots(), 3);
+    // Fill every other fd up to 1100, as 40 cells' sockets and pipes would.
+    for (;;) {
+      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      ASSERT_GE(fd, 0);
+      held.push_back(fd);
+      if (fd >= 1100) break;
+    }
+    std::vector<netns::NftContext> contexts;
+    for (int i = 0; i < 3; ++i) {
+      auto ctx = netns::NftContext::open(*ns);
+      ASSERT_TRUE(ctx.ok()) << ctx.error().str();
+      // select() on it would abort here if its fd were >= 1024.
+      ASSERT_TRUE(ctx->run("add table inet t" + std::to_string(i)).ok());
+      contexts.push_back(std::move(ctx.value()));
+    }
+    auto listed = contexts[0].list_ruleset();
+    ASSERT_TRUE(listed.ok());
+    EXPECT_NE(listed->find("table inet t2"), std::string::npos) << *listed;
+    // A fourth: the reserve is spent and no fd below 1024 is free.
+    auto fourth = netns::NftContext::open(*ns);
+    ASSERT_FALSE(fourth.ok());
+    EXPECT_NE(fourth.error().str().find("below 1024"), std::string::npos) << fourth.error().str();
+    // A freed context gives its fd back to the reserve.
+    contexts.pop_back();
+    auto again = netns::NftContext::open(*ns);
+    ASSERT_TRUE(again.ok()) << again.error().str();
+    EXPECT_TRUE(again->run("delete table inet t2").ok());
+  }
+  for (int fd : held) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
 }
 
 TEST(NetNs, CellNamespacesOwnASmallTcpHashSoCensusDumpsStayCheap) {

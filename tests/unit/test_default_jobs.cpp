@@ -1,6 +1,5 @@
 // The default -j: every cell at once, bounded by what the machine lets the process hold.
 #include <gtest/gtest.h>
-#include <sys/select.h>
 
 #include "harness/model/load.hpp"
 #include "harness/session/scheduler.hpp"
@@ -32,15 +31,22 @@ TEST(DefaultJobs, EveryCellAtOnceWhenTheMachineAllowsIt) {
   EXPECT_EQ(default_jobs(trivial_cells(1), roomy), 1);
 }
 
-// libnftables select()s on its netlink socket: the orchestrator's fds stay under FD_SETSIZE
-// however roomy the machine, and an explicit -j is held to the same cap.
-TEST(DefaultJobs, NeverMoreThanFdSetSizeAllows) {
+// libnftables select()s on its netlink socket: every nftables context needs a low fd from the
+// session's reserve (kLowFdBudget), however roomy the machine; an explicit -j is held to the
+// same cap. Cells without faults hold no context and are not capped.
+TEST(DefaultJobs, NeverMoreContextsThanTheLowFdReserveHolds) {
   const MachineBudget roomy{int64_t{1} << 40, int64_t{1} << 50, 0};
-  const auto cells = trivial_cells(kMaxDefaultJobs + 5);
+  const auto cells = trivial_cells(kMaxDefaultJobs + 5, /*faults=*/true);
+  const int contexts = cell_cost(cells[0].cell).nft_contexts;
+  EXPECT_EQ(contexts, 2);  // client and server, either may carry a fault's rules
   const int cap = fd_set_jobs_cap(cells);
+  EXPECT_EQ(cap, kLowFdBudget / 2);
   EXPECT_EQ(default_jobs(cells, roomy), std::min(cap, kMaxDefaultJobs));
-  EXPECT_LE(cap * cell_cost(cells[0].cell).fds, FD_SETSIZE - 128);
-  EXPECT_GT((cap + 1) * cell_cost(cells[0].cell).fds, FD_SETSIZE - 128);
+  EXPECT_EQ(fd_set_jobs_cap(cells, 10), 5) << "what the process could reserve";
+  EXPECT_EQ(fd_set_jobs_cap(cells, 1), 1) << "never below one cell";
+  const auto plain = trivial_cells(kMaxDefaultJobs + 5);
+  EXPECT_EQ(cell_cost(plain[0].cell).nft_contexts, 0);
+  EXPECT_EQ(default_jobs(plain, roomy), kMaxDefaultJobs);
 }
 
 TEST(DefaultJobs, BoundedByTheOpenFileLimit) {
