@@ -5,18 +5,21 @@
 #include <nftables/libnftables.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <set>
+#include <string>
+#include <thread>
 
 namespace sockchaos::netns {
 namespace {
 
-// The reserve of low fds (see LowFdReservation). One lock serialises every context's creation
-// and release, so no two contexts race for a slot; other threads may still take a freed slot
-// in the instant before nft_ctx_new, which open() detects and retries.
+// The reserve of low fds (see LowFdReservation): /dev/null placeholders below FD_SETSIZE. A
+// context's socket replaces one atomically (dup3), so no other thread can take the slot.
 struct LowFds {
   std::mutex mu;
   std::set<int> spare;  // placeholders, all below FD_SETSIZE
@@ -56,6 +59,95 @@ bool is_netfilter_socket(int fd) {
   return domain == AF_NETLINK && protocol == NETLINK_NETFILTER;
 }
 
+bool send_fd(int sock, int fd) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+int receive_fd(int sock) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+// nft_ctx_new inside `netns_fd` with its socket on fd `slot` of the process's table (where
+// `slot` holds a placeholder). A helper thread takes a private copy of the fd table
+// (unshare(CLONE_FILES)), where nothing else opens fds: with every fd below `slot` taken and
+// `slot` closed, libnftables' socket lands on `slot`; the socket comes back over SCM_RIGHTS and
+// dup3 puts it on `slot` of the shared table in place of the placeholder, in one step. The
+// context (shared memory) then names the right fd in the process's own table.
+// `slot_closed` says whether the placeholder on `slot` is gone (a failure after the helper).
+Result<nft_ctx*> new_context_on(int netns_fd, int slot, bool& slot_closed) {
+  slot_closed = false;
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) return Error::system("socketpair");
+  Fd here(pair[0]), there(pair[1]);
+  nft_ctx* made = nullptr;
+  std::string failed;
+  int failed_errno = 0;
+  std::thread helper([&] {
+    auto fail = [&](const char* what) {
+      failed = what;
+      failed_errno = errno;
+    };
+    if (::unshare(CLONE_FILES) != 0) return fail("unshare(CLONE_FILES)");
+    if (::setns(netns_fd, CLONE_NEWNET) != 0) return fail("setns");
+    ::close(slot);
+    for (;;) {  // occupy every free fd below slot (in this private table only)
+      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return fail("open /dev/null");
+      if (fd == slot) {
+        ::close(fd);
+        break;
+      }
+      if (fd > slot) return fail("fd table changed under the helper");
+    }
+    made = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!made) return fail("nft_ctx_new");
+    const bool landed = is_netfilter_socket(slot);
+    if (!landed || !send_fd(there.get(), slot)) {
+      fail(landed ? "sendmsg(SCM_RIGHTS)" : "libnftables opened its socket elsewhere");
+      nft_ctx_free(made);  // here, in the private table: the shared placeholder stays
+      made = nullptr;
+    }
+  });  // its private table, and with it its copies of every fd, go when it exits
+  helper.join();
+  if (!failed.empty()) return Error::system("nftables context: " + failed, failed_errno);
+  const int received = receive_fd(here.get());
+  const bool placed = received >= 0 && ::dup3(received, slot, O_CLOEXEC) == slot;
+  const int e = errno;
+  if (received >= 0) ::close(received);
+  if (!placed) {
+    nft_ctx_free(made);  // closes the placeholder on `slot`
+    slot_closed = true;
+    return Error::system(received < 0 ? "recvmsg(SCM_RIGHTS)" : "dup3", e);
+  }
+  return made;
+}
+
 }  // namespace
 
 LowFdReservation::LowFdReservation(int slots) {
@@ -93,39 +185,35 @@ NftContext& NftContext::operator=(NftContext&&) noexcept = default;
 NftContext::~NftContext() = default;
 
 Result<NftContext> NftContext::open(const NetNs& ns) {
-  auto scope = ScopedNetns::enter(ns.fd());
-  if (!scope.ok()) return scope.error();
   auto impl = std::make_unique<Impl>();
-  {
-    LowFds& pool = low_fds();
-    std::lock_guard<std::mutex> lock(pool.mu);
-    for (int attempt = 0; attempt < 16 && !impl->ctx; ++attempt) {
-      // The fd libnftables will open its socket on: a reserved one, freed now, or else the
-      // lowest free fd.
-      int slot;
-      if (!pool.spare.empty()) {
-        slot = *pool.spare.begin();
-        pool.spare.erase(pool.spare.begin());
-      } else {
-        slot = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (slot < 0) return Error::system("open /dev/null");
-      }
-      ::close(slot);
-      if (slot >= FD_SETSIZE)
-        return Error::plain(
-            "nftables: every fd below 1024 is in use, and libnftables select()s on its socket; run fewer cells at "
-            "once (-j)");
-      nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-      if (!ctx) return Error::plain("nft_ctx_new failed");
-      if (is_netfilter_socket(slot)) {
-        impl->ctx = ctx;
-        break;
-      }
-      // Another thread took the slot in the instant it was free: try the next one.
-      nft_ctx_free(ctx);
+  LowFds& pool = low_fds();
+  std::unique_lock<std::mutex> lock(pool.mu);
+  if (!pool.spare.empty()) {
+    const int slot = *pool.spare.begin();
+    bool slot_closed = false;
+    auto made = new_context_on(ns.fd(), slot, slot_closed);
+    if (!made.ok()) {
+      if (slot_closed) pool.spare.erase(slot);
+      return made.error();
     }
+    pool.spare.erase(slot);
+    impl->ctx = made.value();
+  } else {
+    // No reserve: in this thread, on the lowest free fd, as libnftables does by itself; refused
+    // when that is at or above FD_SETSIZE (select() on it would abort the process).
+    auto scope = ScopedNetns::enter(ns.fd());
+    if (!scope.ok()) return scope.error();
+    const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (probe < 0) return Error::system("open /dev/null");
+    ::close(probe);
+    if (probe >= FD_SETSIZE)
+      return Error::plain(
+          "nftables: every fd below 1024 is in use, and libnftables select()s on its socket; run fewer cells at "
+          "once (-j)");
+    impl->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!impl->ctx) return Error::plain("nft_ctx_new failed");
   }
-  if (!impl->ctx) return Error::plain("nftables: no fd below 1024 stayed free for the context's socket; run fewer cells at once (-j)");
+  lock.unlock();
   nft_ctx_buffer_output(impl->ctx);
   nft_ctx_buffer_error(impl->ctx);
   return NftContext(std::move(impl));
