@@ -559,7 +559,7 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "run scenario files or folders of them");
   run->add_option("paths", run_paths, "scenario files or folders")->required();
-  run->add_option("-j,--jobs", jobs, "cells in parallel (default: every cell, as many as the open-file limit, memory and FD_SETSIZE allow)")->check(CLI::Range(1, 1024));
+  run->add_option("-j,--jobs", jobs, "cells in parallel (default: every cell, as many as the open-file limit, memory and the nftables low-fd reserve allow)")->check(CLI::Range(1, 1024));
   run->add_option("-o,--out", out_dir, "folder for results.json, report.html, junit.xml");
   run->add_option("--junit", junit, "also write JUnit XML to FILE");
   run->add_option("--filter", filter, "only cells whose \"scenario/cell-id\" matches REGEX");
