@@ -19,6 +19,7 @@
 #include <sstream>
 #include <cstdlib>
 #include <cstdint>
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -97,7 +98,9 @@ void write_own_sysctl(const std::string& path, const std::string& text) {
 }
 }  // namespace
 
-Result<NetNs> NetNs::create() {
+Result<NetNs> NetNs::create() { return create(flow_steering_mask()); }
+
+Result<NetNs> NetNs::create(const std::string& steering_mask) {
   // unshare() in a short-lived thread: the new namespace is reachable only through the fd
   // the thread opens, and the caller's thread is never moved. The thread configures the
   // namespace from inside before it ends (no setns round trips):
@@ -112,7 +115,7 @@ Result<NetNs> NetNs::create() {
   Result<Fd> made = Error::plain("not run");
   const int parent = parent_netns_fd();
   const auto& inherited = inherited_tcp_limits();
-  const std::string mask = flow_steering_mask() + "\n";
+  const std::string mask = steering_mask + "\n";
   std::thread worker([&made, parent, &inherited, &mask] {
     if (parent >= 0 && ::setns(parent, CLONE_NEWNET) != 0) {
       made = Error::system("setns(parent namespace)");
@@ -146,6 +149,33 @@ Result<NetNs> NetNs::create() {
   worker.join();
   if (!made.ok()) return made.error();
   return NetNs(std::move(made.value()));
+}
+
+namespace {
+// The kernel's bitmap text of one CPU: 32-bit groups in hex, most significant first.
+std::string one_cpu_mask(int cpu) {
+  std::string text;
+  for (int group = cpu / 32; group >= 0; --group) {
+    char chunk[16];
+    const uint32_t bits = group == cpu / 32 ? 1u << (cpu % 32) : 0u;
+    std::snprintf(chunk, sizeof chunk, text.empty() ? "%x" : "%08x", bits);
+    if (!text.empty()) text += ',';
+    text += chunk;
+  }
+  return text;
+}
+}  // namespace
+
+std::string next_cell_steering_mask() {
+  static std::atomic<unsigned> turn{0};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return "1";
+  const int count = CPU_COUNT(&set);
+  int pick = static_cast<int>(turn.fetch_add(1, std::memory_order_relaxed) % static_cast<unsigned>(count));
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set) && pick-- == 0) return one_cpu_mask(cpu);
+  return "1";
 }
 
 std::string flow_steering_mask() {

@@ -21,6 +21,8 @@ class NetNs {
  public:
   // A fresh network namespace with `lo` up. The calling thread never leaves its namespace.
   static Result<NetNs> create();
+  // The same with this receive-steering mask for its devices (flow_steering_mask() above).
+  static Result<NetNs> create(const std::string& steering_mask);
   // The namespace the calling thread is in now (e.g. the initial one, for tests).
   static Result<NetNs> current();
   // A fresh namespace made from the calling thread's own, with nothing configured (lo stays
@@ -78,6 +80,12 @@ bool is_valid_sysctl_key(const std::string& key);
 // duplicate ACK, the peer (already closed) answers with a RST, and the RST kills the
 // TIME_WAIT (net.ipv4.tcp_rfc1337=0): flat-out probe loops lost up to 1% of their TIME_WAIT.
 std::string flow_steering_mask();
+// One CPU of those, in turn (a process-wide round robin): the mask a cell's namespaces share.
+// Steering to one CPU keeps every flow in order by construction, as the full mask does, and it
+// keeps a cell's receive work on one CPU instead of sending about half its packets to the
+// other CPU's backlog with an IPI each (bench/RESULTS.md §7b: the bare loop at 1.07x plain
+// veths with one CPU, 0.95x with all); different cells still spread over every CPU.
+std::string next_cell_steering_mask();
 
 }  // namespace sockchaos::netns
 

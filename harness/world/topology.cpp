@@ -132,13 +132,15 @@ Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
   // The namespaces are made side by side (the kernel runs each one's pernet set-up under a
   // shared lock, net/core/net_namespace.c copy_net_ns: down_read(pernet_ops_rwsem)), the
   // first on this thread; so are the wire namespaces of the emulated links.
+  // One receive-steering CPU for all of the cell's namespaces (netns::next_cell_steering_mask).
+  const std::string steering = netns::next_cell_steering_mask();
   std::vector<std::future<Result<netns::NetNs>>> others, wires;
   for (size_t i = 1; i < topo.plan_.hosts.size(); ++i)
-    others.push_back(std::async(std::launch::async, [] { return netns::NetNs::create(); }));
+    others.push_back(std::async(std::launch::async, [&steering] { return netns::NetNs::create(steering); }));
   for (Backend b : backends)
     if (b == Backend::builtin) wires.push_back(std::async(std::launch::async, [] { return netns::LinkEmulator::wire_namespace(); }));
   std::vector<Result<netns::NetNs>> made;
-  made.push_back(netns::NetNs::create());
+  made.push_back(netns::NetNs::create(steering));
   for (auto& f : others) made.push_back(f.get());
   std::vector<Result<netns::NetNs>> made_wires;
   for (auto& f : wires) made_wires.push_back(f.get());
