@@ -686,6 +686,10 @@ else:
                             f"{f2(ce.get('wait', float('nan')))} % with 1024-bucket hash tables (§5)",
         "1024 cells": "see §7c",
         "Trivial cell": "see the phase table in §7a: what the runner adds to the floor, phase by phase",
+        "Flat-out probe loop": "the packet capture every cell runs by default (AF_PACKET on every interface of both "
+                               "hosts): §8 runs the same flat-out loop with capture on and off, and the gap is there; "
+                               "receive steering no longer costs anything (the plain-veth row of the summary). The next "
+                               "step is a TPACKET_V3 ring instead of recvmmsg() of queued skb clones",
         "Probe": "see §4",
         "Timing": "see the wake-up vs stamp columns in §6",
     }
@@ -696,7 +700,7 @@ w("")
 w("## Reproduce")
 w("")
 w("```")
-w("sudo bench/run.sh     # builds build-bench/ if needed, then ~1-2 minutes; --quick: smoke run; --keep: keep raw data")
+w("sudo bench/run.sh     # builds build-bench/ if needed, then ~7 minutes on 2 cores; --quick: smoke run; --keep: keep raw data")
 w("```")
 # RESULTS.md is shared: this is its "core" section; other benches' sections are kept
 # (bench/sections.py), and so are the blocks of bench/results_section.sh (fuzzing, kill trials,
