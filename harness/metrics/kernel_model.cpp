@@ -1095,7 +1095,11 @@ class Predictor {
   // Application timers that fire whatever the peer does (idle readers).
   void app_timers(std::vector<Candidate>& cands) {
     const WorkloadKind kind = s_.client.workload.kind;
-    const double fault_at = ff_.fault ? ff_.at_ms : 0;
+    // The read began at ready; the fault came when it was installed (measured), which a loaded
+    // machine may put after the scenario's `at`.
+    const bool measured_fault = ff_.fault && m_.fault_after_ready_ms.has_value();
+    const double fault_at = ff_.fault ? (measured_fault ? *m_.fault_after_ready_ms : ff_.at_ms) : 0;
+    const char* fault_origin = measured_fault ? "measured" : "scenario";
     const bool reader = kind == WorkloadKind::idle;
     if (s_.client.app_timeout && s_.client.app_timeout->count() > 0 && (reader || kind == WorkloadKind::request)) {
       const double t = static_cast<double>(s_.client.app_timeout->count()) / 1e6;
@@ -1104,8 +1108,8 @@ class Predictor {
       m.mechanism = "app_timeout";
       m.error = "app_timeout";
       if (reader) {
-        m.inputs["read_began"] =
-            Builder::input(-fault_at, "ms", "scenario", "the read begins when the workload is ready");
+        m.inputs["read_began"] = Builder::input(-fault_at, "ms", fault_origin,
+                                                "the read begins when the workload is ready, this long before the fault");
         m.ms = t - fault_at;
         m.formula =
             "poll() timeout " + fmt_ms(t) + " from the read, which began " + fmt_ms(fault_at) + " before the fault";
@@ -1127,6 +1131,8 @@ class Predictor {
       const auto slot = timer_wheel_slot(j, b_.hz());
       Model m = base("detection");
       m.inputs["rcvtimeo"] = Builder::input(t, "ms", "socket", "SO_RCVTIMEO");
+      m.inputs["read_began"] = Builder::input(-fault_at, "ms", fault_origin,
+                                              "the read begins when the workload is ready, this long before the fault");
       m.inputs["hz"] = Builder::input(b_.hz(), "Hz", "kernel default", "CONFIG_HZ");
       m.inputs["wheel_granularity"] = Builder::input(slot.max_late_ms, "ms", "kernel default",
                                                      "kernel/time/timer.c level " + std::to_string(slot.level));

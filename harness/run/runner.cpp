@@ -195,6 +195,10 @@ bool CellRun::build() {
     f.index = static_cast<int>(i);
     faults_.push_back(std::move(f));
   }
+  if (auto st = injector_->prepare(s_.faults); !st.ok()) {
+    fail("prepare the faults: " + st.error().str());
+    return false;
+  }
   r_.kernel_sysctl = netns::fresh_namespace_sysctls(KernelEnvironment::keys());
   r_.kernel_hz = netns::kernel_hz().value_or(250);
   mark(opt_.phases, "cell plan");

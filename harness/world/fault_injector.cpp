@@ -20,6 +20,17 @@ Result<netns::NftContext*> FaultInjector::nft(const std::string& host) {
   return &nft_.emplace(host, std::move(ctx.value())).first->second;
 }
 
+Status FaultInjector::prepare(const std::vector<Fault>& faults) {
+  for (size_t i = 0; i < faults.size(); ++i) {
+    if (!faults[i].is_packet_fault()) continue;
+    auto plan = plan_packet_fault(faults[i], static_cast<int>(i), topology_.plan());
+    if (!plan.ok()) return plan.error();
+    for (const auto& r : plan.value())
+      if (auto ctx = nft(r.host); !ctx.ok()) return ctx.error();
+  }
+  return {};
+}
+
 Status FaultInjector::set_links(const std::string& host, bool up) {
   auto sock = netns::RouteSocket::open(topology_.host(host).ns);
   if (!sock.ok()) return sock.error();

@@ -30,6 +30,10 @@ class FaultInjector {
     int64_t begin_ns = -1;  // the first commit's start (== at_ns for a fault without rules)
     std::vector<NamespaceRules> rules;  // what heal() removes
   };
+  // Opens, ahead of time, the nftables context of every host these faults' rules go to, so
+  // that install() at the fault's moment only commits (a context takes a helper thread and the
+  // process-wide low-fd lock: netns/nft.hpp; under load that was 100s of ms, on the clock).
+  Status prepare(const std::vector<Fault>& faults);
   // index: the fault's number in its cell (names its nftables chains).
   Result<Installed> install(const Fault& fault, int index);
   // Returns the heal time. A crash's host comes back empty: restarting its service is the

@@ -272,6 +272,18 @@ TEST(KernelModel, ReadTimeoutsTimerWheelVersusHrtimer) {
   EXPECT_EQ(app.mechanism, "app_timeout");
   EXPECT_DOUBLE_EQ(app.lo_ms, 1500);
   EXPECT_LE(app.hi_ms, 1505);  // poll(): hrtimer with 0.1 % slack
+  // The read's timers start at ready, whenever the fault came: a fault installed 320 ms late
+  // (a loaded machine) leaves 1180 ms of the 3 s, and the model says so from the measurement.
+  MeasuredInputs late;
+  late.fault_after_ready_ms = 1820;
+  const Model app_late = predict_detection(cell("3s", "3s"), env(), late);
+  ASSERT_TRUE(app_late.ms);
+  EXPECT_DOUBLE_EQ(*app_late.ms, 1180);
+  EXPECT_EQ(app_late.inputs.at("read_began").origin, "measured");
+  EXPECT_TRUE(check(app_late, 1182.0).holds) << check(app_late, 1182.0).why;
+  EXPECT_FALSE(check(app_late, 1500.0).holds) << "the fault's nominal time no longer applies";
+  const Model rcv_late = predict_detection(cell("off", "3s"), env(), late);
+  EXPECT_DOUBLE_EQ(rcv_late.lo_ms, 1180);
 }
 
 TEST(KernelModel, SynBlackholedFromTheStart) {
