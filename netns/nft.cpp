@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 
 namespace sockchaos::netns {
@@ -108,32 +109,37 @@ Result<nft_ctx*> new_context_on(int netns_fd, int slot, bool& slot_closed) {
   nft_ctx* made = nullptr;
   std::string failed;
   int failed_errno = 0;
-  std::thread helper([&] {
-    auto fail = [&](const char* what) {
-      failed = what;
-      failed_errno = errno;
-    };
-    if (::unshare(CLONE_FILES) != 0) return fail("unshare(CLONE_FILES)");
-    if (::setns(netns_fd, CLONE_NEWNET) != 0) return fail("setns");
-    ::close(slot);
-    for (;;) {  // occupy every free fd below slot (in this private table only)
-      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return fail("open /dev/null");
-      if (fd == slot) {
-        ::close(fd);
-        break;
+  std::thread helper;
+  try {
+    helper = std::thread([&] {
+      auto fail = [&](const char* what) {
+        failed = what;
+        failed_errno = errno;
+      };
+      if (::unshare(CLONE_FILES) != 0) return fail("unshare(CLONE_FILES)");
+      if (::setns(netns_fd, CLONE_NEWNET) != 0) return fail("setns");
+      ::close(slot);
+      for (;;) {  // occupy every free fd below slot (in this private table only)
+        const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return fail("open /dev/null");
+        if (fd == slot) {
+          ::close(fd);
+          break;
+        }
+        if (fd > slot) return fail("fd table changed under the helper");
       }
-      if (fd > slot) return fail("fd table changed under the helper");
-    }
-    made = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!made) return fail("nft_ctx_new");
-    const bool landed = is_netfilter_socket(slot);
-    if (!landed || !send_fd(there.get(), slot)) {
-      fail(landed ? "sendmsg(SCM_RIGHTS)" : "libnftables opened its socket elsewhere");
-      nft_ctx_free(made);  // here, in the private table: the shared placeholder stays
-      made = nullptr;
-    }
-  });  // its private table, and with it its copies of every fd, go when it exits
+      made = nft_ctx_new(NFT_CTX_DEFAULT);
+      if (!made) return fail("nft_ctx_new");
+      const bool landed = is_netfilter_socket(slot);
+      if (!landed || !send_fd(there.get(), slot)) {
+        fail(landed ? "sendmsg(SCM_RIGHTS)" : "libnftables opened its socket elsewhere");
+        nft_ctx_free(made);  // here, in the private table: the shared placeholder stays
+        made = nullptr;
+      }
+    });  // its private table, and with it its copies of every fd, go when it exits
+  } catch (const std::system_error& e) {
+    return Error::plain(std::string("nftables context: cannot start its helper thread: ") + e.what());
+  }
   helper.join();
   if (!failed.empty()) return Error::system("nftables context: " + failed, failed_errno);
   const int received = receive_fd(here.get());
