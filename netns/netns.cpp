@@ -152,40 +152,18 @@ Result<NetNs> NetNs::create(const std::string& steering_mask) {
 }
 
 namespace {
-// The kernel's bitmap text of one CPU: 32-bit groups in hex, most significant first.
-std::string one_cpu_mask(int cpu) {
-  std::string text;
-  for (int group = cpu / 32; group >= 0; --group) {
-    char chunk[16];
-    const uint32_t bits = group == cpu / 32 ? 1u << (cpu % 32) : 0u;
-    std::snprintf(chunk, sizeof chunk, text.empty() ? "%x" : "%08x", bits);
-    if (!text.empty()) text += ',';
-    text += chunk;
-  }
-  return text;
-}
-}  // namespace
-
-std::string next_cell_steering_mask() {
-  static std::atomic<unsigned> turn{0};
-  cpu_set_t set;
+// The CPUs this process may run on; false when none can be read.
+bool allowed_cpus(cpu_set_t& set) {
   CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return "1";
-  const int count = CPU_COUNT(&set);
-  int pick = static_cast<int>(turn.fetch_add(1, std::memory_order_relaxed) % static_cast<unsigned>(count));
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &set) && pick-- == 0) return one_cpu_mask(cpu);
-  return "1";
+  return ::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0;
 }
 
-std::string flow_steering_mask() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return "1";
+// The kernel's bitmap text of a CPU set: 32-bit groups in hex, most significant first,
+// comma-separated.
+std::string bitmap_text(const cpu_set_t& set) {
   int highest = 0;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
     if (CPU_ISSET(cpu, &set)) highest = cpu;
-  // The kernel's bitmap text: 32-bit groups in hex, most significant first, comma-separated.
   std::string text;
   for (int group = highest / 32; group >= 0; --group) {
     uint32_t bits = 0;
@@ -197,6 +175,27 @@ std::string flow_steering_mask() {
     text += chunk;
   }
   return text;
+}
+}  // namespace
+
+std::string next_cell_steering_mask() {
+  static std::atomic<unsigned> turn{0};
+  cpu_set_t set;
+  if (!allowed_cpus(set)) return "1";
+  int pick = static_cast<int>(turn.fetch_add(1, std::memory_order_relaxed) % static_cast<unsigned>(CPU_COUNT(&set)));
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set) && pick-- == 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      return bitmap_text(one);
+    }
+  return "1";
+}
+
+std::string flow_steering_mask() {
+  cpu_set_t set;
+  return allowed_cpus(set) ? bitmap_text(set) : "1";
 }
 
 Result<NetNs> NetNs::create_bare(const std::vector<std::pair<std::string, std::string>>& sysctls) {

@@ -14,11 +14,13 @@ namespace sockchaos::netns {
 // libnftables waits for netlink replies with select() (mnl_batch_talk), and glibc aborts the
 // process when an fd_set bit at or above FD_SETSIZE (1024) is set: a context's socket must get
 // an fd below 1024 however many fds the process holds. While a LowFdReservation lives, the
-// process keeps up to `slots` fds below FD_SETSIZE free for contexts (held as /dev/null,
-// close-on-exec): NftContext::open closes one just before nft_ctx_new (which opens its socket
-// on the lowest free fd) and checks that the socket landed there, and a context's fd goes back
-// to the reserve when it is freed. Reservations add up; without one, open() takes the lowest
-// free fd as libnftables does and fails cleanly (no abort) when it is at or above 1024.
+// process holds up to `slots` fds below FD_SETSIZE for contexts (as /dev/null placeholders,
+// close-on-exec). NftContext::open makes the context in a helper thread with a private copy of
+// the fd table, where its socket lands on a reserved number, and dup3 then puts the socket on
+// that number in the process's table in place of the placeholder, so no other thread can take
+// the slot; a freed context's fd goes back to the reserve. Reservations add up; without one,
+// open() takes the lowest free fd as libnftables does and fails cleanly (no abort) when that is
+// at or above 1024.
 class LowFdReservation {
  public:
   explicit LowFdReservation(int slots);

@@ -930,20 +930,17 @@ class Predictor {
     // tcp_connect stamps retrans_stamp with the first SYN: every SYN timer and the time budget
     // count from it. The capture says when it left; without a capture the client starts
     // somewhere after the fault (up to offset_ms for a paced workload, plus its start-up).
+    const double origin = m_.first_syn_ms.value_or(offset_ms);  // when the first SYN left
+    const double earliest = m_.first_syn_ms.value_or(0.0);      // the earliest it can have
     if (m_.first_syn_ms) {
-      const double syn = *m_.first_syn_ms;
-      m.inputs["first_syn"] = Builder::input(syn, "ms", "measured", "capture: the connect's first SYN, after the fault");
-      m.formula = "first SYN (" + fmt_ms(syn) + ") + " + m.formula;
-      m.ms = syn + d.death_ms;
-      m.lo_ms = syn + d.death_ms;
-      m.hi_ms = syn + d.death_max_ms;
-      m.window = "the SYN timers' timer-wheel granularity (accumulating), from the first SYN";
-    } else {
-      m.ms = offset_ms + d.death_ms;
-      m.lo_ms = d.death_ms;
-      m.hi_ms = offset_ms + d.death_max_ms;
-      m.window = "the SYN timers' timer-wheel granularity (accumulating); the client starts after the fault";
+      m.inputs["first_syn"] = Builder::input(origin, "ms", "measured", "capture: the connect's first SYN, after the fault");
+      m.formula = "first SYN (" + fmt_ms(origin) + ") + " + m.formula;
     }
+    m.ms = origin + d.death_ms;
+    m.lo_ms = earliest + d.death_ms;
+    m.hi_ms = origin + d.death_max_ms;
+    m.window = std::string("the SYN timers' timer-wheel granularity (accumulating)") +
+               (m_.first_syn_ms ? ", from the first SYN" : "; the client starts after the fault");
     if (s_.client.connect_timeout) {
       const double ct = static_cast<double>(s_.client.connect_timeout->count()) / 1e6;
       if (ct < d.death_ms) {
@@ -953,10 +950,9 @@ class Predictor {
         m.formula =
             "client.connect_timeout " + fmt_ms(ct) + " (the kernel would give up at " + fmt_ms(d.death_ms) + ")";
         // The agent's timeout starts just before connect() sends the first SYN.
-        const double start = m_.first_syn_ms ? std::max(0.0, *m_.first_syn_ms - 1.0) : 0.0;
-        m.ms = m_.first_syn_ms.value_or(offset_ms) + ct;
-        m.lo_ms = start + ct;
-        m.hi_ms = m_.first_syn_ms.value_or(offset_ms) + ct + hrtimer_slack(ct);
+        m.ms = origin + ct;
+        m.lo_ms = std::max(0.0, earliest - 1.0) + ct;
+        m.hi_ms = origin + ct + hrtimer_slack(ct);
         m.window = "poll() timeout slack (hrtimer)";
         m.source = "fs/select.c: do_poll, select_estimate_accuracy";
       }

@@ -117,7 +117,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   // cells at once if the process could not reserve that many.
   const int contexts = most_nft_contexts(cells);
   netns::LowFdReservation low_fds(contexts * jobs);
-  if (contexts > 0) jobs = std::max(1, std::min(jobs, fd_set_jobs_cap(cells, low_fds.slots())));
+  if (contexts > 0) jobs = std::max(1, std::min(jobs, low_fds.slots() / contexts));
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
   std::vector<size_t> light, heavy;
   for (size_t i = 0; i < cells.size(); ++i) (is_cpu_bound(cells[i].cell) ? heavy : light).push_back(i);

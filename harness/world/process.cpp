@@ -93,9 +93,9 @@ Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vect
   impl->child = bp::child(bp::exe = exe, bp::args = args, env, setup, ec);
 #else
   // vfork: the child borrows the orchestrator's memory until execve instead of copying its page
-  // tables (fork of a process holding hundreds of cells cost copy_page_range + exit_mmap, about
-  // a fifth of the CPU of a 256-cell run). ChildSetup makes syscalls only, as vfork requires;
-  // the sanitizer build keeps fork (ASan's stack bookkeeping and vfork do not mix).
+  // tables (with fork, copy_page_range + exit_mmap led a profile of a 256-cell run, which took
+  // 9.4-10.1 s against 4.1-4.2 s with vfork). ChildSetup makes syscalls only, as vfork
+  // requires; the sanitizer build keeps fork (ASan's stack bookkeeping and vfork do not mix).
   impl->child = bp::child(bp::exe = exe, bp::args = args, env, setup, ec, bp::posix::use_vfork);
 #endif
   if (ec) return Error{"start " + exe + ": " + ec.message(), ec.value()};

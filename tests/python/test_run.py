@@ -181,26 +181,39 @@ CTRL_C_RUN = textwrap.dedent(r"""
 """)
 
 
-def test_ctrl_c_interrupts_a_run_and_cleans_up():
-    require_features()
-    # An idle client and a blackhole with keepalive off: it would wait the full 30 s deadline.
+def long_wait(name, **extra):
+    """An idle client and a blackhole with keepalive off: each cell would wait its full 30 s."""
     doc = {
-        "name": "py-long",
+        "name": name,
         "server": {"on": "server", "port": 7000, "behavior": "echo"},
         "client": {"on": "client", "connect": "server:7000", "workload": {"kind": "idle"}},
         "faults": [{"kind": "blackhole", "on": "server", "at": "200ms"}],
         "deadline": "30s",
     }
-    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_RUN, os.path.dirname(__file__), json.dumps(doc)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=BUILD_PYTHON_HINT))
+    doc.update(extra)
+    return doc
+
+
+def ctrl_c_after(args, seconds=2.0, **popen):
+    """Starts args, sends SIGINT after `seconds`; returns (proc, stdout, stderr, the pids of its
+    children just before the signal)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     try:
-        time.sleep(2.0)
-        agents = children_of(proc.pid)
+        time.sleep(seconds)
+        children = children_of(proc.pid)
         proc.send_signal(2)
         out, err = proc.communicate(timeout=15)
     finally:
         proc.kill()
+    return proc, out, err, children
+
+
+def test_ctrl_c_interrupts_a_run_and_cleans_up():
+    require_features()
+    doc = long_wait("py-long")
+    proc, out, err, agents = ctrl_c_after(
+        [sys.executable, "-c", CTRL_C_RUN, os.path.dirname(__file__), json.dumps(doc)],
+        env=dict(os.environ, PYTHONPATH=BUILD_PYTHON_HINT))
     assert proc.returncode == 42, out + err
     assert "children 0" in out
     seconds = float(out.split("after ")[1].split(" s")[0])
@@ -213,25 +226,11 @@ def test_ctrl_c_interrupts_a_run_and_cleans_up():
 def test_a_ctrl_c_d_cli_run_reads_back_as_interrupted_results(cli, tmp_path):
     require_features()
     # Two cells of a 30 s wait run at once (-j 2); Ctrl-C after 2 s cuts both short.
-    doc = {
-        "name": "py-cut",
-        "server": {"on": "server", "port": 7000, "behavior": "echo"},
-        "client": {"on": "client", "connect": "server:7000", "workload": {"kind": "idle"}},
-        "faults": [{"kind": "blackhole", "on": "server", "at": "200ms"}],
-        "matrix": {"/client/socket/rcvbuf": [65536, 131072]},
-        "deadline": "30s",
-    }
+    doc = long_wait("py-cut", matrix={"/client/socket/rcvbuf": [65536, 131072]})
     path = tmp_path / "cut.json"
     path.write_text(json.dumps(doc))
     out = tmp_path / "out"
-    proc = subprocess.Popen([cli, "run", str(path), "-j", "2", "-o", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2.0)
-        proc.send_signal(2)
-        _, err = proc.communicate(timeout=15)
-    finally:
-        proc.kill()
+    proc, _, err, _ = ctrl_c_after([cli, "run", str(path), "-j", "2", "-o", str(out)])
     assert proc.returncode == 130, err
     raw = json.loads((out / "results.json").read_text())
     results = sockchaos.Results.from_dict(raw)
