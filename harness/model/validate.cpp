@@ -28,28 +28,45 @@ struct Ctx {
 const std::string& file_of(const Ctx& ctx) { return ctx.file; }
 
 
-size_t edit_distance(const std::string& a, const std::string& b) {
+// Levenshtein distance, or limit + 1 as soon as it must exceed limit (every row's minimum
+// is a lower bound of the result), so a long key costs O(length x limit), not O(length^2).
+size_t edit_distance(const std::string& a, const std::string& b, size_t limit) {
+  const size_t diff = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (diff > limit) return limit + 1;
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
+    size_t row_min = cur[0];
+    for (size_t j = 1; j <= b.size(); ++j) {
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > limit) return limit + 1;
     std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return std::min(prev[b.size()], limit + 1);
 }
 
+size_t suggestion_limit(const std::string& candidate) { return std::max<size_t>(2, candidate.size() / 3); }
+
+// The nearest candidate, if it is near enough: within a third of its length (at least 2 edits).
+// Distances are computed only up to the largest such limit: a candidate farther than that
+// can neither be suggested nor be the nearest of a suggestion, so the answer is the same as
+// with exact distances.
 std::string suggestion(const std::string& got, const Keys& candidates) {
+  size_t limit = 0;
+  for (const auto& c : candidates) limit = std::max(limit, suggestion_limit(c));
   std::string best;
   size_t best_distance = std::numeric_limits<size_t>::max();
   for (const auto& c : candidates) {
-    size_t d = edit_distance(got, c);
+    size_t d = edit_distance(got, c, std::min(limit, best_distance));
     if (d < best_distance) best_distance = d, best = c;
   }
-  if (best.empty() || best_distance > std::max<size_t>(2, best.size() / 3)) return "";
+  if (best.empty() || best_distance > suggestion_limit(best)) return "";
   return " — did you mean \"" + best + "\"?";
 }
+
 
 std::string join_quoted(const Keys& keys, const std::string& last_sep = " or ") {
   std::string out;

@@ -141,6 +141,19 @@ TEST(Validate, UnknownKeysAtEveryLevelWithSuggestions) {
   EXPECT_EQ(issues.size(), 7u) << testing::dump_issues(issues);
 }
 
+// A suggestion needs the nearest key within a third of its length (at least 2 edits); a
+// farther one, or a very long key, gets none, and the long key is answered without a
+// quadratic edit distance (the distance is cut off at the largest limit).
+TEST(Validate, SuggestionsOnlyForNearKeysAndNoneForALongOne) {
+  std::string long_key(500, 'd');  // under kMaxPointerBytes
+  auto issues = issues_of("{\"name\": \"t\", \"deadlinexx\": 1, \"dxxdlxxe\": 1, \"" + long_key + "\": 1}");
+  EXPECT_ISSUE(issues, "/deadlinexx", "did you mean \"deadline\"");
+  ASSERT_NE(find_issue(issues, "/dxxdlxxe"), nullptr) << testing::dump_issues(issues);
+  EXPECT_EQ(find_issue(issues, "/dxxdlxxe")->message.find("did you mean"), std::string::npos);
+  ASSERT_NE(find_issue(issues, "/" + long_key), nullptr);
+  EXPECT_EQ(find_issue(issues, "/" + long_key)->message.find("did you mean"), std::string::npos);
+}
+
 TEST(Validate, CollectsAllIssuesSortedByLine) {
   auto issues = issues_of(R"({
   "name": "t",
