@@ -169,7 +169,10 @@ for src in "$fuzzdir"/fuzz_*.cpp; do all_targets+=("$(basename "$src" .cpp)"); d
   echo "Fixed findings kept as regressions (replayed by \`sockchaos_unit_tests\`, FuzzCorpus.*):"
   echo
   for target in "${all_targets[@]}"; do
-    n=$(find "$fuzzdir/regressions/${target#fuzz_}" -type f 2>/dev/null | wc -l)
+    # git keeps no empty folder: a fresh checkout may lack one, and find's failure must not end
+    # the script (pipefail) halfway through writing FUZZ.md.
+    n=0
+    [ -d "$fuzzdir/regressions/${target#fuzz_}" ] && n=$(find "$fuzzdir/regressions/${target#fuzz_}" -type f | wc -l)
     echo "- \`$target\`: $n in \`tests/fuzz/regressions/${target#fuzz_}/\`"
   done
   echo
