@@ -67,7 +67,6 @@ std::string suggestion(const std::string& got, const Keys& candidates) {
   return " — did you mean \"" + best + "\"?";
 }
 
-
 std::string join_quoted(const Keys& keys, const std::string& last_sep = " or ") {
   std::string out;
   for (size_t i = 0; i < keys.size(); ++i) {

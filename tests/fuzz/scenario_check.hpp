@@ -137,15 +137,18 @@ inline std::string check_scenario_input(std::string_view bytes, const std::strin
     return e;
   if (again.value != doc.value) return "dump + parse_document changed the value";
 
-  // load_scenario is validate_document, then the base scenario's own fields: one call checks
-  // both (validating a matrix validates every cell, the bulk of an execution's time). The
-  // Python path of an accepted text (load_scenario_text) is parse_document + load_scenario
-  // without lines, which only number issues: it is checked above on syntax errors only.
+  // load_scenario is validate_document (it throws exactly its issues), then the base
+  // scenario's own fields: one call checks both, as validating a matrix validates every cell,
+  // the bulk of an execution's time.
   Scenario scenario;
   std::vector<InputIssue> refused;
   if (auto e = only_scenario_errors("load_scenario", [&] { scenario = load_scenario(doc); }, &refused); !e.empty())
     return e;
   if (!refused.empty()) return check_issues(refused, file, &doc, "load_scenario");
+
+  // The Python path (text of a dict) accepts what the file path accepts.
+  if (auto e = only_scenario_errors("load_scenario_text", [&] { load_scenario_text(text, file); }, nullptr); !e.empty())
+    return e;
 
   std::vector<Cell> cells;
   if (auto e = only_scenario_errors("expand_cells", [&] { cells = expand_cells(scenario); }, nullptr); !e.empty())
