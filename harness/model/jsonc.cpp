@@ -9,7 +9,11 @@
 // section allows. Every byte of a string or comment is checked, so values and messages are
 // always valid UTF-8. Limits (load.hpp): size, nesting depth, pointer length; duplicate keys
 // are refused.
+#include <array>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <unordered_map>
@@ -21,6 +25,14 @@ namespace sockchaos::harness {
 namespace {
 
 const char kUtf8Bom[] = "\xEF\xBB\xBF";
+
+// Bytes a string holds as they are: printable ASCII but the quote and the backslash (DEL too,
+// as JSON allows). One table look-up per byte instead of four comparisons.
+constexpr std::array<bool, 256> kPlainStringByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
 
 std::string hex_byte(unsigned char c) {
   char buf[8];
@@ -122,7 +134,11 @@ class JsoncParser {
   void skip_space() {
     while (!at_end()) {
       char c = peek();
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (c == ' ' || c == '\t' || c == '\r') {
+        // A run of indentation at once (the common case: pretty-printed files).
+        ++pos_;
+        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
+      } else if (c == '\n') {
         advance();
       } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
         while (!at_end() && peek() != '\n' && peek() != '\r') take_char(nullptr);  // as nlohmann and VS Code
@@ -305,7 +321,15 @@ class JsoncParser {
       if (c == '\0') fail("expected no NUL byte inside a string (is the file UTF-16? expected UTF-8)");
       if (static_cast<unsigned char>(c) < 0x20) fail("expected no control characters inside a string (escape them)");
       if (c != '\\') {
-        take_char(&out);
+        if (static_cast<unsigned char>(c) >= 0x80) {
+          take_char(&out);
+          continue;
+        }
+        // A run of plain ASCII (no quote, backslash, control character or newline) at once.
+        size_t end = pos_ + 1;
+        while (end < text_.size() && kPlainStringByte[uc(end)]) ++end;
+        out.append(text_, pos_, end - pos_);
+        pos_ = end;
         continue;
       }
       advance();
@@ -359,12 +383,15 @@ class JsoncParser {
     } else if (digits() == 0) {
       fail("expected digits after '-'");
     }
+    bool fraction_or_exponent = false;
     if (peek() == '.') {
       ++pos_;
+      fraction_or_exponent = true;
       if (digits() == 0) fail("expected digits after the decimal point");
     }
     if (peek() == 'e' || peek() == 'E') {
       ++pos_;
+      fraction_or_exponent = true;
       if (peek() == '+' || peek() == '-') ++pos_;
       if (digits() == 0) fail("expected digits in the exponent");
     }
@@ -374,7 +401,23 @@ class JsoncParser {
       std::string token = shorten_token(text_.substr(start, end - start));
       fail("expected a number or a quoted string; got " + token + " — did you mean \"" + token + "\"?");
     }
-    std::string token = text_.substr(start, pos_ - start);
+    // The common cases without a parser per number: what nlohmann's lexer makes of the token
+    // (an unsigned or signed 64-bit integer, or the correctly rounded double); anything out of
+    // range (a too large integer becomes a double, underflow, overflow) goes to nlohmann itself.
+    const char* first = text_.data() + start;
+    const char* last = text_.data() + pos_;
+    if (!fraction_or_exponent && *first != '-') {
+      uint64_t u = 0;
+      if (auto r = std::from_chars(first, last, u); r.ec == std::errc() && r.ptr == last) return json(u);
+    } else if (!fraction_or_exponent) {
+      int64_t i = 0;
+      if (auto r = std::from_chars(first, last, i); r.ec == std::errc() && r.ptr == last) return json(i);
+    } else {
+      double d = 0;
+      if (auto r = std::from_chars(first, last, d); r.ec == std::errc() && r.ptr == last && std::isfinite(d))
+        return json(d);
+    }
+    std::string token(first, last);
     try {
       return json::parse(token);
     } catch (const json::exception&) {  // out_of_range 406: beyond what a double holds

@@ -28,24 +28,45 @@ struct Ctx {
 const std::string& file_of(const Ctx& ctx) { return ctx.file; }
 
 
-// Levenshtein distance, or limit + 1 as soon as it must exceed limit (every row's minimum
-// is a lower bound of the result), so a long key costs O(length x limit), not O(length^2).
+// Levenshtein distance, or limit + 1 when it exceeds limit. Only the band of cells within
+// `limit` of the diagonal is computed (a cell outside it is more than limit edits away, so it
+// counts as limit + 1), and the result is known to exceed limit as soon as a row's minimum
+// does: a long key costs O(length x limit), not O(length^2). Rows live on the stack for keys
+// of ordinary length.
 size_t edit_distance(const std::string& a, const std::string& b, size_t limit) {
   const size_t diff = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
-  if (diff > limit) return limit + 1;
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  const size_t over = limit + 1;
+  if (diff > limit) return over;
+  const size_t n = b.size();
+  constexpr size_t kStackColumns = 64;
+  size_t stack_rows[2][kStackColumns + 1];
+  std::vector<size_t> heap_rows;
+  size_t* prev = stack_rows[0];
+  size_t* cur = stack_rows[1];
+  if (n > kStackColumns) {
+    heap_rows.resize(2 * (n + 1));
+    prev = heap_rows.data();
+    cur = prev + n + 1;
+  }
+  for (size_t j = 0; j <= n; ++j) prev[j] = j < over ? j : over;
   for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    size_t row_min = cur[0];
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      row_min = std::min(row_min, cur[j]);
+    const size_t lo = i > limit ? i - limit : 1;
+    const size_t hi = std::min(n, i + limit);
+    cur[lo - 1] = lo == 1 ? std::min(i, over) : over;
+    size_t row_min = cur[lo - 1];
+    for (size_t j = lo; j <= hi; ++j) {
+      size_t v = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      if (prev[j] + 1 < v) v = prev[j] + 1;
+      if (cur[j - 1] + 1 < v) v = cur[j - 1] + 1;
+      if (v > over) v = over;
+      cur[j] = v;
+      if (v < row_min) row_min = v;
     }
-    if (row_min > limit) return limit + 1;
+    if (hi < n) cur[hi + 1] = over;  // the next row reads one cell past this band
+    if (row_min > limit) return over;
     std::swap(prev, cur);
   }
-  return std::min(prev[b.size()], limit + 1);
+  return std::min(prev[n], over);
 }
 
 size_t suggestion_limit(const std::string& candidate) { return std::max<size_t>(2, candidate.size() / 3); }

@@ -152,6 +152,12 @@ TEST(Validate, SuggestionsOnlyForNearKeysAndNoneForALongOne) {
   EXPECT_EQ(find_issue(issues, "/dxxdlxxe")->message.find("did you mean"), std::string::npos);
   ASSERT_NE(find_issue(issues, "/" + long_key), nullptr);
   EXPECT_EQ(find_issue(issues, "/" + long_key)->message.find("did you mean"), std::string::npos);
+  // Deletions, insertions and swaps: edits off the diagonal of the (banded) distance.
+  auto near = issues_of(R"({"name": "t", "dedline": 1, "deaadlinee": 1, "edadline": 1, "sampel_every": "1s"})");
+  EXPECT_ISSUE(near, "/dedline", "did you mean \"deadline\"");
+  EXPECT_ISSUE(near, "/deaadlinee", "did you mean \"deadline\"");
+  EXPECT_ISSUE(near, "/edadline", "did you mean \"deadline\"");
+  EXPECT_ISSUE(near, "/sampel_every", "did you mean \"sample_every\"");
 }
 
 TEST(Validate, CollectsAllIssuesSortedByLine) {

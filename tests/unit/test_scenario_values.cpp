@@ -119,6 +119,31 @@ TEST(Jsonc, KeepsIntegersAndFloatsAndUnicode) {
   EXPECT_TRUE(doc.value["z"].is_null());
 }
 
+// Numbers and strings take fast paths (from_chars, runs of plain bytes); each must read exactly
+// what nlohmann's own parser reads, type included (unsigned, signed, float), edge cases too.
+TEST(Jsonc, NumbersAndStringsReadAsNlohmannReadsThem) {
+  const std::vector<std::string> numbers = {
+      "0", "-0", "7", "-3", "18446744073709551615", "18446744073709551616", "-9223372036854775808",
+      "-9223372036854775809", "123456789012345678901234567890", "0.5", "-0.0", "1e3", "1E-3", "2.5e+2",
+      "1e-400", "4.9e-324", "1.7976931348623157e308", "0.1", "3.141592653589793238462643383279"};
+  for (const auto& n : numbers) {
+    auto doc = parse_document("{\"v\": " + n + "}", "n.json");
+    json want = json::parse(n);
+    EXPECT_EQ(doc.value["v"].type(), want.type()) << n;
+    EXPECT_EQ(doc.value["v"].dump(), want.dump()) << n;
+  }
+  const std::vector<std::string> strings = {
+      R"("")", R"("plain ascii run with spaces ~ and DEL \u007f")", "\"a\x7F" "b\"",
+      R"("esc \"q\" \\ \/ \b\f\n\r\t end")", "\"caf\xC3\xA9 after\"", R"("\u00e9x\ud83d\ude00y")",
+      "\"" + std::string(300, 'k') + "\\n" + std::string(70, 'z') + "\""};
+  for (const auto& s : strings) {
+    auto doc = parse_document("{\"v\": " + s + "}", "s.json");
+    EXPECT_EQ(doc.value["v"], json::parse(s)) << s;
+  }
+  // Beyond a double: refused with our message, not nlohmann's text.
+  EXPECT_THROW(parse_document(R"({"v": 1e309})", "big.json"), ScenarioError);
+  EXPECT_THROW(parse_document(R"({"v": -1e309})", "big.json"), ScenarioError);
+}
 void expect_syntax_error(const std::string& text, int line, const std::string& substring) {
   try {
     parse_document(text, "s.json");
