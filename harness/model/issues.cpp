@@ -1,5 +1,7 @@
 #include "harness/model/issues.hpp"
 
+#include <string_view>
+
 namespace sockchaos::harness {
 namespace {
 
@@ -12,8 +14,16 @@ std::string compose_what(const std::vector<InputIssue>& issues) {
 
 // Control characters from the user's text (a key "a\nb") are escaped: one issue, one line.
 std::string one_line(const std::string& text) {
-  std::string out;
-  for (char c : text) {
+  // Most text has no control character at all: one scan, one copy.
+  size_t plain = 0;
+  while (plain < text.size()) {
+    unsigned char u = static_cast<unsigned char>(text[plain]);
+    if (u < 0x20 || u == 0x7F) break;
+    ++plain;
+  }
+  if (plain == text.size()) return text;
+  std::string out(text, 0, plain);
+  for (char c : std::string_view(text).substr(plain)) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '\n') {
       out += "\\n";

@@ -74,14 +74,16 @@ inline std::string check_issues(const std::vector<harness::InputIssue>& issues, 
                                 const harness::Document* doc, const std::string& stage) {
   if (issues.empty()) return stage + ": a ScenarioError without issues";
   for (const auto& i : issues) {
-    std::string where = stage + ": issue \"" + i.str() + "\": ";
-    if (i.file != file) return where + "names the file \"" + i.file + "\", not \"" + file + "\"";
-    if (i.message.empty()) return where + "has no message";
+    const std::string text = i.str();
+    // The finding's text is built only when there is one (most inputs have issues and none).
+    auto where = [&] { return stage + ": issue \"" + text + "\": "; };
+    if (i.file != file) return where() + "names the file \"" + i.file + "\", not \"" + file + "\"";
+    if (i.message.empty()) return where() + "has no message";
     if (!valid_utf8(i.message) || !valid_utf8(i.pointer)) return stage + ": an issue is not valid UTF-8";
-    if (!well_formed_pointer(i.pointer)) return where + "has a malformed JSON Pointer";
-    if (i.str().find('\n') != std::string::npos) return where + "spans more than one line";
-    if (i.line <= 0) return where + "has no line";
-    if (doc && !points_into(doc->value, i.pointer)) return where + "points outside the document";
+    if (!well_formed_pointer(i.pointer)) return where() + "has a malformed JSON Pointer";
+    if (text.find('\n') != std::string::npos) return where() + "spans more than one line";
+    if (i.line <= 0) return where() + "has no line";
+    if (doc && !points_into(doc->value, i.pointer)) return where() + "points outside the document";
   }
   return "";
 }

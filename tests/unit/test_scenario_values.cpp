@@ -177,6 +177,9 @@ TEST(Issues, StrFormatIsFileLinePointerMessage) {
   EXPECT_EQ(i.str(), "a.json:7: /client/socket: expected an object");
   InputIssue no_line{"<dict>", "", 0, "expected a \"name\" key"};
   EXPECT_EQ(no_line.str(), "<dict>: expected a \"name\" key");
+  // Control characters of the user's text are escaped: one issue, one line.
+  InputIssue odd{"b\tc.json", "/a\nb", 3, std::string("unknown key \"a\nb\x01\x7f\r\" caf\xC3\xA9")};
+  EXPECT_EQ(odd.str(), "b\\tc.json:3: /a\\nb: unknown key \"a\\nb\\x01\\x7f\\r\" caf\xC3\xA9");
 }
 
 }  // namespace
