@@ -60,8 +60,8 @@ class JsoncParser {
       fail(text_.empty() || text_ == kUtf8Bom
                ? "expected a JSON object; the file is empty"
                : "expected a JSON object; the file is empty but for white space and comments");
-    doc_.value = parse_value("", 0);
-    where_.clear();
+    doc_.value = parse_value(0);
+    path_.clear();
     skip_space();
     if (!at_end()) fail("expected the end of the document after the top-level value; got " + describe_here());
   }
@@ -73,7 +73,9 @@ class JsoncParser {
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;  // offset of the current line's first byte
-  std::string where_;      // JSON Pointer of the value being read: every syntax error names it
+  // JSON Pointer of the value being read (every syntax error names it): one buffer, a token
+  // appended as the parser descends into a member or element and cut off as it comes back.
+  std::string path_;
 
   bool at_end() const { return pos_ >= text_.size(); }
   char peek() const { return at_end() ? '\0' : text_[pos_]; }
@@ -89,7 +91,7 @@ class JsoncParser {
   }
 
   [[noreturn]] void fail(const std::string& message, int line = 0) const {
-    throw ScenarioError({InputIssue{file_, where_, line ? line : line_, message}});
+    throw ScenarioError({InputIssue{file_, path_, line ? line : line_, message}});
   }
 
   std::string column() const { return "byte " + std::to_string(pos_ - line_start_ + 1) + " of the line"; }
@@ -163,19 +165,35 @@ class JsoncParser {
     }
   }
 
-  json parse_value(const std::string& pointer, int depth) {
-    where_ = pointer;
-    if (pointer.size() > kMaxPointerBytes)
+  void append_key(const std::string& key) {
+    path_ += '/';
+    for (char c : key) {
+      if (c == '~') path_ += "~0";
+      else if (c == '/') path_ += "~1";
+      else path_ += c;
+    }
+  }
+
+  void append_index(size_t index) {
+    char digits[24];
+    auto end = std::to_chars(digits, digits + sizeof digits, index).ptr;
+    path_ += '/';
+    path_.append(digits, end);
+  }
+
+  // The value at path_.
+  json parse_value(int depth) {
+    if (path_.size() > kMaxPointerBytes)
       fail("expected the JSON Pointer of a value to be at most " + std::to_string(kMaxPointerBytes) +
-           " bytes; this one is " + std::to_string(pointer.size()) + " (keys that long are no scenario keys)");
+           " bytes; this one is " + std::to_string(path_.size()) + " (keys that long are no scenario keys)");
     skip_space();
-    doc_.lines[pointer] = line_;
+    doc_.lines[path_] = line_;
     char c = peek();
     if ((c == '{' || c == '[') && depth >= kMaxNestingDepth)
       fail("expected at most " + std::to_string(kMaxNestingDepth) +
            " levels of objects and lists inside each other; this one is nested deeper");
-    if (c == '{') return parse_object(pointer, depth);
-    if (c == '[') return parse_array(pointer, depth);
+    if (c == '{') return parse_object(depth);
+    if (c == '[') return parse_array(depth);
     if (c == '"') return json(parse_string());
     if (c == '-' || (c >= '0' && c <= '9')) return parse_number();
     if (text_.compare(pos_, 4, "true") == 0 && !ident_char_at(pos_ + 4)) return literal(4, json(true));
@@ -195,20 +213,36 @@ class JsoncParser {
     return value;
   }
 
-  json parse_object(const std::string& pointer, int depth) {
+  // Keys are checked here, so members are appended without ordered_map's linear lookup: a
+  // small object's keys are compared one by one, a large one's go to a hash table.
+  static constexpr size_t kLinearKeys = 16;
+
+  json parse_object(int depth) {
+    const size_t base = path_.size();
     int open_line = line_;
     advance();  // {
     json object = json::object();
-    // Keys are checked here, so members are appended without ordered_map's linear lookup.
     auto& members = object.get_ref<json::object_t&>();
-    std::unordered_map<std::string, int> key_lines;
+    std::vector<int> member_lines;
+    std::unordered_map<std::string, int> key_lines;  // from the (kLinearKeys + 1)-th key on
+    auto first_line_of = [&](const std::string& key) -> int {  // 0: a new key
+      if (members.size() < kLinearKeys) {
+        for (size_t i = 0; i < members.size(); ++i)
+          if ((members.begin() + i)->first == key) return member_lines[i];
+        return 0;
+      }
+      if (key_lines.empty())
+        for (size_t i = 0; i < members.size(); ++i) key_lines.emplace((members.begin() + i)->first, member_lines[i]);
+      auto it = key_lines.find(key);
+      return it == key_lines.end() ? 0 : it->second;
+    };
     skip_space();
     if (peek() == '}') {
       advance();
       return object;
     }
     while (true) {
-      where_ = pointer;
+      path_.resize(base);
       skip_space();
       if (peek() == '}') fail("expected a key in double quotes; got '}' (JSON does not allow a trailing comma)");
       if (peek() != '"') {
@@ -217,20 +251,20 @@ class JsoncParser {
       }
       int key_line = line_;
       std::string key = parse_string();
-      std::string child = pointer + "/" + escape_pointer_token(key);
-      auto [first, fresh] = key_lines.emplace(key, key_line);
-      if (!fresh) {
-        where_ = child;
-        fail("duplicate key \"" + key + "\" (first at line " + std::to_string(first->second) +
-                 "); expected each key once",
+      if (int first = first_line_of(key); first != 0) {
+        append_key(key);
+        fail("duplicate key \"" + key + "\" (first at line " + std::to_string(first) + "); expected each key once",
              key_line);
       }
       skip_space();
       if (peek() != ':') fail("expected ':' after the key \"" + key + "\"; got " + describe_here());
       advance();
-      json value = parse_value(child, depth + 1);
-      members.emplace_back(key, std::move(value));
-      where_ = pointer;
+      append_key(key);
+      json value = parse_value(depth + 1);
+      if (!key_lines.empty()) key_lines.emplace(key, key_line);
+      members.emplace_back(std::move(key), std::move(value));
+      member_lines.push_back(key_line);
+      path_.resize(base);
       skip_space();
       if (peek() == ',') {
         advance();
@@ -241,11 +275,12 @@ class JsoncParser {
         return object;
       }
       if (at_end()) fail("expected ',' or '}' to close the object opened on line " + std::to_string(open_line) + "; got the end of the file");
-      fail("expected ',' or '}' after the value of \"" + key + "\"; got " + describe_here());
+      fail("expected ',' or '}' after the value of \"" + members.back().first + "\"; got " + describe_here());
     }
   }
 
-  json parse_array(const std::string& pointer, int depth) {
+  json parse_array(int depth) {
+    const size_t base = path_.size();
     int open_line = line_;
     advance();  // [
     json array = json::array();
@@ -257,9 +292,9 @@ class JsoncParser {
     while (true) {
       skip_space();
       if (peek() == ']') fail("expected a value; got ']' (JSON does not allow a trailing comma)");
-      std::string child = pointer + "/" + std::to_string(array.size());
-      array.push_back(parse_value(child, depth + 1));
-      where_ = pointer;
+      append_index(array.size());
+      array.push_back(parse_value(depth + 1));
+      path_.resize(base);
       skip_space();
       if (peek() == ',') {
         advance();

@@ -143,6 +143,22 @@ TEST(Malformed, DuplicateKeysNameBothLines) {
   // The same key in two different objects is fine; so is a key that only differs in escaping.
   EXPECT_NO_THROW(parse_document(R"({"a": {"x": 1}, "b": {"x": 2}})", "ok.json"));
   EXPECT_CONTAINS(syntax_error(R"({"a/b": 1, "a\/b": 2})").message, "duplicate key \"a/b\"");
+  // Small objects compare keys one by one, large ones hash them: the same answers either way,
+  // for a duplicate of the first key, of one before the switch and of one after it.
+  for (int n : {3, 16, 17, 40}) {
+    std::string text = "{\n";
+    for (int i = 0; i < n; ++i) text += "\"k" + std::to_string(i) + "/x\": " + std::to_string(i) + ",\n";
+    for (int dup : {0, n / 2, n - 1}) {
+      auto issue = syntax_error(text + "\"k" + std::to_string(dup) + "/x\": 0\n}");
+      EXPECT_EQ(issue.line, n + 2) << n << " " << dup;
+      EXPECT_EQ(issue.pointer, "/k" + std::to_string(dup) + "~1x") << n << " " << dup;
+      EXPECT_CONTAINS(issue.message, "(first at line " + std::to_string(dup + 2) + ")");
+    }
+    auto doc = parse_document(text + "\"last\": [1, {\"a~b\": 2}]\n}", "many.json");
+    EXPECT_EQ(doc.value.size(), static_cast<size_t>(n + 1));
+    EXPECT_EQ(doc.lines.at("/k0~1x"), 2);
+    EXPECT_EQ(doc.lines.at("/last/1/a~0b"), n + 2);
+  }
 }
 
 TEST(Malformed, TrailingGarbageAndUnterminatedThings) {
