@@ -105,9 +105,17 @@ fuzz_target() {
   while IFS= read -r f; do
     [ -n "$f" ] || continue
     # The run keeps no allocation stacks (see fuzz_asan): the reproducer is run again with them.
-    "$build/fuzz/$target" -timeout=60 -rss_limit_mb=2048 "$f" >"$f.log" 2>&1 || true
+    local rerun=0
+    "$build/fuzz/$target" -timeout=60 -rss_limit_mb=2048 "$f" >"$f.log" 2>&1 || rerun=$?
     why=$(cat "$f.log" "$work/log" | grep -m1 -E '^fuzz_[a-z_]+: |ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' || true)
-    echo "- \`$target\`: \`${f#$root/}\` — ${why:-see $work/log} (full report: \`${f#$root/}.log\`)" >>"$work/findings"
+    # A timeout or slow unit whose rerun passes quickly was a stall of the machine or of the
+    # process (suspended, starved), not of the target: said so, still listed.
+    local again=""
+    case $(basename "$f") in
+      timeout-*|slow-unit-*)
+        [ "$rerun" = 0 ] && again=" — did not reproduce: the rerun passed in $(sed -n 's/^Executed .* in \([0-9]*\) ms$/\1/p' "$f.log" | tail -1) ms" ;;
+    esac
+    echo "- \`$target\`: \`${f#$root/}\` — ${why:-see $work/log}$again (full report: \`${f#$root/}.log\`)" >>"$work/findings"
   done < <(find "$work/artifacts" -type f ! -name '*.log')
   if [ "$merge" = 1 ]; then
     before=$(find "$seeds" -type f | wc -l)
