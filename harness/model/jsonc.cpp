@@ -26,6 +26,15 @@ namespace {
 
 const char kUtf8Bom[] = "\xEF\xBB\xBF";
 
+// RFC 6901: "~" as "~0", "/" as "~1" (escape_pointer_token, and the parser's own path).
+void append_pointer_token(std::string& out, const std::string& token) {
+  for (char c : token) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+}
+
 // Bytes a string holds as they are: printable ASCII but the quote and the backslash (DEL too,
 // as JSON allows). One table look-up per byte instead of four comparisons.
 constexpr std::array<bool, 256> kPlainStringByte = [] {
@@ -167,11 +176,7 @@ class JsoncParser {
 
   void append_key(const std::string& key) {
     path_ += '/';
-    for (char c : key) {
-      if (c == '~') path_ += "~0";
-      else if (c == '/') path_ += "~1";
-      else path_ += c;
-    }
+    append_pointer_token(path_, key);
   }
 
   void append_index(size_t index) {
@@ -465,11 +470,7 @@ class JsoncParser {
 
 std::string escape_pointer_token(const std::string& token) {
   std::string out;
-  for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
+  append_pointer_token(out, token);
   return out;
 }
 

@@ -36,19 +36,8 @@ inline std::string check_results_input(std::string_view bytes, bool render = tru
                                     &issues);
       !e.empty())
     return e;
-  if (!issues.empty()) {
-    for (const auto& i : issues) {
-      const std::string text = i.str();
-      auto where = [&] { return "results_from_json: issue \"" + text + "\": "; };
-      if (i.file != file) return where() + "names another file";
-      if (i.message.empty()) return where() + "has no message";
-      if (!valid_utf8(i.message) || !valid_utf8(i.pointer)) return "results_from_json: an issue is not valid UTF-8";
-      if (!well_formed_pointer(i.pointer)) return where() + "has a malformed JSON Pointer";
-      if (text.find('\n') != std::string::npos) return where() + "spans more than one line";
-      if (i.line <= 0) return where() + "has no line";
-    }
-    return "";
-  }
+  // The same checks as a scenario's issues (file, message, UTF-8, pointer, one line, a line).
+  if (!issues.empty()) return check_issues(issues, file, nullptr, "results_from_json");
   try {
     const json written = to_json(results);
     const std::string dumped = written.dump();
