@@ -15,7 +15,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <algorithm>
 #include <sstream>
 #include <cstdlib>
 #include <cstdint>
@@ -41,29 +43,50 @@ namespace {
 // sockets the namespace holds: sampling 64 cells ten times a second then costs a third of a
 // core. Cell namespaces are therefore made from a parent namespace of our own (held by fd for
 // the life of the process, nothing in it) whose net.ipv4.tcp_child_ehash_entries gives each
-// child a private hash. 32768 buckets keep the load factor under one even with a whole
-// ephemeral port range (28,232) of TIME_WAIT sockets, so lookups and the connect-time port
-// search behave as on a host. Kernels before 6.1 lack the sysctl: then the shared hash is used.
-constexpr const char* kChildEhashEntries = "32768";
+// child a private hash of the size asked for (kTcpHashLarge, kTcpHashSmall: netns.hpp): one
+// parent per size, made on first use. Kernels before 6.1 lack the sysctl: then the shared hash
+// is used.
+unsigned round_up_pow2(unsigned n) {
+  unsigned p = 1;
+  while (p < n && p < (1u << 24)) p <<= 1;
+  return p;
+}
 
-int parent_netns_fd() {
-  static const int fd = [] {
-    int made = -1;
-    if (const char* e = std::getenv("SOCKCHAOS_SHARED_EHASH"); e && *e == '1') return made;
-    std::thread worker([&made] {
-      if (::unshare(CLONE_NEWNET) != 0) return;
-      int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return;
-      int sys = ::open("/proc/sys/net/ipv4/tcp_child_ehash_entries", O_WRONLY | O_CLOEXEC);
-      bool ok = sys >= 0 && ::write(sys, kChildEhashEntries, std::strlen(kChildEhashEntries)) > 0;
-      if (sys >= 0) ::close(sys);
-      if (ok) made = fd;
-      else ::close(fd);
-    });
-    worker.join();
-    return made;
+int make_parent_netns(unsigned buckets) {
+  int made = -1;
+  std::thread worker([&made, buckets] {
+    if (::unshare(CLONE_NEWNET) != 0) return;
+    int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    const std::string text = std::to_string(buckets);
+    int sys = ::open("/proc/sys/net/ipv4/tcp_child_ehash_entries", O_WRONLY | O_CLOEXEC);
+    bool ok = sys >= 0 && ::write(sys, text.data(), text.size()) > 0;
+    if (sys >= 0) ::close(sys);
+    if (ok) made = fd;
+    else ::close(fd);
+  });
+  worker.join();
+  return made;
+}
+
+int parent_netns_fd(unsigned buckets) {
+  static const bool shared = [] {
+    const char* e = std::getenv("SOCKCHAOS_SHARED_EHASH");
+    return e && *e == '1';
   }();
-  return fd;
+  static const unsigned forced = [] {
+    const char* e = std::getenv("SOCKCHAOS_TCP_HASH");
+    const unsigned long n = e ? std::strtoul(e, nullptr, 10) : 0;
+    return n > 0 ? static_cast<unsigned>(std::min<unsigned long>(n, 1u << 24)) : 0u;
+  }();
+  if (shared) return -1;
+  buckets = round_up_pow2(forced ? forced : std::max(buckets, 1u));
+  static std::mutex mutex;
+  static std::map<unsigned, int> parents;  // held for the life of the process
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = parents.find(buckets);
+  if (it == parents.end()) it = parents.emplace(buckets, make_parent_netns(buckets)).first;
+  return it->second;
 }
 }  // namespace
 
@@ -100,7 +123,7 @@ void write_own_sysctl(const std::string& path, const std::string& text) {
 
 Result<NetNs> NetNs::create() { return create(flow_steering_mask()); }
 
-Result<NetNs> NetNs::create(const std::string& steering_mask) {
+Result<NetNs> NetNs::create(const std::string& steering_mask, unsigned tcp_hash_buckets) {
   // unshare() in a short-lived thread: the new namespace is reachable only through the fd
   // the thread opens, and the caller's thread is never moved. The thread configures the
   // namespace from inside before it ends (no setns round trips):
@@ -113,7 +136,7 @@ Result<NetNs> NetNs::create(const std::string& steering_mask) {
   //    see flow_steering_mask(). A kernel without the per-namespace key keeps veth's default.
   //  - lo up (SIOCSIFFLAGS: dev_change_flags, as an RTM_NEWLINK flag change does).
   Result<Fd> made = Error::plain("not run");
-  const int parent = parent_netns_fd();
+  const int parent = parent_netns_fd(tcp_hash_buckets);
   const auto& inherited = inherited_tcp_limits();
   const std::string mask = steering_mask + "\n";
   std::thread worker([&made, parent, &inherited, &mask] {

@@ -102,6 +102,24 @@ Result<TopologyPlan> plan_topology(const Scenario& scenario) {
   return plan;
 }
 
+unsigned tcp_hash_buckets(const Scenario& scenario) {
+  const auto user_program = [](const ServerSpec& s) { return s.behavior == ServerBehavior::command; };
+  if (user_program(scenario.server) || (scenario.upstream_server && user_program(*scenario.upstream_server)))
+    return netns::kTcpHashLarge;
+  const Workload& w = scenario.client.workload;
+  switch (w.kind) {
+    case WorkloadKind::idle:
+    case WorkloadKind::stream:
+      return netns::kTcpHashSmall;
+    case WorkloadKind::probe:
+      return w.count <= static_cast<int>(netns::kTcpHashSmall / 2) ? netns::kTcpHashSmall : netns::kTcpHashLarge;
+    case WorkloadKind::request:
+    case WorkloadKind::command:
+      break;
+  }
+  return netns::kTcpHashLarge;
+}
+
 Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
   auto plan = plan_topology(scenario);
   if (!plan.ok()) return plan.error();
@@ -134,13 +152,14 @@ Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
   // first on this thread; so are the wire namespaces of the emulated links.
   // One receive-steering CPU for all of the cell's namespaces (netns::next_cell_steering_mask).
   const std::string steering = netns::next_cell_steering_mask();
+  const unsigned buckets = tcp_hash_buckets(scenario);
   std::vector<std::future<Result<netns::NetNs>>> others, wires;
   for (size_t i = 1; i < topo.plan_.hosts.size(); ++i)
-    others.push_back(std::async(std::launch::async, [&steering] { return netns::NetNs::create(steering); }));
+    others.push_back(std::async(std::launch::async, [&steering, buckets] { return netns::NetNs::create(steering, buckets); }));
   for (Backend b : backends)
     if (b == Backend::builtin) wires.push_back(std::async(std::launch::async, [] { return netns::LinkEmulator::wire_namespace(); }));
   std::vector<Result<netns::NetNs>> made;
-  made.push_back(netns::NetNs::create(steering));
+  made.push_back(netns::NetNs::create(steering, buckets));
   for (auto& f : others) made.push_back(f.get());
   std::vector<Result<netns::NetNs>> made_wires;
   for (auto& f : wires) made_wires.push_back(f.get());

@@ -47,6 +47,15 @@ struct TopologyPlan {
 };
 Result<TopologyPlan> plan_topology(const Scenario& scenario);
 
+// The buckets of each host's private TCP established hash (netns::kTcpHashLarge/Small): the
+// small table only when every program in the cell is one of our agents and the client opens
+// a known number of sockets over the whole cell, at most half the small table's buckets (idle
+// and stream: one; probe: `count`, each leaving a TIME_WAIT); the large one for user
+// programs, request workloads (a connection the server closes is opened again, without
+// bound) and bigger probe runs. The size changes how much a census dump costs, not what the
+// kernel does: the limits it would derive from it are set from the host's (netns::NetNs::create).
+unsigned tcp_hash_buckets(const Scenario& scenario);
+
 class Topology {
  public:
   // `phases` (benchmarks only) gets a mark at the end of each step of the build.

@@ -256,27 +256,42 @@ TEST(NetNs, NftContextsGetAnFdBelowFdSetSizeHoweverManyTheProcessHolds) {
 
 TEST(NetNs, CellNamespacesOwnASmallTcpHashSoCensusDumpsStayCheap) {
   SKIP_UNLESS_ABLE();
-  auto ns = netns::NetNs::create();
-  ASSERT_TRUE(ns.ok());
-  auto entries = netns::get_sysctl(*ns, "net.ipv4.tcp_ehash_entries");
+  auto large = netns::NetNs::create();
+  ASSERT_TRUE(large.ok());
+  auto entries = netns::get_sysctl(*large, "net.ipv4.tcp_ehash_entries");
   if (!entries.ok()) GTEST_SKIP() << "kernel without net.ipv4.tcp_ehash_entries (< 6.1)";
   // Positive: the namespace owns its buckets (negative would mean the host's shared table).
-  EXPECT_EQ(entries.value(), "32768");
+  EXPECT_EQ(entries.value(), std::to_string(netns::kTcpHashLarge));
+  // The size asked for, from its own parent namespace; a size between powers of two is
+  // rounded up, as the kernel does.
+  auto small = netns::NetNs::create(netns::flow_steering_mask(), netns::kTcpHashSmall);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(netns::get_sysctl(*small, "net.ipv4.tcp_ehash_entries").value(), std::to_string(netns::kTcpHashSmall));
+  auto odd = netns::NetNs::create(netns::flow_steering_mask(), 3000);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(netns::get_sysctl(*odd, "net.ipv4.tcp_ehash_entries").value(), "4096");
+  // A large one again after the others: each size keeps its own parent.
+  auto again = netns::NetNs::create(netns::flow_steering_mask(), netns::kTcpHashLarge);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(netns::get_sysctl(*again, "net.ipv4.tcp_ehash_entries").value(), std::to_string(netns::kTcpHashLarge));
   // And the host's own setting is untouched.
   EXPECT_EQ(sh("cat /proc/sys/net/ipv4/tcp_child_ehash_entries"), "0\n");
 }
 
 TEST(NetNs, CellNamespacesInheritTheHostsTimeWaitAndSynBacklogLimits) {
   SKIP_UNLESS_ABLE();
-  auto ns = netns::NetNs::create();
-  ASSERT_TRUE(ns.ok());
-  for (const char* key : {"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_syn_backlog"}) {
-    std::string path = std::string("/proc/sys/") + key;
-    for (auto& c : path)
-      if (c == '.') c = '/';
-    std::string host = sh("cat " + path);
-    host = host.substr(0, host.find('\n'));
-    EXPECT_EQ(netns::get_sysctl(*ns, key).value(), host) << key;
+  // Whatever the size of its hash (the kernel would derive both from it).
+  for (unsigned buckets : {netns::kTcpHashLarge, netns::kTcpHashSmall}) {
+    auto ns = netns::NetNs::create(netns::flow_steering_mask(), buckets);
+    ASSERT_TRUE(ns.ok());
+    for (const char* key : {"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_syn_backlog"}) {
+      std::string path = std::string("/proc/sys/") + key;
+      for (auto& c : path)
+        if (c == '.') c = '/';
+      std::string host = sh("cat " + path);
+      host = host.substr(0, host.find('\n'));
+      EXPECT_EQ(netns::get_sysctl(*ns, key).value(), host) << key << " with " << buckets << " buckets";
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "harness/model/load.hpp"
 #include "harness/session/scheduler.hpp"
+#include "harness/world/topology.hpp"
 
 namespace sockchaos::harness {
 namespace {
@@ -80,6 +81,26 @@ TEST(DefaultJobs, FaultsAndCaptureAddToACellsNeeds) {
   const auto uncaptured = cell_cost(cells[0].cell);
   EXPECT_LT(uncaptured.fds, plain.fds);
   EXPECT_LT(uncaptured.memory, plain.memory);
+}
+
+// Each host's TCP hash: small only where the cell's sockets are known to stay few.
+TEST(TcpHash, SmallOnlyWhenTheCellsSocketCountIsKnownAndFew) {
+  json doc = {{"name", "t"},
+              {"server", {{"on", "server"}, {"port", 7000}, {"behavior", "echo"}}},
+              {"client", {{"on", "client"}, {"connect", "server:7000"}, {"workload", {{"kind", "idle"}}}}}};
+  const auto buckets = [&doc] { return tcp_hash_buckets(load_scenario_json(doc, "<test>")); };
+  EXPECT_EQ(buckets(), netns::kTcpHashSmall) << "idle: one connection";
+  doc["client"]["workload"] = {{"kind", "stream"}, {"rate", "1MiB/s"}};
+  EXPECT_EQ(buckets(), netns::kTcpHashSmall) << "stream: one connection";
+  doc["client"]["workload"] = {{"kind", "probe"}, {"count", static_cast<int>(netns::kTcpHashSmall / 2)}};
+  EXPECT_EQ(buckets(), netns::kTcpHashSmall) << "probes leaving at most half the buckets in TIME_WAIT";
+  doc["client"]["workload"]["count"] = static_cast<int>(netns::kTcpHashSmall / 2) + 1;
+  EXPECT_EQ(buckets(), netns::kTcpHashLarge) << "more probes than that";
+  doc["client"]["workload"] = {{"kind", "request"}, {"rate", 100}, {"duration", "1s"}};
+  EXPECT_EQ(buckets(), netns::kTcpHashLarge) << "requests reconnect without bound";
+  doc["client"]["workload"] = {{"kind", "idle"}};
+  doc["server"] = {{"on", "server"}, {"port", 7000}, {"behavior", "command"}, {"command", {"sleep", "5"}}};
+  EXPECT_EQ(buckets(), netns::kTcpHashLarge) << "a user's program: any number of sockets";
 }
 
 }  // namespace
