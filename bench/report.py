@@ -445,13 +445,30 @@ pw("")
 pw("Cells of §3 (`SO_RCVTIMEO` 2 s), `sockchaos run` without `-j`: the default is chosen from the open-file")
 pw("limit and available memory (docs/performance.md). Sampled as in §5, plus the orchestrator's open fds.")
 pw("")
-pw("| cells | wall s | longest cell s | wall / longest | peak RSS MiB | most fds | most agents alive | outcomes | exit |")
-pw("|---|---|---|---|---|---|---|---|---|")
+def machine_busy(tag):
+    """Share of the machine's CPU time (all cores) that was not idle during the run, from /proc/stat."""
+    try:
+        with open(path(f"{tag}.cpustat")) as f:
+            rows = [[int(x) for x in l.split()[1:]] for l in f if l.startswith("cpu ")]
+    except (OSError, ValueError):
+        return float("nan")
+    if len(rows) < 2:
+        return float("nan")
+    d = [b - a for a, b in zip(rows[0], rows[1])]
+    total = sum(d[:8])  # user nice system idle iowait irq softirq steal
+    return 100.0 * (total - d[3] - d[4]) / total if total > 0 else float("nan")
+
+
+pw("| cells | wall s | longest cell s | wall / longest | peak RSS MiB | most fds | most agents alive | machine CPU busy | outcomes | exit |")
+pw("|---|---|---|---|---|---|---|---|---|---|")
 for tag in ("wait256", "wait1024"):
     s_ = vstats.get(tag)
     if s_:
         pw(f"| {s_['n'] or tag[4:] + ' (stopped)'} | {f2(s_['wall'])} | {f2(s_['longest'])} | {f2(s_['wall'] / s_['longest'])} | {f1(s_['hwm'])} | "
-           f"{s_['fds']} | {s_['children']} | {s_['outs']} | {s_['rc']} |")
+           f"{s_['fds']} | {s_['children']} | {f1(machine_busy(tag))} % of {machine.get('cores')} cores | {s_['outs']} | {s_['rc']} |")
+pw("")
+pw("Machine CPU busy: all cores' non-idle time over the run's wall time (/proc/stat); the cells themselves")
+pw("only wait on a kernel timer, so what is busy is set-up, tear-down and the harness.")
 pw("")
 
 # ---- write ---------------------------------------------------------------------------------------
@@ -573,7 +590,7 @@ w("| Run | peak RSS (VmHWM) | CPU, whole run | CPU while waiting | of which kern
 w("|---|---|---|---|---|---|---|")
 for tag, label in (("wait2", "64 × 2 s"), ("waitlong", "64 × long wait (the figure)"),
                    ("waitlong-1s", "diagnosis: same, `sample_every: 1s`"),
-                   ("waitlong-ehash", "diagnosis: same, private 1024-bucket TCP hash per namespace")):
+                   ("waitlong-ehash", "diagnosis: same, the large 32768-bucket TCP hash per namespace")):
     c = cpu.get(tag)
     if c:
         w(f"| {label} | {f1(c['hwm_mb'])} MiB | {f1(c['whole'])} % | {f2(c['wait'])} % ({c['ticks']} ticks of 1/{c['tck']} s) "
@@ -583,11 +600,12 @@ c1, ce = cpu.get("waitlong-1s", {}), cpu.get("waitlong-ehash", {})
 w("How the harness keeps this low: a census is one inet_diag dump per host, and a TCP dump walks the whole")
 w("established-socket hash table of its namespace; a namespace made from the host's shares the host's table")
 w(f"({machine.get('tcp_ehash_entries', '?')} buckets here), however few sockets it holds. So (1) cell namespaces are made inside a private")
-w("parent namespace with `net.ipv4.tcp_child_ehash_entries = 32768` (the host's own setting is untouched) and")
-w("(2) the census backs off, doubling up to 1 s, while the counts do not change, returning to `sample_every`")
-w("at any event. Before both, the same 64 waiting cells cost 31 % of a core. The diagnosis rows re-run the")
-w(f"figure with `sample_every: 1s` ({f2(c1.get('wait', float('nan')))} %) and with an even smaller private hash of 1024 buckets")
-w(f"({f2(ce.get('wait', float('nan')))} %): both change little now, since the harness already does the equivalent.")
+w("parent namespace whose `net.ipv4.tcp_child_ehash_entries` gives each a table of its own (the host's own setting")
+w("is untouched), 1024 buckets for cells like these whose sockets are known to stay few, 32768 for the rest")
+w("(docs/performance.md); (2) the census backs off, doubling up to 1 s, while the counts do not change,")
+w("returning to `sample_every` at any event. Before both, the same 64 waiting cells cost 31 % of a core. The")
+w(f"diagnosis rows re-run the figure with `sample_every: 1s` ({f2(c1.get('wait', float('nan')))} %) and with every namespace given the")
+w(f"large 32768-bucket table ({f2(ce.get('wait', float('nan')))} %): the walk of the table is what a dump costs.")
 w("")
 
 w("## 6. Timing accuracy: TCP_USER_TIMEOUT")
@@ -667,6 +685,16 @@ missed = [r for r in summary if r[5].startswith("missed")]
 if not missed:
     w("No target was missed in this run.")
 else:
+    def _med(name):
+        xs = phase_ms.get(name, [])
+        return statistics.median(xs) if xs else float("nan")
+    _agents = sum(_med(n) for n in phase_names if "agent" in n and "reaped" not in n)
+    _floor = statistics.median(floor) if floor else float("nan")
+    trivial_why = (f"see the phase table in §7a: beyond the floor ({f2(_floor)} ms), the settle phase alone "
+                   f"({f2(_med('settle'))} ms: two censuses at least 2 ms apart that agree, which is what makes the "
+                   f"socket counts in the results final) and the two agent processes' fork, exec and start "
+                   f"({f2(_agents)} ms) come to {f2(_med('settle') + _agents)} ms, against the "
+                   f"{f2(2 * _floor)} ms that 3× the floor leaves")
     why = {
         "Topology": "the sockchaos side is almost all kernel work (namespace creation and the veth pair); "
                     "on a loaded 2-core machine it is the kernel's netns set-up competing with the previous "
@@ -676,20 +704,23 @@ else:
         "Matrix wall time: 256": (
             f"the cells cannot all start at once: {f2(vstats.get('wait256', {}).get('wall', float('nan')) - vstats.get('wait256', {}).get('longest', float('nan')))} s "
             f"of the wall time is set-up and tear-down of 256 cells' namespaces (created and destroyed under the kernel's RTNL "
-            f"lock, one at a time) and 512 agent starts on {machine.get('cores')} cores; "
+            f"lock, one at a time) and 512 agent starts on {machine.get('cores')} cores, which were "
+            f"{f1(machine_busy('wait256'))} % busy over the whole run while the cells themselves only wait (§7c); "
             f"§7a has one cell's phases"),
         "Matrix": "64 cells' topologies and 128 agents start on 2 cores at once; see the cell durations in §3",
         "Orchestrator CPU": f"one inet_diag census dump per host every 100 ms (backing off to 1 s while nothing "
-                            f"changes), 128 namespaces: the per-dump cost (netlink round trip, parsing, a thread "
-                            f"wake-up) dominates, not the hash walk — "
+                            f"changes), 128 namespaces, each dump walking its namespace's TCP hash — "
                             f"{f2(c1.get('wait', float('nan')))} % with a 1 s census, "
-                            f"{f2(ce.get('wait', float('nan')))} % with 1024-bucket hash tables (§5)",
+                            f"{f2(ce.get('wait', float('nan')))} % with 32768-bucket tables (§5)",
         "1024 cells": "see §7c",
-        "Trivial cell": "see the phase table in §7a: what the runner adds to the floor, phase by phase",
+        "Trivial cell": trivial_why,
         "Flat-out probe loop": "the packet capture every cell runs by default (AF_PACKET on every interface of both "
                                "hosts): §8 runs the same flat-out loop with capture on and off, and the gap is there; "
-                               "receive steering no longer costs anything (the plain-veth row of the summary). The next "
-                               "step is a TPACKET_V3 ring instead of recvmmsg() of queued skb clones",
+                               "receive steering no longer costs anything (the plain-veth row of the summary). The "
+                               "cheaper way to take packets, a TPACKET_V3 ring (no clone per packet, no read call), "
+                               "waits for RCU grace periods at set-up and at close (§8, last table: each more than a "
+                               "whole trivial cell), so it is not used; the next best is `\"capture\": false` for a "
+                               "cell that measures only the rate (§8: the same loop without capture)",
         "Probe": "see §4",
         "Timing": "see the wake-up vs stamp columns in §6",
     }

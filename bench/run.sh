@@ -320,6 +320,8 @@ done
 sampled_run() {  # name dir [prefix command...]
   local out=$work/$1 dir=$2 t0 t1 rc=0
   shift 2
+  # The machine's CPU time (/proc/stat "cpu" line) before and after: how busy its cores were.
+  head -1 /proc/stat >"$out.cpustat"
   t0=$(date +%s%N)
   # shellcheck disable=SC2086
   "$@" "$cli" run -o "$out" ${jobs_flag--j 64} "$dir" >"$out.stdout" 2>"$out.stderr" &
@@ -330,6 +332,7 @@ sampled_run() {  # name dir [prefix command...]
   wait "$pid" || rc=$?
   cli_pid=""
   t1=$(date +%s%N)
+  head -1 /proc/stat >>"$out.cpustat"
   wait "$sampler" 2>/dev/null || true
   sampler=""
   echo "{\"wall_s\": $(((t1 - t0) / 1000))e-6, \"rc\": $rc}" >"$out.wall.json"
@@ -346,14 +349,13 @@ log "64 cells × $wait_long, -j 64 (CPU while every cell waits)"
 settle
 sampled_run waitlong "$sc/waitlong"
 # Where that CPU goes (diagnosis, same cells): with the census every 1 s instead of 100 ms, and
-# with the cells' namespaces created inside a parent namespace whose tcp_child_ehash_entries
-# gives each of them a private 1024-bucket TCP hash (an inet_diag dump walks the whole hash
-# table its namespace uses; by default that is the host's global one).
-log "diagnosis: the same 64 cells with sample_every 1s, then with private TCP hash tables"
+# with every cell namespace given the large 32768-bucket TCP hash (SOCKCHAOS_TCP_HASH) instead of
+# the 1024 buckets these cells get (an inet_diag dump walks the whole hash table of its namespace).
+log "diagnosis: the same 64 cells with sample_every 1s, then with the large TCP hash"
 sed 's/"matrix"/"sample_every": "1s", "matrix"/' "$sc/waitlong/wait.json" >"$sc/waitlong-1s/wait.json"
 sampled_run waitlong-1s "$sc/waitlong-1s"
-sampled_run waitlong-ehash "$sc/waitlong" \
-  unshare --net sh -c 'echo 1024 >/proc/sys/net/ipv4/tcp_child_ehash_entries && exec "$@"' _
+settle
+sampled_run waitlong-ehash "$sc/waitlong" env SOCKCHAOS_TCP_HASH=32768
 
 # ---- 4. probe rate: probe workload (linger 0s) vs a bare C connect/close loop ------------------
 log "probe rate ($rounds rounds × $probe_n probes each)"
