@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <algorithm>
+#include <bit>
 #include <sstream>
 #include <cstdlib>
 #include <cstdint>
@@ -46,12 +47,6 @@ namespace {
 // child a private hash of the size asked for (kTcpHashLarge, kTcpHashSmall: netns.hpp): one
 // parent per size, made on first use. Kernels before 6.1 lack the sysctl: then the shared hash
 // is used.
-unsigned round_up_pow2(unsigned n) {
-  unsigned p = 1;
-  while (p < n && p < (1u << 24)) p <<= 1;
-  return p;
-}
-
 int make_parent_netns(unsigned buckets) {
   int made = -1;
   std::thread worker([&made, buckets] {
@@ -69,6 +64,8 @@ int make_parent_netns(unsigned buckets) {
   return made;
 }
 
+constexpr unsigned kMaxBuckets = 1u << 24;
+
 int parent_netns_fd(unsigned buckets) {
   static const bool shared = [] {
     const char* e = std::getenv("SOCKCHAOS_SHARED_EHASH");
@@ -77,10 +74,11 @@ int parent_netns_fd(unsigned buckets) {
   static const unsigned forced = [] {
     const char* e = std::getenv("SOCKCHAOS_TCP_HASH");
     const unsigned long n = e ? std::strtoul(e, nullptr, 10) : 0;
-    return n > 0 ? static_cast<unsigned>(std::min<unsigned long>(n, 1u << 24)) : 0u;
+    return static_cast<unsigned>(std::min<unsigned long>(n, kMaxBuckets));
   }();
   if (shared) return -1;
-  buckets = round_up_pow2(forced ? forced : std::max(buckets, 1u));
+  // A power of two, as the kernel rounds it (at most its own limit for the sysctl, 16 Mi).
+  buckets = std::bit_ceil(std::clamp(forced ? forced : buckets, 1u, kMaxBuckets));
   static std::mutex mutex;
   static std::map<unsigned, int> parents;  // held for the life of the process
   std::lock_guard<std::mutex> lock(mutex);
