@@ -715,7 +715,8 @@ else:
         "1024 cells": "see §7c",
         "Trivial cell": trivial_why,
         "Flat-out probe loop": "the packet capture every cell runs by default (AF_PACKET on every interface of both "
-                               "hosts): §8 runs the same flat-out loop with capture on and off, and the gap is there; "
+                               "hosts) is the first suspect: §8 runs the same flat-out loop with capture on and off, and its "
+                               "capture-off rate against this bare loop says how much of the gap is the capture; "
                                "receive steering no longer costs anything (the plain-veth row of the summary). The "
                                "cheaper way to take packets, a TPACKET_V3 ring (no clone per packet, no read call), "
                                "waits for RCU grace periods at set-up and at close (§8, last table: each more than a "
