@@ -71,16 +71,7 @@ Result<RouteSocket> RouteSocket::open(const NetNs& ns) {
 
 Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd,
                                 const std::string& peer_name) {
-  LinkPtr link(rtnl_link_veth_alloc());
-  if (!link) return Error::plain("rtnl_link_veth_alloc failed");
-  rtnl_link_set_name(link.get(), name.c_str());
-  rtnl_link* peer = rtnl_link_veth_get_peer(link.get());
-  rtnl_link_set_name(peer, peer_name.c_str());
-  rtnl_link_set_ns_fd(peer, peer_netns_fd);
-  int rc = rtnl_link_add(impl_->sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
-  rtnl_link_put(peer);  // libnl 3.7: get_peer returns a reference the caller owns
-  if (rc < 0) return nl::error("create veth " + name + " <-> " + peer_name, rc);
-  return {};
+  return create_veth(name, peer_netns_fd, peer_name, 0, 0, false);
 }
 
 Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd, const std::string& peer_name, int mtu,
@@ -91,11 +82,21 @@ Status RouteSocket::create_veth(const std::string& name, int peer_netns_fd, cons
   rtnl_link* peer = rtnl_link_veth_get_peer(link.get());
   rtnl_link_set_name(peer, peer_name.c_str());
   rtnl_link_set_ns_fd(peer, peer_netns_fd);
+  // One TX and one RX queue on each end, asked for in the request. Without IFLA_NUM_TX_QUEUES /
+  // IFLA_NUM_RX_QUEUES the kernel allocates one queue per possible CPU and then veth_init_queues()
+  // shrinks the real count to 1 with netif_set_real_num_{tx,rx}_queues(), which on a registered device
+  // waits for an expedited RCU grace period (synchronize_net) while holding RTNL: twice per pair, and
+  // every other cell's set-up queues behind it. The device ends with the same single real queue either
+  // way (drivers/net/veth.c), so nothing a cell measures changes.
+  for (rtnl_link* end : {link.get(), peer}) {
+    rtnl_link_set_num_tx_queues(end, 1);
+    rtnl_link_set_num_rx_queues(end, 1);
+  }
   if (mtu > 0) rtnl_link_set_mtu(link.get(), static_cast<unsigned>(mtu));
   if (peer_mtu > 0) rtnl_link_set_mtu(peer, static_cast<unsigned>(peer_mtu));
   if (up) rtnl_link_set_flags(link.get(), IFF_UP);
   int rc = rtnl_link_add(impl_->sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
-  rtnl_link_put(peer);
+  rtnl_link_put(peer);  // libnl 3.7: get_peer returns a reference the caller owns
   if (rc < 0) return nl::error("create veth " + name + " <-> " + peer_name, rc);
   return {};
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Every run of a results.json carries its evidence (issue 11): the kernel's model, a mechanism
-basis, tcp_info samples of the workload's sockets (wherever a census pass saw a socket that has
+basis, a duration_ms that covers its workload_end_ms, tcp_info samples of the workload's sockets (wherever a census pass saw a socket that has
 tcp_info: a run whose sockets were never alive at a pass, e.g. ten probes in 2 ms, is named in a
 note) and a capture per host that tshark (the independent oracle) can read.
 
@@ -68,6 +68,13 @@ def main(argv):
                     gaps.append(f"{at}: no model")
                 if not run.get("mechanism_basis"):
                     gaps.append(f"{at}: no mechanism_basis")
+                # duration_ms counts from the client's start, workload_end_ms from the workload's base
+                # (the agent's start or ready, or the command's exec), which comes later: a duration
+                # shorter than the workload is a clock read at the wrong moment (results.json rounds
+                # both to 0.1 ms).
+                dur, end = run.get("duration_ms"), run.get("workload_end_ms")
+                if isinstance(dur, (int, float)) and isinstance(end, (int, float)) and dur + 0.1 < end:
+                    gaps.append(f"{at}: duration_ms {dur} is shorter than workload_end_ms {end}")
                 if not run.get("tcp_info"):
                     if saw_live_socket(run):
                         gaps.append(f"{at}: no tcp_info samples")

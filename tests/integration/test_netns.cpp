@@ -333,3 +333,21 @@ TEST(Topology, VethsSteerEachFlowToOneCpuSoItsPacketsStayInOrder) {
   if (CPU_COUNT(&allowed) >= 2) EXPECT_NE(cpus[0], cpus[1]) << "round robin over the CPUs";
   EXPECT_EQ(sh("cat /proc/sys/net/core/rps_default_mask"), host_mask);
 }
+
+TEST(Topology, EachVethEndHasOneTxAndOneRxQueueAllocatedNotShrunk) {
+  SKIP_UNLESS_ABLE();
+  // The request asks for one queue each way on both ends (netns/link.cpp): `ip -d link` shows what
+  // was allocated (numtxqueues / numrxqueues), sysfs the real queues. Both must be 1: a veth created
+  // without the attributes gets one queue per possible CPU, shrunk to one real queue under RTNL.
+  auto topo = harness::Topology::build(two_hosts());
+  ASSERT_TRUE(topo.ok()) << topo.error().str();
+  for (const char* host : {"client", "server"}) {
+    const auto& ns = topo->host(host).ns;
+    const std::string detail = sh(in_ns(ns, "ip -d link show sc0"));
+    EXPECT_NE(detail.find("numtxqueues 1 "), std::string::npos) << host << ": " << detail;
+    EXPECT_NE(detail.find("numrxqueues 1 "), std::string::npos) << host << ": " << detail;
+    const std::string queues =
+        sh(in_ns(ns, "unshare -m sh -c 'mount -t sysfs sysfs /sys && ls /sys/class/net/sc0/queues'"));
+    EXPECT_EQ(queues, "rx-0\ntx-0\n") << host;
+  }
+}
