@@ -468,8 +468,9 @@ int64_t CellRun::next_sample_time(int64_t now) {
 }
 
 // After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
-// close pending, a busy machine delaying the server's close): sample (2 ms apart at first, then
-// every 10 ms) until two samples agree and no socket is half-way through a handshake or a close,
+// close pending, a busy machine delaying the server's close): sample (2 ms apart at first and
+// again after every change, backing off to every 10 ms while nothing changes) until two samples
+// agree and no socket is half-way through a handshake or a close,
 // or, when some are (a peer that never closes, a blackholed FIN), until the counts have held
 // still for 200 ms; at most 2 s. The census then reports where the sockets came to rest.
 void CellRun::settle() {
@@ -481,14 +482,17 @@ void CellRun::settle() {
     pollfd p{opt_.cancel_fd, POLLIN, 0};
     const timespec ts = to_timespec(step);
     if (::ppoll(&p, opt_.cancel_fd >= 0 ? 1 : 0, &ts, nullptr) > 0) return;
-    step = std::min<int64_t>(step * 2, 10 * kMillisecond);  // 2, 4, 8, 10, 10... ms
     const int64_t now = monotonic_ns();
     sample(now);
     const auto& last = r_.samples.back();
     if (!same_counts(last, r_.samples[r_.samples.size() - 2])) {
+      // Something moved (typically the server's close after the end sample): the next sample
+      // 2 ms on is the one that must agree, as it would have been had the end sample come later.
+      step = 2 * kMillisecond;
       still_since = -1;
       continue;
     }
+    step = std::min<int64_t>(step * 2, 10 * kMillisecond);  // 2, 4, 8, 10, 10... ms while still
     bool transient = false;
     for (const auto& [host, c] : last.hosts)
       for (int st = 1; st < kTcpStateCount; ++st)
