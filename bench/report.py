@@ -325,6 +325,7 @@ perf = []  # lines of §7, written after §6
 pw = perf.append
 phase_rows = [r for r in jsonl("phases.jsonl") if r.get("kind") == "cell"]
 floor = [r["ms"] for r in jsonl("phases.jsonl") if r.get("kind") == "floor"]
+exec_floor = [r["ms"] for r in jsonl("phases.jsonl") if r.get("kind") == "exec"]
 phase_names, phase_ms = [], {}
 for r in phase_rows:
     for name, ms in r["phases"]:
@@ -363,6 +364,15 @@ if sc_rates and order_rows:
                     f"{med(sc_rates):.0f} /s", f"bare loop, plain veth {plain_bare:.0f} /s", f"{ratio_plain:.2f}×",
                     "≥ 0.95× with every flow in order",
                     "met" if ratio_plain >= 0.95 else f"missed: {ratio_plain:.2f}×"))
+    # The same flat-out loop with "capture": false (§8's rounds, this run): how much of the gap
+    # the capture is. Reported beside the target, not instead of it: capture is on by default.
+    cap_off = [run["probes"]["per_second"] for r in range(10)
+               for _, _, run in runs_of(load(f"cap-probe-off-{r}/results.json", {}))
+               if (run.get("probes") or {}).get("per_second")]
+    if cap_off:
+        summary.append(("Same loop with `\"capture\": false` (§8's rounds) vs the bare loop on plain veths",
+                        f"{med(cap_off):.0f} /s", f"bare loop, plain veth {plain_bare:.0f} /s",
+                        f"{med(cap_off) / plain_bare:.2f}×", "(report: what the capture costs)", "reported"))
 for tag, n in (("wait256", 256), ("wait1024", 1024)):
     wall, durs, outs, errs = matrix_figures(tag)
     tck, rows = sampler(tag)
@@ -410,6 +420,9 @@ for name in phase_names:
     pw(f"| {name} | {f3(med(xs))} | {f3(pct(xs, 90))} | {med(xs) / tot * 100:.0f} % |")
 pw(f"| **runner total** | **{f3(tot)}** | {f3(pct(runner_total, 90))} | |")
 pw(f"| raw libnl floor | {f3(floor_med)} | {f3(pct(floor, 90))} | |")
+if exec_floor:
+    pw(f"| any process start: spawn + exit + reap of a static no-op (`bench/exec_floor.c`), {len(exec_floor)} runs | "
+       f"{f3(med(exec_floor))} | {f3(pct(exec_floor, 90))} | |")
 pw("")
 pw(f"- cells: {len(phase_rows)}; runner / floor {f1(ratio_runner)}×; the whole CLI (§2, process start and result "
    f"files included) {f1(med(per_cell))} ms / cell = {f1(ratio_cli)}× the floor.")
@@ -690,11 +703,16 @@ else:
         return statistics.median(xs) if xs else float("nan")
     _agents = sum(_med(n) for n in phase_names if "agent" in n and "reaped" not in n)
     _floor = statistics.median(floor) if floor else float("nan")
+    _exec = statistics.median(exec_floor) if exec_floor else float("nan")
     trivial_why = (f"see the phase table in §7a: beyond the floor ({f2(_floor)} ms), the settle phase alone "
                    f"({f2(_med('settle'))} ms: two censuses at least 2 ms apart that agree, which is what makes the "
                    f"socket counts in the results final) and the two agent processes' fork, exec and start "
                    f"({f2(_agents)} ms) come to {f2(_med('settle') + _agents)} ms, against the "
-                   f"{f2(2 * _floor)} ms that 3× the floor leaves")
+                   f"{f2(2 * _floor)} ms that 3× the floor leaves. Starting any process here costs "
+                   f"{f2(_exec)} ms (a static no-op, §7a; most of it the C library probing the CPU's caches with "
+                   f"CPUID, which traps to the hypervisor: docs/performance.md), so two exec'd agents alone take "
+                   f"{f2(2 * _exec)} ms; the next steps are a pre-forked agent (no exec per cell) and a settle "
+                   f"that ends on the agents' own close reports instead of a 2 ms quiet window")
     why = {
         "Topology": "the sockchaos side is almost all kernel work (namespace creation and the veth pair); "
                     "on a loaded 2-core machine it is the kernel's netns set-up competing with the previous "
@@ -715,8 +733,8 @@ else:
         "1024 cells": "see §7c",
         "Trivial cell": trivial_why,
         "Flat-out probe loop": "the packet capture every cell runs by default (AF_PACKET on every interface of both "
-                               "hosts) is the first suspect: §8 runs the same flat-out loop with capture on and off, and its "
-                               "capture-off rate against this bare loop says how much of the gap is the capture; "
+                               "hosts): the summary's next row is the same loop with capture off against the same bare "
+                               "loop, and §8 has the paired rounds; "
                                "receive steering no longer costs anything (the plain-veth row of the summary). The "
                                "cheaper way to take packets, a TPACKET_V3 ring (no clone per packet, no read call), "
                                "waits for RCU grace periods at set-up and at close (§8, last table: each more than a "

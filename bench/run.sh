@@ -56,7 +56,7 @@ else
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKCHAOS_PYTHON=OFF -DSOCKCHAOS_TESTS=OFF \
     -DSOCKCHAOS_BENCH=ON >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos-netbench sockchaos-bare-probe \
+cmake --build "$build" -j"$(nproc)" --target sockchaos sockchaos-agent sockchaos-netbench sockchaos-bare-probe sockchaos-exec-floor \
   sockchaos-capturebench sockchaos-linkbench >/dev/null
 cli=$build/sockchaos
 capturebench=$build/bench/sockchaos-capturebench
@@ -64,6 +64,7 @@ linkbench=$build/bench/sockchaos-linkbench
 agent=$build/sockchaos-agent
 netbench=$build/bench/sockchaos-netbench
 bare=$build/bench/sockchaos-bare-probe
+exec_floor=$build/bench/sockchaos-exec-floor
 
 # ---- scratch space and cleanup ---------------------------------------------------------------
 work=$(mktemp -d /tmp/sockchaos-bench.XXXXXX)
@@ -442,6 +443,9 @@ links_section
 #     cell followed by the raw libnl floor (two bare namespaces, a veth, addresses, links up).
 log "trivial cell phases vs the raw libnl floor ($phase_n cells)"
 "$netbench" phases "$agent" "$phase_n" >"$work/phases.jsonl"
+# What starting any process costs on this machine (a static no-op: spawn, libc start-up, exit,
+# reap): the floor under each of the two agent starts in the phase table.
+"$exec_floor" 200 >>"$work/phases.jsonl" || log "exec floor failed"
 # 7b. Flow order and rate of the bare loop per receive-path variant, interleaved rounds.
 log "flow order: bare loop × {plain, rps, rps-one, gro, gro-notso, pin} × $rounds, $order_n probes"
 for ((r = 0; r < rounds; r++)); do
