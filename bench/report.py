@@ -2,6 +2,7 @@
 """Turns the raw data of bench/run.sh into bench/RESULTS.md.
     report.py WORK_DIR RESULTS.md
 Every figure is computed here from files the run wrote; nothing is typed in by hand."""
+import glob
 import json
 import os
 import re
@@ -366,8 +367,9 @@ if sc_rates and order_rows:
                     "met" if ratio_plain >= 0.95 else f"missed: {ratio_plain:.2f}×"))
     # The same flat-out loop with "capture": false (§8's rounds, this run): how much of the gap
     # the capture is. Reported beside the target, not instead of it: capture is on by default.
-    cap_off = [run["probes"]["per_second"] for r in range(10)
-               for _, _, run in runs_of(load(f"cap-probe-off-{r}/results.json", {}))
+    cap_off = [run["probes"]["per_second"]
+               for d in sorted(glob.glob(path("cap-probe-off-*")))
+               for _, _, run in runs_of(load(os.path.join(os.path.basename(d), "results.json"), {}))
                if (run.get("probes") or {}).get("per_second")]
     if cap_off:
         summary.append(("Same loop with `\"capture\": false` (§8's rounds) vs the bare loop on plain veths",
@@ -703,7 +705,7 @@ else:
         return statistics.median(xs) if xs else float("nan")
     _agents = sum(_med(n) for n in phase_names if "agent" in n and "reaped" not in n)
     _floor = statistics.median(floor) if floor else float("nan")
-    _exec = statistics.median(exec_floor) if exec_floor else float("nan")
+    _exec = med(exec_floor)
     trivial_why = (f"see the phase table in §7a: beyond the floor ({f2(_floor)} ms), the settle phase alone "
                    f"({f2(_med('settle'))} ms: two censuses at least 2 ms apart that agree, which is what makes the "
                    f"socket counts in the results final) and the two agent processes' fork, exec and start "

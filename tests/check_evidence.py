@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Every run of a results.json carries its evidence (issue 11): the kernel's model, a mechanism
-basis, a duration_ms that covers its workload_end_ms, tcp_info samples of the workload's sockets (wherever a census pass saw a socket that has
-tcp_info: a run whose sockets were never alive at a pass, e.g. ten probes in 2 ms, is named in a
-note) and a capture per host that tshark (the independent oracle) can read.
+basis, a duration_ms that covers its workload_end_ms, tcp_info samples of the workload's sockets
+(wherever a census pass saw a socket that has tcp_info: a run whose sockets were never alive at a
+pass, e.g. ten probes in 2 ms, is named in a note) and a capture per host that tshark (the
+independent oracle) can read.
 
     tests/check_evidence.py RESULTS.json        (scripts/run-tests.sh runs it on the shipped run)
 

@@ -336,9 +336,9 @@ Status CellRun::launch_client() {
   client_ = Participant{};
   client_.command = s_.client.workload.kind == WorkloadKind::command;
   client_.proc.emplace(std::move(child.value()));
-  // The command has been exec'd (vfork returns after the exec): from here on it runs.
-  const int64_t exec_done = monotonic_ns();
   if (client_.command) {
+    // The command has been exec'd (vfork returns after the exec): from here on it runs.
+    const int64_t exec_done = monotonic_ns();
     // The user's client says nothing: its start is the workload's start.
     r_.client_command = CommandOutput{shown_command(s_.client.on, s_.client.workload.command, env_), -1, {}, {}};
     event(exec_done, "client-start", "command");
