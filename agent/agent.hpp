@@ -45,6 +45,13 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitFatal = 2;
 inline constexpr int kExitOrphaned = 3;
 
+// `sockchaos-agent '<spec json>'`: parses the spec and runs the client or server it names. A
+// forked agent passes the zygote's argv[1] as title, which then reads "client" or "server".
+int run_spec(const char* spec_json, char* title = nullptr);
+// `sockchaos-agent zygote`: the fork server (harness/protocol/zygote.hpp); stdin is its socket,
+// title its argv[1].
+int run_zygote(char* title);
+
 // `sockchaos-agent reap ROOT` (harness/world/scratch.hpp): waits for EOF on stdin, removes ROOT.
 int run_reap(const std::string& root);
 

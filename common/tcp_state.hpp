@@ -10,6 +10,8 @@
 namespace sockchaos {
 
 inline constexpr int kTcpStateCount = 13;  // index 0 unused
+inline constexpr int kTcpTimeWait = 6;
+inline constexpr int kTcpListen = 10;
 
 const char* tcp_state_name(int state);             // 1 -> "ESTABLISHED"; nullptr if out of range
 int tcp_state_from_name(const std::string& name);  // -1 if unknown

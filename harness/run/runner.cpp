@@ -24,6 +24,8 @@ namespace {
 
 constexpr int64_t kSettleLimit = 2000 * kMillisecond;
 constexpr int64_t kSettleHold = 200 * kMillisecond;
+constexpr int64_t kSettleQuiet = 2 * kMillisecond;         // two agreeing samples at least this far apart
+constexpr int64_t kSettleFirstLook = 250 * 1000;           // 0.25 ms: the first look for a cell at rest
 constexpr int64_t kMaxSampleBackoff = 1000 * kMillisecond;
 constexpr int64_t kStartSlack = 30000 * kMillisecond;  // never hang: the loop ends this long after the deadline
 constexpr size_t kMaxAcceptEvents = 20;                // accept lines shown in the timeline
@@ -85,7 +87,7 @@ class CellRun {
   Status heal(ActiveFault& f);
   void apply_schedule(int64_t now);
   void sample(int64_t now);
-  void settle();
+  void settle(bool client_left, bool end_sample_after_exit);
   int64_t next_sample_time(int64_t now);
   void end_workload();
   void loop();
@@ -467,32 +469,63 @@ int64_t CellRun::next_sample_time(int64_t now) {
   return next;
 }
 
+// A census in which nothing can change any more by itself: every host answered, and the only
+// TCP sockets left are listeners and TIME_WAIT. No connection is open or half-way through a
+// handshake or a close on either side, so no segment of one can still be in flight (a FIN, an
+// ACK or a RST on its way leaves its receiver in a state other than these two until it lands);
+// what is left changes only on a timer (TIME_WAIT's expiry), which the census announces.
+bool at_rest(const CensusSample& s, size_t hosts) {
+  if (s.hosts.size() != hosts) return false;
+  for (const auto& [host, c] : s.hosts)
+    for (int st = 1; st < kTcpStateCount; ++st)
+      if (c.by_state[st] > 0 && st != kTcpListen && st != kTcpTimeWait) return false;
+  return true;
+}
+
 // After the workload ends, the last closes are still in flight (a FIN on its way, the peer's
-// close pending, a busy machine delaying the server's close): sample (2 ms apart at first and
-// again after every change, backing off to every 10 ms while nothing changes) until two samples
-// agree and no socket is half-way through a handshake or a close,
-// or, when some are (a peer that never closes, a blackholed FIN), until the counts have held
-// still for 200 ms; at most 2 s. The census then reports where the sockets came to rest.
-void CellRun::settle() {
+// close pending, a busy machine delaying the server's close): sample until two samples at least
+// 2 ms apart agree (every sample between them agreeing too) and no socket is half-way through a
+// handshake or a close, or, when some are (a peer that never closes, a blackholed FIN), until the
+// counts have held still for 200 ms; at most 2 s. The census then reports where the sockets came
+// to rest. When our client agent has finished its workload and is gone (end_workload says when)
+// and a sample finds the cell at rest (at_rest), that sample is final at once: the end sample
+// itself when the agent had exited before it, or one of the looks taken right away (after the agent
+// is reaped), then 0.25, 0.75 and 1.75 ms on while the 2 ms window runs.
+void CellRun::settle(bool client_left, bool end_sample_after_exit) {
+  const size_t hosts = r_.hosts.size();
+  if (end_sample_after_exit && at_rest(r_.samples.back(), hosts)) return;
   const int64_t until = monotonic_ns() + kSettleLimit;
+  int64_t changed = monotonic_ns();  // the 2 ms window runs from here, and again from each change
   int64_t still_since = -1;
-  int64_t step = 2 * kMillisecond;
+  int64_t look = kSettleFirstLook;
+  int64_t step = kSettleQuiet;  // once the window has passed: 2, 4, 8, 10, 10... ms while still
+  int64_t next = client_left ? changed : changed + kSettleQuiet;  // the first look: right away
   for (;;) {
     if (monotonic_ns() >= until) return;
     pollfd p{opt_.cancel_fd, POLLIN, 0};
-    const timespec ts = to_timespec(step);
+    const timespec ts = to_timespec(std::max<int64_t>(0, next - monotonic_ns()));
     if (::ppoll(&p, opt_.cancel_fd >= 0 ? 1 : 0, &ts, nullptr) > 0) return;
     const int64_t now = monotonic_ns();
     sample(now);
     const auto& last = r_.samples.back();
+    if (client_left && at_rest(last, hosts)) return;
     if (!same_counts(last, r_.samples[r_.samples.size() - 2])) {
-      // Something moved (typically the server's close after the end sample): the next sample
-      // 2 ms on is the one that must agree, as it would have been had the end sample come later.
-      step = 2 * kMillisecond;
+      // Something moved (typically the server's close after the end sample): the sample 2 ms
+      // on is the one that must agree, as it would have been had the end sample come later.
+      changed = now;
+      look = kSettleFirstLook;
+      step = kSettleQuiet;
       still_since = -1;
+      next = client_left ? now + look : now + kSettleQuiet;
       continue;
     }
-    step = std::min<int64_t>(step * 2, 10 * kMillisecond);  // 2, 4, 8, 10, 10... ms while still
+    if (now - changed < kSettleQuiet) {
+      look *= 2;
+      next = std::min(now + look, changed + kSettleQuiet);
+      continue;
+    }
+    step = std::min<int64_t>(step * 2, 10 * kMillisecond);
+    next = now + step;
     bool transient = false;
     for (const auto& [host, c] : last.hosts)
       for (int st = 1; st < kTcpStateCount; ++st)
@@ -629,6 +662,14 @@ int64_t CellRun::workload_deadline() const {
 
 void CellRun::end_workload() {
   if (opt_.on_workload_end) opt_.on_workload_end();
+  // Our client agent finished its workload by itself ("done"): every socket it opened is closed or
+  // finished, and no connect of it is under way (a closed SYN_SENT socket's SYN could still be on
+  // its way to the server, unseen by any census). Not a request workload, which closes its
+  // connections as they are when its count is reached, some of them maybe still connecting; not a
+  // client that failed or was killed by a fault; not the user's program (its children may live on).
+  const bool client_left =
+      !client_.command && client_done_ && !client_.expected_gone && s_.client.workload.kind != WorkloadKind::request;
+  const bool exited_before_end_sample = !client_.alive();
   sample(monotonic_ns());
   if (client_.alive()) {
     client_.expected_gone = true;
@@ -637,7 +678,7 @@ void CellRun::end_workload() {
     client_.exited = true;
   }
   mark(opt_.phases, "end sample + client reap");
-  settle();
+  settle(client_left, client_left && exited_before_end_sample);
   mark(opt_.phases, "settle");
   observe_end_ = std::max(r_.workload_end + s_.observe.count(), monotonic_ns());
   if (s_.observe.count() > 0) event(r_.workload_end, "observe", "sampling for " + format_duration(s_.observe));

@@ -31,7 +31,7 @@ Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spe
                                          const LaunchEnv& env, const std::string& role) {
   // A host with IPv6 listens on "::" (dual-stack: IPv4 clients too in a "dual" scenario).
   json agent_spec = make_server_agent_spec(spec, host.address6().empty() ? "0.0.0.0" : "::", upstream_address);
-  auto child = ChildProcess::spawn(host.ns, {env.agent_path, agent_spec.dump()});
+  auto child = ChildProcess::spawn_agent(host.ns, env.agent_path, agent_spec.dump());
   if (!child.ok()) return Error{"start the " + role + " agent: " + child.error().message, child.error().err};
   mark(env.phases, "server agent fork+exec");
   StartedServer out{std::move(child.value()), false, 0, {}, {}, {}};
@@ -132,7 +132,7 @@ Result<ChildProcess> start_client(const Host& host, const ClientSpec& client, co
     if (!argv.ok()) return Error::plain("client command " + program + ": " + argv.error().message);
     return ChildProcess::spawn(host.ns, argv.value(), env.placeholders.tmp);
   }
-  return ChildProcess::spawn(host.ns, {env.agent_path, make_client_agent_spec(client, server_address).dump()});
+  return ChildProcess::spawn_agent(host.ns, env.agent_path, make_client_agent_spec(client, server_address).dump());
 }
 
 }  // namespace sockchaos::harness

@@ -8,9 +8,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <cstring>
 #include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "harness/protocol/zygote.hpp"
+
+extern char** environ;
 
 namespace bp = boost::process;
 
@@ -36,10 +49,136 @@ struct ChildSetup : bp::extend::handler {
     if (cwd && ::chdir(cwd) != 0) ::_exit(124);
   }
 };
+
+// The agent's fork server for one agent binary (harness/protocol/zygote.hpp), started on first
+// use and kept for the life of this process.
+class Zygote {
+ public:
+  // The running zygote of agent_path, started now if there is none; nullptr when it cannot run
+  // (then agents are exec'd as before). SOCKCHAOS_ZYGOTE=0 turns it off.
+  static Zygote* of(const std::string& agent_path) {
+    if (const char* env = std::getenv("SOCKCHAOS_ZYGOTE"); env && std::string(env) == "0") return nullptr;
+    static std::mutex mu;
+    static std::map<std::string, std::unique_ptr<Zygote>> all;  // closed and reaped at exit
+    std::lock_guard<std::mutex> lock(mu);
+    auto& z = all[agent_path];
+    // A forked copy of this process (no exec) must not use its parent's zygote: the agents it
+    // forks would be the parent's children.
+    if (z && z->owner_ != ::getpid()) z.release();  // the parent's: not ours to close
+    if (!z) z = start(agent_path);
+    return z && !z->broken_ ? z.get() : nullptr;
+  }
+
+  // The new agent's pid; it is this process's child. An error leaves the zygote broken (agents
+  // are exec'd from then on) when the zygote itself failed.
+  Result<pid_t> fork_agent(int netns_fd, int out_w, int err_w, const std::string& spec) {
+    if (spec.size() > kZygoteMaxSpec) return Error::plain("agent spec longer than the zygote takes");
+    std::lock_guard<std::mutex> lock(mu_);
+    if (broken_) return Error::plain("the agent zygote is gone");
+    iovec iov{const_cast<char*>(spec.data()), spec.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kZygoteRequestFds)]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * kZygoteRequestFds);
+    const int fds[kZygoteRequestFds] = {netns_fd, out_w, err_w};
+    std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+    ssize_t n;
+    while ((n = ::sendmsg(sock_.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    if (n < 0) return lost("send to the agent zygote");
+    ZygoteReply reply;
+    while ((n = ::recv(sock_.get(), &reply, sizeof reply, 0)) < 0 && errno == EINTR) {
+    }
+    if (n != static_cast<ssize_t>(sizeof reply)) return lost("reply of the agent zygote");
+    if (reply.pid <= 0) return Error::system("agent zygote: clone", reply.err);
+    return static_cast<pid_t>(reply.pid);
+  }
+
+  ~Zygote() {
+    if (owner_ != ::getpid()) return;
+    sock_ = Fd();  // the zygote reads EOF and exits
+    // Reaped so that no process of ours outlives a normal exit (bounded: 2 s).
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      if (::poll(&p, 1, 2000) > 0) ::waitpid(pid_, nullptr, 0);
+      ::close(pidfd);
+    }
+  }
+
+ private:
+  Error lost(const std::string& what) {
+    const int e = errno;
+    broken_ = true;
+    return Error::system(what, e);
+  }
+
+  // The zygote is spawned from a thread of its own that never ends: an agent's PR_SET_PDEATHSIG
+  // fires when the thread that is its parent exits, and a CLONE_PARENT agent's parent is the
+  // thread that spawned the zygote, so that thread must live as long as this process.
+  static std::unique_ptr<Zygote> start(const std::string& agent_path) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+    Fd mine(sv[0]), theirs(sv[1]);
+    std::promise<pid_t> spawned;
+    auto result = spawned.get_future();
+    const std::string parent = "SOCKCHAOS_PARENT_PID=" + std::to_string(::getpid());
+    std::thread([&spawned, &agent_path, &theirs, &parent] {
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_adddup2(&fa, theirs.get(), 0);
+      posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+      posix_spawn_file_actions_adddup2(&fa, 1, 2);
+      posix_spawnattr_t attr;
+      posix_spawnattr_init(&attr);
+      sigset_t none, all;
+      sigemptyset(&none);
+      sigfillset(&all);
+      posix_spawnattr_setsigmask(&attr, &none);
+      posix_spawnattr_setsigdefault(&attr, &all);
+      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+      std::vector<char*> envp;
+      for (char** e = environ; *e; ++e)
+        if (std::strncmp(*e, "SOCKCHAOS_PARENT_PID=", 21) != 0) envp.push_back(*e);
+      envp.push_back(const_cast<char*>(parent.c_str()));
+      envp.push_back(nullptr);
+      std::string verb = "zygote";
+      char* argv[] = {const_cast<char*>(agent_path.c_str()), verb.data(), nullptr};
+      pid_t pid = -1;
+      const int rc = ::posix_spawn(&pid, agent_path.c_str(), &fa, &attr, argv, envp.data());
+      posix_spawn_file_actions_destroy(&fa);
+      posix_spawnattr_destroy(&attr);
+      spawned.set_value(rc == 0 ? pid : -1);
+      for (;;) ::pause();
+    }).detach();
+    const pid_t pid = result.get();
+    if (pid <= 0) return nullptr;
+    auto z = std::unique_ptr<Zygote>(new Zygote);
+    z->sock_ = std::move(mine);
+    z->pid_ = pid;
+    z->owner_ = ::getpid();
+    return z;
+  }
+
+  Zygote() = default;
+  std::mutex mu_;
+  Fd sock_;
+  pid_t pid_ = -1;
+  pid_t owner_ = -1;
+  bool broken_ = false;
+};
+
 }  // namespace
 
 struct ChildProcess::Impl {
-  bp::child child;
+  std::optional<bp::child> child;  // exec'd; a zygote's agent has none
+  pid_t pid = -1;
   Fd out_r, err_r, pidfd;
   std::string partial;
   int status = -1;
@@ -90,20 +229,21 @@ Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vect
   // heap-buffer-overflow); set() checks the length first.
   env.set("SOCKCHAOS_PARENT_PID", std::to_string(::getpid()));
 #if defined(__SANITIZE_ADDRESS__)
-  impl->child = bp::child(bp::exe = exe, bp::args = args, env, setup, ec);
+  impl->child.emplace(bp::exe = exe, bp::args = args, env, setup, ec);
 #else
   // vfork: the child borrows the orchestrator's memory until execve instead of copying its page
   // tables (with fork, copy_page_range + exit_mmap led a profile of a 256-cell run, which took
   // 9.4-10.1 s against 4.1-4.2 s with vfork). ChildSetup makes syscalls only, as vfork
   // requires; the sanitizer build keeps fork (ASan's stack bookkeeping and vfork do not mix).
-  impl->child = bp::child(bp::exe = exe, bp::args = args, env, setup, ec, bp::posix::use_vfork);
+  impl->child.emplace(bp::exe = exe, bp::args = args, env, setup, ec, bp::posix::use_vfork);
 #endif
   if (ec) return Error{"start " + exe + ": " + ec.message(), ec.value()};
-  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->child.id(), 0));
+  impl->pid = impl->child->id();
+  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->pid, 0));
   if (pfd < 0) {
     int e = errno;
-    ::kill(impl->child.id(), SIGKILL);
-    impl->child.wait();
+    ::kill(impl->pid, SIGKILL);
+    impl->child->wait();
     return Error::system("pidfd_open", e);
   }
   ::fcntl(pfd, F_SETFD, FD_CLOEXEC);
@@ -111,7 +251,41 @@ Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vect
   return ChildProcess(std::move(impl));
 }
 
-pid_t ChildProcess::pid() const { return impl_->child.id(); }
+Result<ChildProcess> ChildProcess::spawn_agent(const netns::NetNs& ns, const std::string& agent_path,
+                                               const std::string& spec) {
+  Zygote* zygote = Zygote::of(agent_path);
+  if (!zygote) return spawn(ns, {agent_path, spec});
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return Error::system("pipe2");
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return Error::system("pipe2");
+  }
+  Fd out_w(out[1]), err_w(err[1]);
+  auto impl = std::make_unique<Impl>();
+  impl->out_r = Fd(out[0]);
+  impl->err_r = Fd(err[0]);
+  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  auto pid = zygote->fork_agent(ns.fd(), out_w.get(), err_w.get(), spec);
+  if (!pid.ok()) return spawn(ns, {agent_path, spec});  // the zygote failed: exec as before
+  impl->pid = *pid;
+  // Our child (CLONE_PARENT), not yet reaped, so its pid cannot have been reused.
+  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->pid, 0));
+  if (pfd < 0) {
+    int e = errno;
+    ::kill(impl->pid, SIGKILL);
+    while (::waitpid(impl->pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return Error::system("pidfd_open", e);
+  }
+  ::fcntl(pfd, F_SETFD, FD_CLOEXEC);
+  impl->pidfd = Fd(pfd);
+  return ChildProcess(std::move(impl));
+}
+
+pid_t ChildProcess::pid() const { return impl_->pid; }
 int ChildProcess::stdout_fd() const { return impl_->out_r.get(); }
 int ChildProcess::stderr_fd() const { return impl_->err_r.get(); }
 int ChildProcess::pidfd() const { return impl_->pidfd.get(); }
@@ -155,7 +329,7 @@ void ChildProcess::kill_and_reap() {
   }
   impl_->reaped = true;
   impl_->status = status;
-  impl_->child.detach();  // already reaped here; keep Boost from waiting again
+  if (impl_->child) impl_->child->detach();  // already reaped here; keep Boost from waiting again
 }
 
 bool ChildProcess::read_lines(std::vector<std::string>& lines) {

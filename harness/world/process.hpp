@@ -19,6 +19,12 @@ class ChildProcess {
  public:
   static Result<ChildProcess> spawn(const netns::NetNs& ns, const std::vector<std::string>& argv,
                                     const std::string& working_dir = "");
+  // sockchaos-agent with its spec: forked, already initialised, by the agent's zygote
+  // (harness/protocol/zygote.hpp) when it runs, else exec'd as spawn(ns, {agent_path, spec}).
+  // Either way the agent is this process's child, in ns, with the same pipes, group and
+  // PDEATHSIG as an exec'd one.
+  static Result<ChildProcess> spawn_agent(const netns::NetNs& ns, const std::string& agent_path,
+                                          const std::string& spec);
   ChildProcess(ChildProcess&&) noexcept;
   ChildProcess& operator=(ChildProcess&&) noexcept;
   ~ChildProcess();  // SIGKILL to the group and reap, if still running

@@ -583,14 +583,20 @@ TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
   // Let it build both cells, start the agents and install the blackholes.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   // The run's agents (children of the CLI) and the network namespaces they live in.
+  // Besides them, the CLI's agent zygote (harness/protocol/zygote.hpp), which forks them.
   std::string agents = sh("pgrep -P " + std::to_string(pid));
-  std::vector<std::string> pids, namespaces;
+  std::vector<std::string> pids, namespaces, zygotes;
   for (size_t p = 0, q; (q = agents.find('\n', p)) != std::string::npos; p = q + 1) {
     std::string one = agents.substr(p, q - p);
+    if (read_text("/proc/" + one + "/cmdline").find(std::string("sockchaos-agent\0zygote", 22)) != std::string::npos) {
+      zygotes.push_back(one);
+      continue;
+    }
     pids.push_back(one);
     namespaces.push_back(sh("stat -L -c %i /proc/" + one + "/ns/net"));
   }
   EXPECT_EQ(pids.size(), 4u) << "two cells, a client and a server agent each";
+  EXPECT_EQ(zygotes.size(), 1u) << "one agent zygote for the run";
   std::string init_ns = sh("stat -L -c %i /proc/1/ns/net");
   for (const auto& ns : namespaces) EXPECT_NE(ns, init_ns) << "agents live in the cells' namespaces";
   // The namespaces' rulesets hold the blackhole while the host's does not.
@@ -606,9 +612,11 @@ TEST(CliLifecycle, SigkillMidFaultLeavesNothingBehind) {
     gone = true;
     for (const auto& p : pids)
       if (std::filesystem::exists("/proc/" + p)) gone = false;
+    for (const auto& p : zygotes)
+      if (std::filesystem::exists("/proc/" + p)) gone = false;
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_TRUE(gone) << "agents survived the orchestrator";
+  EXPECT_TRUE(gone) << "agents or the agent zygote survived the orchestrator";
   std::string live = sh("lsns -t net -n -o NS");
   for (const auto& ns : namespaces) {
     std::string inode = ns.substr(0, ns.find('\n'));

@@ -64,15 +64,16 @@ def net_namespace_fds():
     return n
 
 
-def _is_scratch_reaper(pid):
-    """The process-wide scratch reaper (`sockchaos-agent reap ROOT`) lives as long as this
-    interpreter by design: it removes the scratch root when the process dies."""
+def _is_process_wide_helper(pid):
+    """The process-wide scratch reaper (`sockchaos-agent reap ROOT`) and agent zygote
+    (`sockchaos-agent zygote`, which forks the agents) live as long as this interpreter by
+    design: the reaper removes the scratch root when the process dies, the zygote exits with it."""
     try:
         with open("/proc/%s/cmdline" % pid, "rb") as f:
             argv = f.read().split(b"\0")
     except OSError:
         return False
-    return len(argv) >= 2 and argv[0].endswith(b"sockchaos-agent") and argv[1] == b"reap"
+    return len(argv) >= 2 and argv[0].endswith(b"sockchaos-agent") and argv[1] in (b"reap", b"zygote")
 
 
 def children_of(pid):
@@ -87,7 +88,7 @@ def children_of(pid):
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z" and not _is_scratch_reaper(entry):
+        if int(fields[1]) == pid and fields[0] != "Z" and not _is_process_wide_helper(entry):
             out.append(int(entry))
     return out
 
