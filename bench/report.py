@@ -327,6 +327,8 @@ pw = perf.append
 phase_rows = [r for r in jsonl("phases.jsonl") if r.get("kind") == "cell"]
 floor = [r["ms"] for r in jsonl("phases.jsonl") if r.get("kind") == "floor"]
 exec_floor = [r["ms"] for r in jsonl("phases.jsonl") if r.get("kind") == "exec"]
+exec_rows = [r for r in jsonl("phases-exec.jsonl") if r.get("kind") == "cell"]  # SOCKCHAOS_ZYGOTE=0
+exec_floor_rows = [r["ms"] for r in jsonl("phases-exec.jsonl") if r.get("kind") == "floor"]
 phase_names, phase_ms = [], {}
 for r in phase_rows:
     for name, ms in r["phases"]:
@@ -425,6 +427,12 @@ pw(f"| raw libnl floor | {f3(floor_med)} | {f3(pct(floor, 90))} | |")
 if exec_floor:
     pw(f"| any process start: spawn + exit + reap of a static no-op (`bench/exec_floor.c`), {len(exec_floor)} runs | "
        f"{f3(med(exec_floor))} | {f3(pct(exec_floor, 90))} | |")
+if exec_rows:
+    pw(f"| runner total with every agent exec'd (`SOCKCHAOS_ZYGOTE=0`), {len(exec_rows)} cells right after | "
+       f"{f3(med([r['total_ms'] for r in exec_rows]))} | {f3(pct([r['total_ms'] for r in exec_rows], 90))} | |")
+    if exec_floor_rows:
+        pw(f"| raw libnl floor, measured between those cells | {f3(med(exec_floor_rows))} | "
+           f"{f3(pct(exec_floor_rows, 90))} | |")
 pw("")
 pw(f"- cells: {len(phase_rows)}; runner / floor {f1(ratio_runner)}×; the whole CLI (§2, process start and result "
    f"files included) {f1(med(per_cell))} ms / cell = {f1(ratio_cli)}× the floor.")

@@ -443,6 +443,8 @@ links_section
 #     cell followed by the raw libnl floor (two bare namespaces, a veth, addresses, links up).
 log "trivial cell phases vs the raw libnl floor ($phase_n cells)"
 "$netbench" phases "$agent" "$phase_n" >"$work/phases.jsonl"
+# The same cells with every agent exec'd instead of forked by the zygote: what the zygote saves.
+SOCKCHAOS_ZYGOTE=0 "$netbench" phases "$agent" "$phase_n" >"$work/phases-exec.jsonl" || log "phases (exec'd agents) failed"
 # What starting any process costs on this machine (a static no-op: spawn, libc start-up, exit,
 # reap): the floor under each of the two agent starts in the phase table.
 "$exec_floor" 200 >>"$work/phases.jsonl" || log "exec floor failed"

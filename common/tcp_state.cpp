@@ -27,6 +27,12 @@ bool is_transient_tcp_state(int state) {
   }
 }
 
+bool StateCounts::only_listening_or_time_wait() const {
+  for (int st = 1; st < kTcpStateCount; ++st)
+    if (by_state[st] > 0 && st != kTcpListen && st != kTcpTimeWait) return false;
+  return true;
+}
+
 int64_t StateCounts::total() const {
   int64_t t = 0;
   for (auto c : by_state) t += c;

@@ -28,6 +28,10 @@ struct StateCounts {
   int64_t total() const;
   int64_t get(const std::string& state_name) const;  // "TIME_WAIT" -> count, unknown -> 0
   bool same_states(const StateCounts& other) const { return by_state == other.by_state; }
+  // Nothing but listeners and TIME_WAIT: no connection open, or half-way through a handshake or a
+  // close, on this host. Such counts change only on a timer (TIME_WAIT's expiry) or when a process
+  // opens a new connection — no segment still in flight can change them (the settle, runner.cpp).
+  bool only_listening_or_time_wait() const;
 };
 
 }  // namespace sockchaos

@@ -2,6 +2,8 @@
 //
 // Invocation:  sockchaos-agent '<spec json>'   (spec: harness/protocol/agent_spec.hpp)
 //   The agent is started inside the host's network namespace; it does not enter one itself.
+//   Or forked by the agent zygote with the same spec (harness/protocol/zygote.hpp): it then
+//   enters the namespace itself; what it prints and its exit codes are the same.
 //
 // Output: one JSON object per line on stdout, flushed per line (batched for probes and
 // requests). "t" is CLOCK_MONOTONIC in nanoseconds, taken right after the syscall that produced

@@ -334,7 +334,7 @@ Status CellRun::launch_client() {
   r_.t_start = monotonic_ns();
   auto child = start_client(topo_->host(s_.client.on), s_.client, address, env_);
   if (!child.ok()) return child.error();
-  mark(opt_.phases, "client agent fork+exec");
+  mark(opt_.phases, "client agent spawn (zygote fork or exec)");
   client_ = Participant{};
   client_.command = s_.client.workload.kind == WorkloadKind::command;
   client_.proc.emplace(std::move(child.value()));
@@ -477,8 +477,7 @@ int64_t CellRun::next_sample_time(int64_t now) {
 bool at_rest(const CensusSample& s, size_t hosts) {
   if (s.hosts.size() != hosts) return false;
   for (const auto& [host, c] : s.hosts)
-    for (int st = 1; st < kTcpStateCount; ++st)
-      if (c.by_state[st] > 0 && st != kTcpListen && st != kTcpTimeWait) return false;
+    if (!c.only_listening_or_time_wait()) return false;
   return true;
 }
 
@@ -570,7 +569,7 @@ void CellRun::on_client_line(const std::string& line) {
   AgentEvent& ev = parsed.value();
   switch (ev.kind) {
     case AgentEventKind::start: {
-      mark_at(opt_.phases, "client agent ld.so+init", ev.t);
+      mark_at(opt_.phases, "client agent start", ev.t);
       event(ev.t, "client-start");
       // Probes and commands have no "ready": their start is the workload's base, and so is it
       // when a fault must be in before the first connect.

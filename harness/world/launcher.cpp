@@ -33,7 +33,7 @@ Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spe
   json agent_spec = make_server_agent_spec(spec, host.address6().empty() ? "0.0.0.0" : "::", upstream_address);
   auto child = ChildProcess::spawn_agent(host.ns, env.agent_path, agent_spec.dump());
   if (!child.ok()) return Error{"start the " + role + " agent: " + child.error().message, child.error().err};
-  mark(env.phases, "server agent fork+exec");
+  mark(env.phases, "server agent spawn (zygote fork or exec)");
   StartedServer out{std::move(child.value()), false, 0, {}, {}, {}};
   ChildProcess& proc = out.process;
   const int64_t until = monotonic_ns() + kAgentListenTimeout;
@@ -48,7 +48,7 @@ Result<StartedServer> start_agent_server(const Host& host, const ServerSpec& spe
       out.early_events.push_back(std::move(event.value()));
     }
     if (out.listening_at > 0) {
-      mark_at(env.phases, "server agent ld.so+init+listen", out.listening_at);
+      mark_at(env.phases, "server agent start + listen", out.listening_at);
       mark(env.phases, "listening line read");
       return out;
     }

@@ -64,7 +64,10 @@ class Zygote {
     auto& z = all[agent_path];
     // A forked copy of this process (no exec) must not use its parent's zygote: the agents it
     // forks would be the parent's children.
-    if (z && z->owner_ != ::getpid()) z.release();  // the parent's: not ours to close
+    if (z && z->owner_ != ::getpid()) {
+      z->sock_ = Fd();  // our copy of the parent's socket: the parent's zygote must see EOF when the parent goes
+      z.release();      // the rest is the parent's: not ours to reap
+    }
     if (!z) z = start(agent_path);
     return z && !z->broken_ ? z.get() : nullptr;
   }

@@ -1,12 +1,16 @@
 #include "harness/world/topology.hpp"
 
+#include <sys/random.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <future>
-#include <random>
 #include <set>
 #include <stdexcept>
+
+#include "common/clock.hpp"
 
 #include "netns/link.hpp"
 #include "netns/netem.hpp"
@@ -194,8 +198,12 @@ Result<Topology> Topology::build(const Scenario& scenario, PhaseLog* phases) {
     throw std::logic_error("unknown host " + name);
   };
   size_t next_wire = 0;
-  std::random_device random;
-  const uint64_t seed = scenario.seed ? *scenario.seed : (static_cast<uint64_t>(random()) << 32) ^ random();
+  // getrandom(2), not std::random_device: libstdc++'s checks the CPU with CPUID at each
+  // construction, a trap to the hypervisor on a VM, once per cell.
+  uint64_t fresh = 0;
+  if (!scenario.seed && ::getrandom(&fresh, sizeof fresh, 0) != static_cast<ssize_t>(sizeof fresh))
+    fresh = static_cast<uint64_t>(monotonic_ns()) ^ (static_cast<uint64_t>(::getpid()) << 32);
+  const uint64_t seed = scenario.seed ? *scenario.seed : fresh;
   for (size_t i = 0; i < topo.plan_.links.size(); ++i) {
     const auto& l = topo.plan_.links[i];
     const LinkSpec& spec = scenario.links[i];

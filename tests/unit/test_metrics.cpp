@@ -36,6 +36,22 @@ RunRecord base_record() {
   return r;
 }
 
+// What lets the settle end on one sample: every state but LISTEN and TIME_WAIT means a connection
+// is open or on its way in or out (a segment may still be in flight), so the counts could move.
+TEST(SettleRest, OnlyListenersAndTimeWaitAreAtRest) {
+  EXPECT_TRUE(counts({}).only_listening_or_time_wait());
+  EXPECT_TRUE(counts({{"LISTEN", 1}, {"TIME_WAIT", 20000}}).only_listening_or_time_wait());
+  EXPECT_TRUE(counts({{"TIME_WAIT", 1}}).only_listening_or_time_wait());
+  for (int st = 1; st < kTcpStateCount; ++st) {
+    if (st == kTcpListen || st == kTcpTimeWait) continue;
+    StateCounts c = counts({{"LISTEN", 1}, {"TIME_WAIT", 3}});
+    c.by_state[static_cast<size_t>(st)] = 1;
+    EXPECT_FALSE(c.only_listening_or_time_wait()) << tcp_state_name(st) << " is not at rest";
+  }
+  EXPECT_STREQ(tcp_state_name(kTcpListen), "LISTEN");
+  EXPECT_STREQ(tcp_state_name(kTcpTimeWait), "TIME_WAIT");
+}
+
 TEST(Percentiles, NearestRankAndMedian) {
   std::vector<double> v{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   EXPECT_EQ(percentile_sorted(v, 50), 5);
