@@ -97,7 +97,7 @@ trap 'exit 130' INT TERM
 if [ "$quick" = 1 ]; then
   rounds=2 setup_n=10 script_n=4 mn_n=2 trivial_n=10 probe_n=3000 uto_reps=1 wait_long=4s phase_n=10 order_n=15000
 else
-  rounds=3 setup_n=20 script_n=8 mn_n=4 trivial_n=30 probe_n=10000 uto_reps=3 wait_long=8s phase_n=40 order_n=15000
+  rounds=3 setup_n=20 script_n=8 mn_n=4 trivial_n=80 probe_n=10000 uto_reps=3 wait_long=8s phase_n=40 order_n=15000
 fi
 
 # ---- machine --------------------------------------------------------------------------------

@@ -512,15 +512,15 @@ void CellRun::settle(bool client_left, bool end_sample_after_exit) {
       // Something moved (typically the server's close after the end sample): the sample 2 ms
       // on is the one that must agree, as it would have been had the end sample come later.
       changed = now;
-      look = kSettleFirstLook;
       step = kSettleQuiet;
       still_since = -1;
-      next = client_left ? now + look : now + kSettleQuiet;
+      next = client_left ? now + kSettleFirstLook : now + kSettleQuiet;
+      look = 2 * kSettleFirstLook;
       continue;
     }
-    if (now - changed < kSettleQuiet) {
-      look *= 2;
+    if (now - changed < kSettleQuiet) {  // looks at 0.25, 0.75, 1.75 ms, then the 2 ms sample
       next = std::min(now + look, changed + kSettleQuiet);
+      look *= 2;
       continue;
     }
     step = std::min<int64_t>(step * 2, 10 * kMillisecond);

@@ -14,6 +14,7 @@
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -55,7 +56,7 @@ struct ChildSetup : bp::extend::handler {
 class Zygote {
  public:
   // The running zygote of agent_path, started now if there is none; nullptr when it cannot run
-  // (then agents are exec'd as before). SOCKCHAOS_ZYGOTE=0 turns it off.
+  // or has failed (then agents are exec'd as before). SOCKCHAOS_ZYGOTE=0 turns it off.
   static Zygote* of(const std::string& agent_path) {
     if (const char* env = std::getenv("SOCKCHAOS_ZYGOTE"); env && std::string(env) == "0") return nullptr;
     static std::mutex mu;
@@ -104,7 +105,7 @@ class Zygote {
   }
 
   ~Zygote() {
-    if (owner_ != ::getpid()) return;
+    if (owner_ != ::getpid() || pid_ <= 0) return;
     sock_ = Fd();  // the zygote reads EOF and exits
     // Reaped so that no process of ours outlives a normal exit (bounded: 2 s).
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
@@ -158,14 +159,18 @@ class Zygote {
       posix_spawn_file_actions_destroy(&fa);
       posix_spawnattr_destroy(&attr);
       spawned.set_value(rc == 0 ? pid : -1);
+      if (rc != 0) return;  // no zygote, no agent of it: this thread need not stay
       for (;;) ::pause();
     }).detach();
     const pid_t pid = result.get();
-    if (pid <= 0) return nullptr;
     auto z = std::unique_ptr<Zygote>(new Zygote);
+    z->owner_ = ::getpid();
+    if (pid <= 0) {
+      z->broken_ = true;  // remembered: agents are exec'd, and no second start is tried
+      return z;
+    }
     z->sock_ = std::move(mine);
     z->pid_ = pid;
-    z->owner_ = ::getpid();
     return z;
   }
 
@@ -174,7 +179,7 @@ class Zygote {
   Fd sock_;
   pid_t pid_ = -1;
   pid_t owner_ = -1;
-  bool broken_ = false;
+  std::atomic<bool> broken_{false};  // set under mu_, read by of() without it
 };
 
 }  // namespace
