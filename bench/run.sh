@@ -416,7 +416,9 @@ if [ -d "$tracefs/instances" ]; then
   t0=$(date +%s%N)
   rc=0
   # The shell puts its own pid in set_event_pid, then becomes sockchaos: no thread escapes.
-  SCBENCH_AGENT_LOG=$work/agent-log SCBENCH_REAL_AGENT=$agent SOCKCHAOS_AGENT=$work/agent-tee.sh \
+  # SOCKCHAOS_ZYGOTE=0: the tee needs each agent's own stdout, so agents are exec'd here, not
+  # forked by the zygote; what the agent does once it runs (the stamps measured) is the same code.
+  SOCKCHAOS_ZYGOTE=0 SCBENCH_AGENT_LOG=$work/agent-log SCBENCH_REAL_AGENT=$agent SOCKCHAOS_AGENT=$work/agent-tee.sh \
     bash -c 'echo $$ >"$1/set_event_pid"; shift; exec "$@"' _ "$sys_instance" \
     "$cli" run -o "$work/uto" -j 6 "$sc/uto" >"$work/uto.stdout" 2>"$work/uto.stderr" || rc=$?
   t1=$(date +%s%N)

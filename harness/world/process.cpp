@@ -104,6 +104,9 @@ class Zygote {
     return static_cast<pid_t>(reply.pid);
   }
 
+  // Agents of this zygote are not this process's children (a wrapped agent binary): never again.
+  void disown() { broken_ = true; }
+
   ~Zygote() {
     if (owner_ != ::getpid() || pid_ <= 0) return;
     sock_ = Fd();  // the zygote reads EOF and exits
@@ -278,6 +281,15 @@ Result<ChildProcess> ChildProcess::spawn_agent(const netns::NetNs& ns, const std
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
   auto pid = zygote->fork_agent(ns.fd(), out_w.get(), err_w.get(), spec);
   if (!pid.ok()) return spawn(ns, {agent_path, spec});  // the zygote failed: exec as before
+  // The agent must be our child. It is not when the agent binary is a wrapper (a script that runs
+  // the real agent, strace, valgrind): the zygote's parent, and so the agent's, is the wrapper.
+  // Then no zygote for this path: that agent goes, and it and all later ones are exec'd.
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(*pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD) {
+    ::kill(*pid, SIGKILL);
+    zygote->disown();
+    return spawn(ns, {agent_path, spec});
+  }
   impl->pid = *pid;
   // Our child (CLONE_PARENT), not yet reaped, so its pid cannot have been reused.
   int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->pid, 0));

@@ -146,3 +146,29 @@ TEST(AgentZygote, ManyAgentsAtOnceEachGetTheirOwnPipesAndNamespace) {
   for (auto& a : agents) a.kill_and_reap();
   for (auto& a : agents) EXPECT_EQ(a.exit_code(), 128 + SIGKILL);
 }
+
+// An agent binary that is a wrapper which forks the real agent (as bench/run.sh's tee does, or
+// strace -f): the zygote it starts is the wrapper's child, so the zygote's agents would be too.
+// spawn_agent notices (the agent is not our child), and that agent and every later one of that
+// path are exec'd: the pid it returns is always one this process can wait for.
+TEST(AgentZygote, AWrapperThatForksTheAgentFallsBackToExec) {
+  SKIP_UNLESS_ABLE();
+  ZygoteEnv env(nullptr);
+  auto dir = sockchaos::testing::make_temp_dir("zygote-wrapper");
+  const std::string wrapper = (dir / "agent-wrapper.sh").string();
+  // Like bench/run.sh's tee: the real agent's parent is the shell, and it is told so.
+  sockchaos::testing::write_text(wrapper, "#!/bin/sh\nSOCKCHAOS_PARENT_PID=$$ \"" + sockchaos::harness::find_agent_path() +
+                                              "\" \"$@\"\nexit $?\n");
+  ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE("agent " + std::to_string(i));
+    auto ns = sockchaos::netns::NetNs::create();
+    ASSERT_TRUE(ns.ok()) << ns.error().str();
+    auto agent = ChildProcess::spawn_agent(*ns, wrapper, listening_server_spec());
+    ASSERT_TRUE(agent.ok()) << agent.error().str();
+    const std::string out = read_until(*agent, "\"listening\"");
+    EXPECT_NE(out.find("\"ev\":\"listening\""), std::string::npos) << out;
+    EXPECT_EQ(parent_of(agent->pid()), ::getpid()) << "the pid handed back is our child";
+    agent->kill_and_reap();
+  }
+}
