@@ -720,9 +720,10 @@ else:
                    f"{f2(_exec_total)} ms with every agent exec'd instead of forked by the zygote, and a static "
                    f"no-op's exec alone costs {f2(_exec)} ms here); the settle is {f2(_med('settle'))} ms. "
                    f"What the whole CLI adds per cell beyond the runner ({f1(med(per_cell))} ms / cell in §2) is "
-                   f"its files and bookkeeping: the capture's pcap files (a folder and two files per cell), "
-                   f"results.json, report.html and junit.xml, and the CLI's own start (a one-cell run takes "
-                   f"about 35 ms in all), spread over the cells of the run")
+                   f"what `netbench phases` does not do: writing the captures (a folder and two pcap files per "
+                   f"cell; the runner here has no results folder and writes none), results.json, report.html "
+                   f"and junit.xml, and the CLI's own start, spread over the cells of the run "
+                   f"(docs/performance.md has the measured split)")
     why = {
         "Topology": "the sockchaos side is almost all kernel work (namespace creation and the veth pair); "
                     "on a loaded 2-core machine it is the kernel's netns set-up competing with the previous "
