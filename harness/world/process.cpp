@@ -51,6 +51,32 @@ struct ChildSetup : bp::extend::handler {
   }
 };
 
+// A child's stdout and stderr pipes, all ends O_CLOEXEC (no other child inherits them), the
+// read ends non-blocking.
+struct OutputPipes {
+  Fd out_r, out_w, err_r, err_w;
+  static Result<OutputPipes> open() {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return Error::system("pipe2");
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      return Error::system("pipe2");
+    }
+    ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+    ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+    return OutputPipes{Fd(out[0]), Fd(out[1]), Fd(err[0]), Fd(err[1])};
+  }
+};
+
+// A pidfd (readable when the process exits), close-on-exec.
+Result<Fd> open_pidfd(pid_t pid) {
+  const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pfd < 0) return Error::system("pidfd_open");
+  ::fcntl(pfd, F_SETFD, FD_CLOEXEC);
+  return Fd(pfd);
+}
+
 // The agent's fork server for one agent binary (harness/protocol/zygote.hpp), started on first
 // use and kept for the life of this process.
 class Zygote {
@@ -206,19 +232,12 @@ ChildProcess::~ChildProcess() {
 Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vector<std::string>& argv,
                                          const std::string& working_dir) {
   if (argv.empty()) return Error::plain("empty command");
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Error::system("pipe2");
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return Error::system("pipe2");
-  }
-  Fd out_w(out[1]), err_w(err[1]);
+  auto pipes = OutputPipes::open();
+  if (!pipes.ok()) return pipes.error();
+  Fd out_w = std::move(pipes->out_w), err_w = std::move(pipes->err_w);
   auto impl = std::make_unique<Impl>();
-  impl->out_r = Fd(out[0]);
-  impl->err_r = Fd(err[0]);
-  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
-  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  impl->out_r = std::move(pipes->out_r);
+  impl->err_r = std::move(pipes->err_r);
 
   std::string exe = argv[0];
   if (exe.find('/') == std::string::npos) {
@@ -250,15 +269,13 @@ Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vect
 #endif
   if (ec) return Error{"start " + exe + ": " + ec.message(), ec.value()};
   impl->pid = impl->child->id();
-  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->pid, 0));
-  if (pfd < 0) {
-    int e = errno;
+  auto pidfd = open_pidfd(impl->pid);
+  if (!pidfd.ok()) {
     ::kill(impl->pid, SIGKILL);
     impl->child->wait();
-    return Error::system("pidfd_open", e);
+    return pidfd.error();
   }
-  ::fcntl(pfd, F_SETFD, FD_CLOEXEC);
-  impl->pidfd = Fd(pfd);
+  impl->pidfd = std::move(*pidfd);
   return ChildProcess(std::move(impl));
 }
 
@@ -266,19 +283,12 @@ Result<ChildProcess> ChildProcess::spawn_agent(const netns::NetNs& ns, const std
                                                const std::string& spec) {
   Zygote* zygote = Zygote::of(agent_path);
   if (!zygote) return spawn(ns, {agent_path, spec});
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Error::system("pipe2");
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return Error::system("pipe2");
-  }
-  Fd out_w(out[1]), err_w(err[1]);
+  auto pipes = OutputPipes::open();
+  if (!pipes.ok()) return pipes.error();
+  Fd out_w = std::move(pipes->out_w), err_w = std::move(pipes->err_w);
   auto impl = std::make_unique<Impl>();
-  impl->out_r = Fd(out[0]);
-  impl->err_r = Fd(err[0]);
-  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
-  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  impl->out_r = std::move(pipes->out_r);
+  impl->err_r = std::move(pipes->err_r);
   auto pid = zygote->fork_agent(ns.fd(), out_w.get(), err_w.get(), spec);
   if (!pid.ok()) return spawn(ns, {agent_path, spec});  // the zygote failed: exec as before
   // The agent must be our child. It is not when the agent binary is a wrapper (a script that runs
@@ -292,16 +302,14 @@ Result<ChildProcess> ChildProcess::spawn_agent(const netns::NetNs& ns, const std
   }
   impl->pid = *pid;
   // Our child (CLONE_PARENT), not yet reaped, so its pid cannot have been reused.
-  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, impl->pid, 0));
-  if (pfd < 0) {
-    int e = errno;
+  auto pidfd = open_pidfd(impl->pid);
+  if (!pidfd.ok()) {
     ::kill(impl->pid, SIGKILL);
     while (::waitpid(impl->pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    return Error::system("pidfd_open", e);
+    return pidfd.error();
   }
-  ::fcntl(pfd, F_SETFD, FD_CLOEXEC);
-  impl->pidfd = Fd(pfd);
+  impl->pidfd = std::move(*pidfd);
   return ChildProcess(std::move(impl));
 }
 
