@@ -43,8 +43,10 @@ struct ChildSetup : bp::extend::handler {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(125);
     ::setpgid(0, 0);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
+    // Close-on-exec, so only its copy on 0 reaches the program (dup2 clears the flag on 0).
+    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull > 0) ::dup2(devnull, 0);
+    if (devnull == 0) ::fcntl(0, F_SETFD, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     if (cwd && ::chdir(cwd) != 0) ::_exit(124);
@@ -184,7 +186,11 @@ class Zygote {
       std::string verb = "zygote";
       char* argv[] = {const_cast<char*>(agent_path.c_str()), verb.data(), nullptr};
       pid_t pid = -1;
-      const int rc = ::posix_spawn(&pid, agent_path.c_str(), &fa, &attr, argv, envp.data());
+      int rc;
+      {
+        std::lock_guard<std::mutex> creating(child_creation_mutex());
+        rc = ::posix_spawn(&pid, agent_path.c_str(), &fa, &attr, argv, envp.data());
+      }
       posix_spawn_file_actions_destroy(&fa);
       posix_spawnattr_destroy(&attr);
       spawned.set_value(rc == 0 ? pid : -1);
@@ -212,6 +218,11 @@ class Zygote {
 };
 
 }  // namespace
+
+std::mutex& child_creation_mutex() {
+  static std::mutex mu;
+  return mu;
+}
 
 struct ChildProcess::Impl {
   std::optional<bp::child> child;  // exec'd; a zygote's agent has none
@@ -259,7 +270,10 @@ Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vect
   // heap-buffer-overflow); set() checks the length first.
   env.set("SOCKCHAOS_PARENT_PID", std::to_string(::getpid()));
 #if defined(__SANITIZE_ADDRESS__)
-  impl->child.emplace(bp::exe = exe, bp::args = args, env, setup, ec);
+  {
+    std::lock_guard<std::mutex> creating(child_creation_mutex());
+    impl->child.emplace(bp::exe = exe, bp::args = args, env, setup, ec);
+  }
 #else
   // vfork: the child borrows the orchestrator's memory until execve instead of copying its page
   // tables (with fork, copy_page_range + exit_mmap led a profile of a 256-cell run, which took

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,15 @@ class ChildProcess {
   explicit ChildProcess(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Held while this process creates a child by a path that has a window in which a new fd of
+// the creating thread is not yet close-on-exec: Boost.Process's fork path (the sanitizer build)
+// makes its exec-error pipe with pipe() and sets FD_CLOEXEC after. A child created by another
+// thread inside that window (a fork, a vfork, a posix_spawn) keeps the pipe's write end past
+// its exec, and the spawning thread's wait for the pipe's EOF lasts until that child exits: a
+// user's command started 2 s before the orchestrator read the clock (seen in CI). Every
+// creation of a child of this process takes it, except the vfork path, which has no such fd.
+std::mutex& child_creation_mutex();
 
 // sockchaos-agent next to the running executable, or $SOCKCHAOS_AGENT, or the build tree's.
 std::string find_agent_path();

@@ -130,7 +130,11 @@ struct Root {
     std::string verb = "reap";
     char* argv[] = {const_cast<char*>(agent.c_str()), verb.data(), path.data(), nullptr};
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, agent.c_str(), &fa, &attr, argv, environ);
+    int rc;
+    {
+      std::lock_guard<std::mutex> creating(child_creation_mutex());
+      rc = ::posix_spawn(&pid, agent.c_str(), &fa, &attr, argv, environ);
+    }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     ::close(p[0]);
