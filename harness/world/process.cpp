@@ -231,6 +231,19 @@ struct ChildProcess::Impl {
   std::string partial;
   int status = -1;
   bool reaped = false;
+
+  // A child's state with the read ends of its fresh stdout/stderr pipes; the write ends, for the
+  // child, go to out_w and err_w.
+  static Result<std::unique_ptr<Impl>> with_output_pipes(Fd& out_w, Fd& err_w) {
+    auto pipes = OutputPipes::open();
+    if (!pipes.ok()) return pipes.error();
+    out_w = std::move(pipes->out_w);
+    err_w = std::move(pipes->err_w);
+    auto impl = std::make_unique<Impl>();
+    impl->out_r = std::move(pipes->out_r);
+    impl->err_r = std::move(pipes->err_r);
+    return impl;
+  }
 };
 
 ChildProcess::ChildProcess(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -243,12 +256,10 @@ ChildProcess::~ChildProcess() {
 Result<ChildProcess> ChildProcess::spawn(const netns::NetNs& ns, const std::vector<std::string>& argv,
                                          const std::string& working_dir) {
   if (argv.empty()) return Error::plain("empty command");
-  auto pipes = OutputPipes::open();
-  if (!pipes.ok()) return pipes.error();
-  Fd out_w = std::move(pipes->out_w), err_w = std::move(pipes->err_w);
-  auto impl = std::make_unique<Impl>();
-  impl->out_r = std::move(pipes->out_r);
-  impl->err_r = std::move(pipes->err_r);
+  Fd out_w, err_w;
+  auto made = Impl::with_output_pipes(out_w, err_w);
+  if (!made.ok()) return made.error();
+  std::unique_ptr<Impl> impl = std::move(*made);
 
   std::string exe = argv[0];
   if (exe.find('/') == std::string::npos) {
@@ -297,12 +308,10 @@ Result<ChildProcess> ChildProcess::spawn_agent(const netns::NetNs& ns, const std
                                                const std::string& spec) {
   Zygote* zygote = Zygote::of(agent_path);
   if (!zygote) return spawn(ns, {agent_path, spec});
-  auto pipes = OutputPipes::open();
-  if (!pipes.ok()) return pipes.error();
-  Fd out_w = std::move(pipes->out_w), err_w = std::move(pipes->err_w);
-  auto impl = std::make_unique<Impl>();
-  impl->out_r = std::move(pipes->out_r);
-  impl->err_r = std::move(pipes->err_r);
+  Fd out_w, err_w;
+  auto made = Impl::with_output_pipes(out_w, err_w);
+  if (!made.ok()) return made.error();
+  std::unique_ptr<Impl> impl = std::move(*made);
   auto pid = zygote->fork_agent(ns.fd(), out_w.get(), err_w.get(), spec);
   if (!pid.ok()) return spawn(ns, {agent_path, spec});  // the zygote failed: exec as before
   // The agent must be our child. It is not when the agent binary is a wrapper (a script that runs
