@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -49,5 +50,10 @@ namespace sockchaos::netns {
 // The namespace's TCP counters (/proc/net/netstat "TcpExt" and /proc/net/snmp "Tcp"), by
 // name, e.g. "TcpExt.TCPAbortOnData", "Tcp.AttemptFails": how the kernel itself saw the run.
 Result<std::map<std::string, int64_t>> tcp_counters(const NetNs& ns);
+
+// The parser tcp_counters uses: adds the "TcpExt:" and "Tcp:" rows of a /proc/net/netstat or
+// /proc/net/snmp text (a line of names, then a line of values, both starting "Prefix:") to `out`
+// as "Prefix.Name"; other rows are skipped.
+void parse_tcp_counter_rows(std::string_view text, std::map<std::string, int64_t>& out);
 
 }  // namespace sockchaos::netns

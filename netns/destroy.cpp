@@ -85,30 +85,76 @@ Result<int> destroy_all_tcp_sockets(const NetNs& ns) {
 
 }  // namespace sockchaos::netns
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <string_view>
 
 namespace sockchaos::netns {
+
+// Appends the "TcpExt:" and "Tcp:" rows of one /proc/net/{netstat,snmp} text (pairs of lines: the
+// names, then the values, each line starting with the same "Prefix:") to `out` as "Prefix.Name".
+void parse_tcp_counter_rows(std::string_view text, std::map<std::string, int64_t>& out) {
+  auto next_line = [&text]() {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    return line;
+  };
+  auto next_word = [](std::string_view& line) {
+    const size_t start = line.find_first_not_of(' ');
+    if (start == std::string_view::npos) {
+      line = {};
+      return std::string_view{};
+    }
+    line.remove_prefix(start);
+    const size_t end = line.find(' ');
+    std::string_view word = line.substr(0, end);
+    line.remove_prefix(end == std::string_view::npos ? line.size() : end);
+    return word;
+  };
+  while (!text.empty()) {
+    std::string_view names = next_line();
+    if (text.empty()) break;
+    std::string_view values = next_line();
+    const std::string_view prefix = next_word(names);
+    if (prefix != next_word(values) || (prefix != "TcpExt:" && prefix != "Tcp:")) continue;
+    std::string key(prefix.substr(0, prefix.size() - 1));
+    key += '.';
+    const size_t stem = key.size();
+    for (;;) {
+      const std::string_view name = next_word(names), value = next_word(values);
+      if (name.empty() || value.empty()) break;
+      int64_t v = 0;
+      if (std::from_chars(value.data(), value.data() + value.size(), v).ec != std::errc{}) break;
+      key.resize(stem);
+      key += name;
+      out[key] = v;
+    }
+  }
+}
 
 Result<std::map<std::string, int64_t>> tcp_counters(const NetNs& ns) {
   auto scope = ScopedNetns::enter(ns.fd());
   if (!scope.ok()) return scope.error();
   std::map<std::string, int64_t> out;
+  std::string text;
   // /proc/thread-self/net: this thread's namespace (/proc/self/net follows the main thread).
   for (const char* file : {"/proc/thread-self/net/netstat", "/proc/thread-self/net/snmp"}) {
-    std::ifstream in(file);
-    if (!in) return Error::system(std::string("open ") + file);
-    std::string names, values;
-    while (std::getline(in, names) && std::getline(in, values)) {
-      std::istringstream n(names), v(values);
-      std::string prefix, vprefix, name;
-      n >> prefix;
-      v >> vprefix;
-      if (prefix != "TcpExt:" && prefix != "Tcp:") continue;
-      prefix.pop_back();
-      int64_t value;
-      while (n >> name && v >> value) out[prefix + "." + name] = value;
+    Fd fd(::open(file, O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Error::system(std::string("open ") + file);
+    text.clear();
+    char buf[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Error::system(std::string("read ") + file);
+      if (n == 0) break;
+      text.append(buf, static_cast<size_t>(n));
     }
+    parse_tcp_counter_rows(text, out);
   }
   return out;
 }

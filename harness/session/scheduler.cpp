@@ -115,9 +115,17 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
   // A low fd for every nftables context the parallel cells may hold (netns/nft.hpp); fewer
   // cells at once if the process could not reserve that many.
+  // One worker more than `jobs`: a cell's network is built while the previous cell finishes
+  // (counters, reaping, final census, capture files, judging), but no more than `jobs` runs are
+  // ever between the start of their set-up and the end of their observation (`busy` below), so
+  // no set-up overlaps another run's workload beyond what -j allows.
+  int workers = static_cast<int>(std::min<size_t>(cells.size(), static_cast<size_t>(jobs) + 1));
   const int contexts = most_nft_contexts(cells);
-  netns::LowFdReservation low_fds(contexts * jobs);
-  if (contexts > 0) jobs = std::max(1, std::min(jobs, low_fds.slots() / contexts));
+  netns::LowFdReservation low_fds(contexts * workers);
+  if (contexts > 0) {
+    workers = std::max(1, std::min(workers, low_fds.slots() / contexts));
+    jobs = std::min(jobs, workers);
+  }
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
   std::vector<size_t> light, heavy;
   for (size_t i = 0; i < cells.size(); ++i) (is_cpu_bound(cells[i].cell) ? heavy : light).push_back(i);
@@ -129,6 +137,8 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   progress.total = static_cast<int>(cells.size());
   std::exception_ptr env_error;
   std::condition_variable cv;
+
+  int busy = 0;  // runs past their start and not yet observed (at most `jobs`)
 
   std::vector<bool> started(cells.size(), false);
   // The session was interrupted (the cancel pipe's write end closed): no new cell starts.
@@ -172,14 +182,50 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
       // The lane frees up as soon as the busy part (the workload) is over; observation
       // afterwards only samples.
       RunOptions run_options = options.run;
-      bool released = !is_heavy;
-      run_options.on_workload_end = [&] {
-        std::lock_guard g(mu);
-        if (!released) {
-          released = true;
-          heavy_running = false;
+      bool holding = false;  // this cell's run counts in `busy`
+      bool ran = false;      // a run of it was admitted
+      bool refused = false;  // the session stopped while it waited to be admitted
+      run_options.on_run_start = [&]() -> bool {
+        std::unique_lock g(mu);
+        if (holding) return true;
+        cv.wait(g, [&] { return stop || busy < jobs; });
+        if (!stop && interrupted()) {
+          stop = true;
           cv.notify_all();
         }
+        if (stop) {
+          refused = true;
+          return false;
+        }
+        ++busy;
+        holding = ran = true;
+        g.unlock();
+        return !options.run.on_run_start || options.run.on_run_start();
+      };
+      auto observed = [&] {  // under the lock
+        if (!holding) return;
+        holding = false;
+        --busy;
+        cv.notify_all();
+      };
+      run_options.on_observed = [&] {
+        {
+          std::lock_guard g(mu);
+          observed();
+        }
+        if (options.run.on_observed) options.run.on_observed();
+      };
+      bool released = !is_heavy;
+      run_options.on_workload_end = [&] {
+        {
+          std::lock_guard g(mu);
+          if (!released) {
+            released = true;
+            heavy_running = false;
+            cv.notify_all();
+          }
+        }
+        if (options.run.on_workload_end) options.run.on_workload_end();
       };
       try {
         r = judge_cell(cells[i].cell, run_cell(cells[i].cell, run_options));
@@ -193,10 +239,15 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
         r = judge_cell(cells[i].cell, {error_run(e.what())});
       }
       lock.lock();
+      observed();
       progress.running--;
       if (!released) heavy_running = false;
       cv.notify_all();
       if (env_failed) return;
+      if (refused && !ran) {  // stopped while it waited for its turn: not started (listed below)
+        started[i] = false;
+        continue;
+      }
       results[i] = std::move(r);
       progress.done++;
       if (!results[i].passed()) progress.failed++;
@@ -204,7 +255,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
     }
   };
   std::vector<std::thread> threads;
-  for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (int j = 0; j < workers; ++j) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   if (env_error) std::rethrow_exception(env_error);
   // Interrupted: the cells that never started are in the results as such (partial results

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <set>
+#include <sstream>
 #include <vector>
 
 #include "harness/world/faults.hpp"
@@ -166,6 +169,52 @@ TEST(Census, TimeWaitCountMatchesSs) {
   EXPECT_EQ(sc->get("LISTEN"), 1);
   EXPECT_EQ(sc->get("TIME_WAIT"), 0);
   ::close(lfd);
+
+  // The namespace's TCP counters as tcp_counters reads them, against nstat's (iproute2, the
+  // same /proc files read by another parser): every Tcp and TcpExt counter, with the traffic
+  // above in them. Read twice around nstat so a counter a timer moves is not compared.
+  auto before = netns::tcp_counters(client.ns);
+  ASSERT_TRUE(before.ok()) << before.error().str();
+  const std::string nstat = sh(in_ns(client.ns, "env NSTAT_HISTORY=/dev/null nstat -asz"));
+  auto after = netns::tcp_counters(client.ns);
+  ASSERT_TRUE(after.ok()) << after.error().str();
+  std::map<std::string, int64_t> theirs;
+  {
+    std::istringstream in(nstat);
+    std::string name;
+    int64_t value = 0;
+    std::string rest;
+    while (in >> name) {
+      if (name[0] == '#') {
+        std::getline(in, rest);
+        continue;
+      }
+      if (in >> value) theirs[name] = value;
+      std::getline(in, rest);
+    }
+  }
+  EXPECT_EQ(before->at("Tcp.ActiveOpens"), kConnections);
+  EXPECT_GT(std::count_if(before->begin(), before->end(), [](const auto& kv) { return kv.first.rfind("TcpExt.", 0) == 0; }),
+            50);
+  // nstat leaves out the settings and gauges among them (iproute2 misc/nstat.c, useless_number).
+  const std::set<std::string> not_in_nstat{"Tcp.RtoAlgorithm", "Tcp.RtoMin", "Tcp.RtoMax", "Tcp.MaxConn",
+                                           "Tcp.CurrEstab"};
+  int compared = 0;
+  for (const auto& [key, value] : *before) {
+    const std::string prefix = key.substr(0, key.find('.'));
+    ASSERT_TRUE(prefix == "Tcp" || prefix == "TcpExt") << key;
+    if (not_in_nstat.count(key)) continue;
+    const auto it = theirs.find(prefix + key.substr(key.find('.') + 1));
+    ASSERT_NE(it, theirs.end()) << key << " is not in nstat's output:\n" << nstat;
+    if (after->at(key) != value) continue;
+    EXPECT_EQ(it->second, value) << key;
+    ++compared;
+  }
+  EXPECT_GT(compared, 100);
+  EXPECT_EQ(before->at("Tcp.MaxConn"), -1);
+  EXPECT_EQ(static_cast<std::ptrdiff_t>(before->size() - not_in_nstat.size()),
+            std::count_if(theirs.begin(), theirs.end(), [](const auto& kv) { return kv.first.rfind("Tcp", 0) == 0; }))
+      << "every Tcp/TcpExt counter nstat shows, no more";
 }
 
 TEST(Faults, RulesGoIntoTheScenarioNamespacesAndNeverIntoTheHostRuleset) {

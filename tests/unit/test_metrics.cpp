@@ -8,6 +8,7 @@
 #include "harness/metrics/stats.hpp"
 #include "harness/model/load.hpp"
 #include "harness/verdict/expectations.hpp"
+#include "netns/census.hpp"
 #include "scenario_test_util.hpp"
 
 namespace sockchaos::harness {
@@ -327,3 +328,33 @@ TEST(Expectations, ClearedLimitsLongerThanTheObservationAreRefused) {
 
 }  // namespace
 }  // namespace sockchaos::harness
+
+// The /proc/net/{netstat,snmp} parser tcp_counters uses: pairs of name and value rows, only the
+// Tcp and TcpExt ones kept, negative values (Tcp MaxConn is -1), a row without its values at the
+// end ignored.
+TEST(TcpCounters, ParsesTheTcpAndTcpExtRowsOfProcNetText) {
+  std::map<std::string, int64_t> out;
+  sockchaos::netns::parse_tcp_counter_rows(
+      "Ip: Forwarding DefaultTTL InReceives\n"
+      "Ip: 2 64 4689\n"
+      "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens OutRsts\n"
+      "Tcp: 1 200 120000 -1 150 7\n"
+      "Udp: InDatagrams NoPorts\n"
+      "Udp: 3 4\n",
+      out);
+  sockchaos::netns::parse_tcp_counter_rows(
+      "TcpExt: SyncookiesSent TW TCPAbortOnData\n"
+      "TcpExt: 0 12 3\n"
+      "IpExt: InNoRoutes\n"
+      "IpExt: 9\n"
+      "MPTcpExt: MPCapableSYNRX\n",
+      out);
+  const std::map<std::string, int64_t> want{{"Tcp.RtoAlgorithm", 1}, {"Tcp.RtoMin", 200},   {"Tcp.RtoMax", 120000},
+                                            {"Tcp.MaxConn", -1},     {"Tcp.ActiveOpens", 150}, {"Tcp.OutRsts", 7},
+                                            {"TcpExt.SyncookiesSent", 0}, {"TcpExt.TW", 12}, {"TcpExt.TCPAbortOnData", 3}};
+  EXPECT_EQ(out, want);
+  // Rows whose prefixes differ (a torn read) are not paired up.
+  std::map<std::string, int64_t> torn;
+  sockchaos::netns::parse_tcp_counter_rows("Tcp: ActiveOpens\nUdp: 5\n", torn);
+  EXPECT_TRUE(torn.empty());
+}
