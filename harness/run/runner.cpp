@@ -824,17 +824,21 @@ void CellRun::finish() {
 }
 
 RunRecord CellRun::run() {
-  if (opt_.on_run_start && !opt_.on_run_start()) fail(kInterruptedDetail);
-  else if (build()) {
-    Status st;
-    if (s_.upstream_server) st = launch_upstream();
-    if (st.ok()) st = launch_server();
-    for (auto& f : faults_)
-      if (st.ok() && f.fault.at.count() == 0)
-        if (auto in = install(f); !in.ok()) st = Error::plain("install " + f.fault.label() + ": " + in.error().str());
-    if (st.ok()) st = launch_client();
-    if (!st.ok()) fail(st.error().str());
-    if (!failed()) loop();
+  if (build()) {
+    // The scheduler's turn (-j): wait here, the network built, before any agent starts.
+    if (opt_.on_run_start && !opt_.on_run_start()) {
+      fail(kInterruptedDetail);
+    } else {
+      Status st;
+      if (s_.upstream_server) st = launch_upstream();
+      if (st.ok()) st = launch_server();
+      for (auto& f : faults_)
+        if (st.ok() && f.fault.at.count() == 0)
+          if (auto in = install(f); !in.ok()) st = Error::plain("install " + f.fault.label() + ": " + in.error().str());
+      if (st.ok()) st = launch_client();
+      if (!st.ok()) fail(st.error().str());
+      if (!failed()) loop();
+    }
   }
   finish();
   if (r_.t_start < 0) r_.t_start = r_.t_end;

@@ -27,9 +27,9 @@ struct RunOptions {
   int cancel_fd = -1;
   // Called once per run when its workload ends (before observation), from the cell's thread.
   std::function<void()> on_workload_end;
-  // Called at the start of each run, before its network is built, from the cell's thread; may
-  // wait (the scheduler's limit on runs at once). false: the session is stopping, the run does
-  // not start (its record says "interrupted").
+  // Called once per run when its network is built (namespaces, links, census, capture), before
+  // any agent starts, from the cell's thread; may wait (the scheduler's limit on runs at once).
+  // false: the session is stopping, no agent starts (the record says "interrupted").
   std::function<bool()> on_run_start;
   // Called once per run when its observation is over (the workload, the settle and `observe`
   // done), before the counters, the reaping, the final census and the capture files.

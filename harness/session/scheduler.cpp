@@ -115,10 +115,11 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
   // A low fd for every nftables context the parallel cells may hold (netns/nft.hpp); fewer
   // cells at once if the process could not reserve that many.
-  // One worker more than `jobs`: a cell's network is built while the previous cell finishes
-  // (counters, reaping, final census, capture files, judging), but no more than `jobs` runs are
-  // ever between the start of their set-up and the end of their observation (`busy` below), so
-  // no set-up overlaps another run's workload beyond what -j allows.
+  // One worker more than `jobs`: the next cell builds its network (namespaces, links, census,
+  // capture) while the cells before it run, and waits with it built; no more than `jobs` runs
+  // are ever between their first agent's start and the end of their observation (`busy`
+  // below), so -j still bounds how many workloads run at once. A cell being built holds only
+  // its own namespaces: nothing a running cell measures can see it (docs/performance.md).
   int workers = static_cast<int>(std::min<size_t>(cells.size(), static_cast<size_t>(jobs) + 1));
   const int contexts = most_nft_contexts(cells);
   netns::LowFdReservation low_fds(contexts * workers);
@@ -138,7 +139,19 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   std::exception_ptr env_error;
   std::condition_variable cv;
 
-  int busy = 0;  // runs past their start and not yet observed (at most `jobs`)
+  int busy = 0;  // runs whose agents started and that are not yet observed (at most `jobs`)
+  // With a worker more than `jobs`, cells start their agents in the order they were taken (with
+  // -j 1: the order of the files and the matrix), whichever network is ready first. A cell's
+  // turn passes once its last run is admitted, or when it ends without one.
+  const bool ordered = workers > jobs;
+  std::vector<bool> turn_passed(cells.size(), false);  // by ticket (the order cells were taken)
+  size_t next_ticket = 0, next_turn = 0;
+  auto pass_turn = [&](size_t ticket) {  // under the lock
+    if (turn_passed[ticket]) return;
+    turn_passed[ticket] = true;
+    while (next_turn < turn_passed.size() && turn_passed[next_turn]) ++next_turn;
+    cv.notify_all();
+  };
 
   std::vector<bool> started(cells.size(), false);
   // The session was interrupted (the cancel pipe's write end closed): no new cell starts.
@@ -174,6 +187,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
         continue;
       }
       started[i] = true;
+      const size_t ticket = next_ticket++;
       progress.running++;
       if (options.on_progress) options.on_progress(progress);
       lock.unlock();
@@ -185,10 +199,12 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
       bool holding = false;  // this cell's run counts in `busy`
       bool ran = false;      // a run of it was admitted
       bool refused = false;  // the session stopped while it waited to be admitted
+      int admitted = 0;      // its runs admitted so far
+      const int runs = std::max(1, cells[i].cell.scenario.repeat);
       run_options.on_run_start = [&]() -> bool {
         std::unique_lock g(mu);
         if (holding) return true;
-        cv.wait(g, [&] { return stop || busy < jobs; });
+        cv.wait(g, [&] { return stop || (busy < jobs && (!ordered || turn_passed[ticket] || next_turn == ticket)); });
         if (!stop && interrupted()) {
           stop = true;
           cv.notify_all();
@@ -199,6 +215,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
         }
         ++busy;
         holding = ran = true;
+        if (++admitted >= runs) pass_turn(ticket);
         g.unlock();
         return !options.run.on_run_start || options.run.on_run_start();
       };
@@ -240,6 +257,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
       }
       lock.lock();
       observed();
+      pass_turn(ticket);
       progress.running--;
       if (!released) heavy_running = false;
       cv.notify_all();

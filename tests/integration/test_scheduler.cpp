@@ -38,9 +38,10 @@ std::vector<harness::PlannedCell> trivial_cells(int n) {
 
 }  // namespace
 
-// With -j 1 no run starts (its network not even begun) before the previous run's workload and
-// observation are over; and the next cell does start while the previous one is still finishing
-// (here: its observed hook holds it 500 ms), rather than after it is judged.
+// With -j 1 no run starts its agents before the previous run's workload and observation are
+// over, and the cells start in their order; and the next cell does start while the previous
+// one is still finishing (here: its observed hook holds it 500 ms), rather than after it is
+// judged.
 TEST(Scheduler, OneJobMeansOneRunObservedAtATimeAndTheNextIsBuiltWhileThePreviousFinishes) {
   SKIP_UNLESS_ABLE();
   constexpr int kCells = 4;
@@ -72,6 +73,11 @@ TEST(Scheduler, OneJobMeansOneRunObservedAtATimeAndTheNextIsBuiltWhileThePreviou
     std::lock_guard g(mu);
     observed_ends[run] = monotonic_ns();
   };
+  std::map<int, std::string> cell_of_run;
+  options.on_cell_done = [&](const harness::PlannedCell& pc, const harness::CellResult&, const harness::Progress&) {
+    std::lock_guard g(mu);  // called on the worker thread that ran the cell, after its runs
+    cell_of_run[run_of.at(std::this_thread::get_id())] = pc.cell.id;
+  };
   const auto results = harness::run_cells(trivial_cells(kCells), options);
   ASSERT_EQ(results.size(), static_cast<size_t>(kCells));
   for (const auto& r : results) {
@@ -86,6 +92,8 @@ TEST(Scheduler, OneJobMeansOneRunObservedAtATimeAndTheNextIsBuiltWhileThePreviou
   // Run k+1 began after run k's workload ended (hooks in that order on run k's thread, and the
   // scheduler admits k+1 only once k is observed)...
   for (int k = 0; k + 1 < kCells; ++k) EXPECT_GT(starts[k + 1], workload_ends[k]) << "run " << k + 1;
+  // The cells ran in their order (whichever network was ready first).
+  for (int k = 0; k < kCells; ++k) EXPECT_EQ(cell_of_run[k], "c" + std::to_string(k)) << "run " << k;
   // ...but without waiting for run 0 to finish: it began during run 0's 500 ms in on_observed.
   EXPECT_LT(starts[1], observed_ends[0]) << "the next cell waited for the previous one to be judged";
   EXPECT_GT(observed_ends[0] - starts[1], 300'000'000) << "run 1 started late in run 0's tail";
