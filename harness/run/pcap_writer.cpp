@@ -10,10 +10,10 @@ PcapWriter::PcapWriter(size_t max_pending_bytes) : max_pending_(max_pending_byte
 
 PcapWriter::~PcapWriter() { finish(); }
 
-void PcapWriter::submit(netns::CaptureSet set, std::vector<File> files) {
-  Job job{std::move(set), std::move(files), 0};
-  for (size_t i = 0; i < job.set.size(); ++i)
-    for (const auto& p : job.set.host(i).packets()) job.bytes += p.bytes.size() + netns::kPacketOverheadBytes;
+void PcapWriter::submit(std::vector<netns::HostCapture> hosts, std::vector<File> files) {
+  Job job{std::move(hosts), std::move(files), sizeof(Job)};
+  for (const auto& h : job.hosts)
+    for (const auto& p : h.packets()) job.bytes += p.bytes.size() + p.ifname.capacity() + netns::kPacketOverheadBytes;
   std::unique_lock lock(mu_);
   // Past the bound, wait for the writer to catch up (a job alone is always taken).
   cv_.wait(lock, [&] { return queue_.empty() || pending_bytes_ + job.bytes <= max_pending_; });
@@ -40,13 +40,13 @@ void PcapWriter::run() {
     for (const File& f : job.files) {
       std::error_code ec;
       fs::create_directories(fs::path(f.path).parent_path(), ec);
-      if (f.host >= job.set.size()) {
+      if (f.host >= job.hosts.size()) {
         failed.emplace_back(f.relative, "no such host in the capture");
         continue;
       }
-      if (auto st = job.set.host(f.host).write_pcap(f.path); !st.ok()) failed.emplace_back(f.relative, st.error().str());
+      if (auto st = job.hosts[f.host].write_pcap(f.path); !st.ok()) failed.emplace_back(f.relative, st.error().str());
     }
-    { netns::CaptureSet done = std::move(job.set); }  // freed before the lock is taken again
+    std::vector<netns::HostCapture>().swap(job.hosts);  // freed before the lock is taken again
     lock.lock();
     for (auto& [relative, error] : failed) failures_[relative] = std::move(error);
     pending_bytes_ -= job.bytes;

@@ -21,18 +21,19 @@ class PcapWriter {
  public:
   // Queued packets beyond `max_pending_bytes` make submit() wait for the writer (bounded memory
   // when many cells finish at once).
-  explicit PcapWriter(size_t max_pending_bytes = size_t{64} << 20);
+  explicit PcapWriter(size_t max_pending_bytes = size_t{16} << 20);
   ~PcapWriter();  // finish()
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
   struct File {
-    size_t host = 0;       // index into the set
+    size_t host = 0;       // index into the hosts
     std::string path;      // where to write it (its folder is created)
     std::string relative;  // its name in the results, the key of finish()'s failures
   };
-  // A stopped capture and the files to write from it; the set is destroyed once written.
-  void submit(netns::CaptureSet set, std::vector<File> files);
+  // A stopped capture's hosts (CaptureSet::take_hosts: only their packets, not the set's
+  // sockets and buffers) and the files to write from them; freed once written.
+  void submit(std::vector<netns::HostCapture> hosts, std::vector<File> files);
 
   // Waits until every queued file is written and stops the thread; relative name -> error of each
   // write that failed. Later submits start the thread again.
@@ -40,7 +41,7 @@ class PcapWriter {
 
  private:
   struct Job {
-    netns::CaptureSet set;
+    std::vector<netns::HostCapture> hosts;
     std::vector<File> files;
     size_t bytes = 0;
   };

@@ -290,7 +290,7 @@ void CellRun::stop_capture() {
     }
     r_.captures.push_back(std::move(hp));
   }
-  if (!files.empty()) opt_.pcap_writer->submit(std::move(*capture_), std::move(files));
+  if (!files.empty()) opt_.pcap_writer->submit(capture_->take_hosts(), std::move(files));
   capture_.reset();
 }
 
