@@ -719,15 +719,14 @@ else:
                    f"{f2(med(runner_total))} ms against the floor's {f2(_floor)} ms (§7a; "
                    f"{f2(_exec_total)} ms with every agent exec'd instead of forked by the zygote, and a static "
                    f"no-op's exec alone costs {f2(_exec)} ms here); the settle is {f2(_med('settle'))} ms. "
-                   f"The whole CLI ({f1(med(per_cell))} ms / cell in §2) overlaps each cell's network set-up "
-                   f"with the cells before it (`-j 1` bounds the running agents, not the set-up; the phases "
-                   f"here run one cell at a time), and writes the capture files on a thread of its own; what "
-                   f"it adds on top is fixed per run and spread over its cells: the process start and the "
-                   f"scenario loading (~15 ms), results.json, report.html and junit.xml (~10 ms for 80 cells), "
-                   f"and at exit the close of the last cell's packet sockets, which waits for an RCU grace "
-                   f"period in the kernel (`packet_release` → `synchronize_net`, 10–25 ms here). The rest is "
-                   f"CPU: the machine is ~75 % busy on both cores during such a run, mostly kernel namespace "
-                   f"creation and teardown (docs/performance.md has the measured split)")
+                   f"What the whole CLI adds per cell beyond the runner ({f1(med(per_cell))} ms / cell in §2) is "
+                   f"what `netbench phases` does not do: writing the captures (a folder and two pcap files per "
+                   f"cell; the runner here has no results folder and writes none), results.json, report.html "
+                   f"and junit.xml, the CLI's own start, and at exit the close of the last cell's packet "
+                   f"sockets (one RCU grace period in `packet_release`), spread over the cells of the run. "
+                   f"Building the next cell's network while a cell runs reached 3.2× but lengthened the running "
+                   f"cell's own `duration_ms` (median 0.8 → 1.3 ms), so it is not done "
+                   f"(docs/performance.md has the measured split and the experiments)")
     why = {
         "Topology": "the sockchaos side is almost all kernel work (namespace creation and the veth pair); "
                     "on a loaded 2-core machine it is the kernel's netns set-up competing with the previous "

@@ -202,11 +202,9 @@ int cmd_doctor() {
 }
 
 int write_outputs(const harness::Results& typed, const std::string& out_dir, const std::string& junit) {
+  const json results = harness::to_json(typed);
   fs::path dir(out_dir);
-  // One after the other, each freed before the next is made: for a 1024-cell run the JSON tree
-  // and the report are tens of MiB each, and the orchestrator's peak RSS is a target
-  // (bench/RESULTS.md §7c); made side by side they took ~20 ms less and ~20 MiB more.
-  bool ok = write_file(dir / "results.json", harness::to_json(typed).dump(2) + "\n");
+  bool ok = write_file(dir / "results.json", results.dump(2) + "\n");
   ok &= write_file(dir / "report.html", reports::render_html_report(typed));
   std::string xml = reports::render_junit(typed);
   ok &= write_file(dir / "junit.xml", xml);
@@ -561,7 +559,7 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "run scenario files or folders of them");
   run->add_option("paths", run_paths, "scenario files or folders")->required();
-  run->add_option("-j,--jobs", jobs, "cells in parallel: at most N run their agents at once, one more may build its network meanwhile (default: every cell, as many as the open-file limit, memory and the nftables low-fd reserve allow)")->check(CLI::Range(1, 1024));
+  run->add_option("-j,--jobs", jobs, "cells in parallel (default: every cell, as many as the open-file limit, memory and the nftables low-fd reserve allow)")->check(CLI::Range(1, 1024));
   run->add_option("-o,--out", out_dir, "folder for results.json, report.html, junit.xml");
   run->add_option("--junit", junit, "also write JUnit XML to FILE");
   run->add_option("--filter", filter, "only cells whose \"scenario/cell-id\" matches REGEX");

@@ -715,11 +715,6 @@ Status CaptureSet::stop() { return impl_ ? impl_->finish() : Status{}; }
 bool CaptureSet::running() const { return impl_ && impl_->running; }
 size_t CaptureSet::size() const { return impl_ ? impl_->hosts.size() : 0; }
 const HostCapture& CaptureSet::host(size_t index) const { return impl_->hosts.at(index); }
-std::vector<HostCapture> CaptureSet::take_hosts() {
-  if (!impl_) return {};
-  (void)stop();
-  return std::exchange(impl_->hosts, {});
-}
 const HostCapture* CaptureSet::find(const std::string& host) const {
   if (!impl_) return nullptr;
   for (const auto& h : impl_->hosts)

@@ -152,8 +152,6 @@ class CaptureSet {
 
   size_t size() const;
   const HostCapture& host(size_t index) const;
-  // Moves every host's capture out (after stop(): the packets and their stats), leaving none.
-  std::vector<HostCapture> take_hosts();
   const HostCapture* find(const std::string& host) const;
   // CPU time the reader thread used (user + system) until stop(), known after stop().
   int64_t reader_cpu_ns() const;

@@ -10,7 +10,6 @@
 
 #include "harness/metrics/metrics.hpp"
 #include "harness/protocol/events.hpp"
-#include "harness/run/pcap_writer.hpp"
 #include "harness/world/environment.hpp"
 #include "harness/world/fault_injector.hpp"
 #include "harness/world/launcher.hpp"
@@ -245,7 +244,6 @@ void CellRun::stop_capture() {
   if (!capture_) return;
   if (auto st = capture_->stop(); !st.ok()) r_.capture_error = st.error().str();
   namespace fs = std::filesystem;
-  std::vector<PcapWriter::File> files;
   for (size_t i = 0; i < capture_->size(); ++i) {
     const netns::HostCapture& hc = capture_->host(i);
     HostPackets hp;
@@ -275,22 +273,13 @@ void CellRun::stop_capture() {
     if (!opt_.results_dir.empty()) {
       const fs::path relative = fs::path("captures") / file_part(s_.name) / file_part(cell_.id) /
                                 ("run" + std::to_string(run_number_) + "-" + file_part(hp.host) + ".pcap");
-      const std::string path = (fs::path(opt_.results_dir) / relative).string();
-      if (opt_.pcap_writer) {
-        // Named now, written by the session's writer thread; a failed write replaces the name
-        // with its error before the results are written (run_session).
-        files.push_back({i, path, relative.string()});
-        hp.file = relative.string();
-      } else {
-        std::error_code ec;
-        fs::create_directories(fs::path(path).parent_path(), ec);
-        if (auto w = hc.write_pcap(path); w.ok()) hp.file = relative.string();
-        else hp.error = w.error().str();
-      }
+      std::error_code ec;
+      fs::create_directories((fs::path(opt_.results_dir) / relative).parent_path(), ec);
+      if (auto w = hc.write_pcap((fs::path(opt_.results_dir) / relative).string()); w.ok()) hp.file = relative.string();
+      else hp.error = w.error().str();
     }
     r_.captures.push_back(std::move(hp));
   }
-  if (!files.empty()) opt_.pcap_writer->submit(capture_->take_hosts(), std::move(files));
   capture_.reset();
 }
 
@@ -771,9 +760,6 @@ void CellRun::loop() {
 }
 
 void CellRun::finish() {
-  // Observed: the next cell may build its network while this one finishes (its namespaces are
-  // its own, so nothing below can see that).
-  if (opt_.on_observed) opt_.on_observed();
   // The kernel's own account of the run (aborts, time-wait overflows, retransmissions...),
   // read before the agents go so their teardown does not count.
   if (topo_)
@@ -825,20 +811,15 @@ void CellRun::finish() {
 
 RunRecord CellRun::run() {
   if (build()) {
-    // The scheduler's turn (-j): wait here, the network built, before any agent starts.
-    if (opt_.on_run_start && !opt_.on_run_start()) {
-      fail(kInterruptedDetail);
-    } else {
-      Status st;
-      if (s_.upstream_server) st = launch_upstream();
-      if (st.ok()) st = launch_server();
-      for (auto& f : faults_)
-        if (st.ok() && f.fault.at.count() == 0)
-          if (auto in = install(f); !in.ok()) st = Error::plain("install " + f.fault.label() + ": " + in.error().str());
-      if (st.ok()) st = launch_client();
-      if (!st.ok()) fail(st.error().str());
-      if (!failed()) loop();
-    }
+    Status st;
+    if (s_.upstream_server) st = launch_upstream();
+    if (st.ok()) st = launch_server();
+    for (auto& f : faults_)
+      if (st.ok() && f.fault.at.count() == 0)
+        if (auto in = install(f); !in.ok()) st = Error::plain("install " + f.fault.label() + ": " + in.error().str());
+    if (st.ok()) st = launch_client();
+    if (!st.ok()) fail(st.error().str());
+    if (!failed()) loop();
   }
   finish();
   if (r_.t_start < 0) r_.t_start = r_.t_end;

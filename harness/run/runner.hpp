@@ -18,8 +18,6 @@
 
 namespace sockchaos::harness {
 
-class PcapWriter;  // harness/run/pcap_writer.hpp
-
 struct RunOptions {
   std::string agent_path;  // sockchaos-agent
   // Read end of a pipe whose write end is closed on SIGINT/SIGTERM: every waiting cell
@@ -27,18 +25,9 @@ struct RunOptions {
   int cancel_fd = -1;
   // Called once per run when its workload ends (before observation), from the cell's thread.
   std::function<void()> on_workload_end;
-  // Called once per run when its network is built (namespaces, links, census, capture), before
-  // any agent starts, from the cell's thread; may wait (the scheduler's limit on runs at once).
-  // false: the session is stopping, no agent starts (the record says "interrupted").
-  std::function<bool()> on_run_start;
-  // Called once per run when its observation is over (the workload, the settle and `observe`
-  // done), before the counters, the reaping, the final census and the capture files.
-  std::function<void()> on_observed;
   // Where the results go: packet captures are written under <results_dir>/captures/ and
   // named in the results relative to it. "" = captures are classified but not written.
   std::string results_dir;
-  // When set (the session's), capture files are written on its thread instead of the cell's.
-  PcapWriter* pcap_writer = nullptr;
   // Benchmarks only: marks at the end of each phase of the run (topology steps, agents'
   // start-up, workload, settle, capture...). nullptr in the product.
   PhaseLog* phases = nullptr;

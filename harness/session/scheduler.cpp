@@ -115,18 +115,9 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   jobs = std::max(1, std::min<int>(jobs, static_cast<int>(std::max<size_t>(1, cells.size()))));
   // A low fd for every nftables context the parallel cells may hold (netns/nft.hpp); fewer
   // cells at once if the process could not reserve that many.
-  // One worker more than `jobs`: the next cell builds its network (namespaces, links, census,
-  // capture) while the cells before it run, and waits with it built; no more than `jobs` runs
-  // are ever between their first agent's start and the end of their observation (`busy`
-  // below), so -j still bounds how many workloads run at once. A cell being built holds only
-  // its own namespaces: nothing a running cell measures can see it (docs/performance.md).
-  int workers = static_cast<int>(std::min<size_t>(cells.size(), static_cast<size_t>(jobs) + 1));
   const int contexts = most_nft_contexts(cells);
-  netns::LowFdReservation low_fds(contexts * workers);
-  if (contexts > 0) {
-    workers = std::max(1, std::min(workers, low_fds.slots() / contexts));
-    jobs = std::min(jobs, workers);
-  }
+  netns::LowFdReservation low_fds(contexts * jobs);
+  if (contexts > 0) jobs = std::max(1, std::min(jobs, low_fds.slots() / contexts));
   // Two queues: timer-bound cells for every worker, CPU-bound cells for one lane at a time.
   std::vector<size_t> light, heavy;
   for (size_t i = 0; i < cells.size(); ++i) (is_cpu_bound(cells[i].cell) ? heavy : light).push_back(i);
@@ -138,20 +129,6 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
   progress.total = static_cast<int>(cells.size());
   std::exception_ptr env_error;
   std::condition_variable cv;
-
-  int busy = 0;  // runs whose agents started and that are not yet observed (at most `jobs`)
-  // With a worker more than `jobs`, cells start their agents in the order they were taken (with
-  // -j 1: the order of the files and the matrix), whichever network is ready first. A cell's
-  // turn passes once its last run is admitted, or when it ends without one.
-  const bool ordered = workers > jobs;
-  std::vector<bool> turn_passed(cells.size(), false);  // by ticket (the order cells were taken)
-  size_t next_ticket = 0, next_turn = 0;
-  auto pass_turn = [&](size_t ticket) {  // under the lock
-    if (turn_passed[ticket]) return;
-    turn_passed[ticket] = true;
-    while (next_turn < turn_passed.size() && turn_passed[next_turn]) ++next_turn;
-    cv.notify_all();
-  };
 
   std::vector<bool> started(cells.size(), false);
   // The session was interrupted (the cancel pipe's write end closed): no new cell starts.
@@ -187,7 +164,6 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
         continue;
       }
       started[i] = true;
-      const size_t ticket = next_ticket++;
       progress.running++;
       if (options.on_progress) options.on_progress(progress);
       lock.unlock();
@@ -196,53 +172,14 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
       // The lane frees up as soon as the busy part (the workload) is over; observation
       // afterwards only samples.
       RunOptions run_options = options.run;
-      bool holding = false;  // this cell's run counts in `busy`
-      bool ran = false;      // a run of it was admitted
-      bool refused = false;  // the session stopped while it waited to be admitted
-      int admitted = 0;      // its runs admitted so far
-      const int runs = std::max(1, cells[i].cell.scenario.repeat);
-      run_options.on_run_start = [&]() -> bool {
-        std::unique_lock g(mu);
-        if (holding) return true;
-        cv.wait(g, [&] { return stop || (busy < jobs && (!ordered || turn_passed[ticket] || next_turn == ticket)); });
-        if (!stop && interrupted()) {
-          stop = true;
-          cv.notify_all();
-        }
-        if (stop) {
-          refused = true;
-          return false;
-        }
-        ++busy;
-        holding = ran = true;
-        if (++admitted >= runs) pass_turn(ticket);
-        g.unlock();
-        return !options.run.on_run_start || options.run.on_run_start();
-      };
-      auto observed = [&] {  // under the lock
-        if (!holding) return;
-        holding = false;
-        --busy;
-        cv.notify_all();
-      };
-      run_options.on_observed = [&] {
-        {
-          std::lock_guard g(mu);
-          observed();
-        }
-        if (options.run.on_observed) options.run.on_observed();
-      };
       bool released = !is_heavy;
       run_options.on_workload_end = [&] {
-        {
-          std::lock_guard g(mu);
-          if (!released) {
-            released = true;
-            heavy_running = false;
-            cv.notify_all();
-          }
+        std::lock_guard g(mu);
+        if (!released) {
+          released = true;
+          heavy_running = false;
+          cv.notify_all();
         }
-        if (options.run.on_workload_end) options.run.on_workload_end();
       };
       try {
         r = judge_cell(cells[i].cell, run_cell(cells[i].cell, run_options));
@@ -256,16 +193,10 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
         r = judge_cell(cells[i].cell, {error_run(e.what())});
       }
       lock.lock();
-      observed();
-      pass_turn(ticket);
       progress.running--;
       if (!released) heavy_running = false;
       cv.notify_all();
       if (env_failed) return;
-      if (refused && !ran) {  // stopped while it waited for its turn: not started (listed below)
-        started[i] = false;
-        continue;
-      }
       results[i] = std::move(r);
       progress.done++;
       if (!results[i].passed()) progress.failed++;
@@ -273,7 +204,7 @@ std::vector<CellResult> run_cells(const std::vector<PlannedCell>& cells, const S
     }
   };
   std::vector<std::thread> threads;
-  for (int j = 0; j < workers; ++j) threads.emplace_back(worker);
+  for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
   if (env_error) std::rethrow_exception(env_error);
   // Interrupted: the cells that never started are in the results as such (partial results

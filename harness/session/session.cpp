@@ -1,12 +1,10 @@
 #include "harness/session/session.hpp"
 
-#include <map>
 #include <optional>
 #include <regex>
 #include <stdexcept>
 
 #include "common/limits.hpp"
-#include "harness/run/pcap_writer.hpp"
 #include "harness/world/process.hpp"
 #include "harness/verdict/results.hpp"
 #include "harness/world/environment.hpp"
@@ -52,8 +50,6 @@ Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions
   sched.run.agent_path = options.agent_path.empty() ? find_agent_path() : options.agent_path;
   sched.run.cancel_fd = options.cancel_fd;
   sched.run.results_dir = options.results_dir;
-  PcapWriter pcap_writer;
-  if (!options.results_dir.empty()) sched.run.pcap_writer = &pcap_writer;
   sched.on_progress = options.on_progress;
   if (options.on_cell_done)
     sched.on_cell_done = [&](const PlannedCell& pc, const CellResult& cell, const Progress& p) {
@@ -61,16 +57,6 @@ Results run_session(const std::vector<Scenario>& scenarios, const SessionOptions
     };
   std::string started = iso8601_utc_now();
   std::vector<CellResult> results = run_cells(cells, sched);
-  // Every capture file is on disk (or its error known) before the results name it.
-  const std::map<std::string, std::string> failed_writes = pcap_writer.finish();
-  if (!failed_writes.empty())
-    for (auto& cell : results)
-      for (auto& run : cell.runs)
-        for (auto& [host, capture] : run.capture.hosts)
-          if (auto it = failed_writes.find(capture.file); it != failed_writes.end()) {
-            capture.error = it->second;
-            capture.file.clear();
-          }
 
   std::vector<std::vector<CellResult>> per(scenarios.size());
   for (size_t i = 0; i < cells.size(); ++i) per[cells[i].scenario_index].push_back(std::move(results[i]));
