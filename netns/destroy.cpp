@@ -92,6 +92,8 @@ Result<int> destroy_all_tcp_sockets(const NetNs& ns) {
 #include <charconv>
 #include <string_view>
 
+#include "common/fd.hpp"
+
 namespace sockchaos::netns {
 
 // Appends the "TcpExt:" and "Tcp:" rows of one /proc/net/{netstat,snmp} text (pairs of lines: the
