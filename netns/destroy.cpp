@@ -96,8 +96,7 @@ Result<int> destroy_all_tcp_sockets(const NetNs& ns) {
 
 namespace sockchaos::netns {
 
-// Appends the "TcpExt:" and "Tcp:" rows of one /proc/net/{netstat,snmp} text (pairs of lines: the
-// names, then the values, each line starting with the same "Prefix:") to `out` as "Prefix.Name".
+// netns/census.hpp says what it keeps; a names line and a values line must share their prefix.
 void parse_tcp_counter_rows(std::string_view text, std::map<std::string, int64_t>& out) {
   auto next_line = [&text]() {
     const size_t nl = text.find('\n');
